@@ -1,0 +1,168 @@
+# pysandbox - Python sandbox service.  `make run` and `make test` are the
+# two commands (see README.md); everything they need is installed from here.
+
+PYODIDE_VERSION := 0.29.5
+# sha256 of the npm tarball pyodide-0.29.5.tgz (npm integrity
+# sha512-TkYrUv9m8QmfImADKRmpwZulL48E0uUaBSO+dvRQKyAJc0qh9gu7jn8btyHPh3NZm1r2IH2YrJhIr7Q2B9urAw==)
+PYODIDE_SHA256 := 6749b10ee515a1458ecea36d860c8ce2a48366e85b3f92d749ad1840e4aff181
+PYODIDE_DIR := pyodide/dist/$(PYODIDE_VERSION)
+
+SHELL := /bin/bash
+# `make V=1` prints full compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PKGS := libcjson fcgi libcurl sqlite3 libseccomp
+PY_CFLAGS = $(shell pkg-config --cflags python-3.11-embed | sed 's/-I/-isystem /g')
+PY_LIBS = $(shell pkg-config --libs python-3.11-embed)
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+        -Wpointer-arith -Wwrite-strings -Wformat=2 -Wvla -Wundef
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection -fPIE
+LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' $(WARN) \
+               -Icgi -MMD -MP
+
+# VARIANT=rel (default) or VARIANT=san (ASan+UBSan); each builds into build/$(VARIANT).
+VARIANT ?= rel
+ifeq ($(VARIANT),san)
+VCFLAGS := -O1 $(SANFLAGS)
+VLDFLAGS := $(SANFLAGS)
+else
+VCFLAGS := -O2 $(HARDEN)
+VLDFLAGS := $(LDHARDEN)
+endif
+B := build/$(VARIANT)
+CFLAGS_ALL = $(BASE_CFLAGS) $(VCFLAGS) $(shell pkg-config --cflags $(PKGS))
+LIBS = $(shell pkg-config --libs $(PKGS))
+
+# The library every program and test links: no FastCGI, no Python.
+LIB_SRCS := app.c sbuf.c utf8.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
+            analysis.c insights.c service.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
+
+UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_body \
+              test_service
+FUZZ_TARGETS := fuzz_json fuzz_form fuzz_body fuzz_service
+
+.PHONY: all build run stop test unit unit-san http-test browser-test fuzz-smoke fuzz \
+        deps pyodide node-deps checksrc format clean distclean
+
+all: build pyodide
+
+build: $(B)/pysandbox-fcgi
+
+deps:
+	@tools/install-deps
+
+pyodide: $(PYODIDE_DIR)/.complete
+$(PYODIDE_DIR)/.complete: Makefile tools/fetch-pyodide
+	tools/fetch-pyodide $(PYODIDE_VERSION) $(PYODIDE_SHA256) $(PYODIDE_DIR)
+
+node-deps: tests/browser/node_modules/.package-lock.json
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+
+$(B)/obj/%.o: cgi/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/libpysandbox.a: $(LIB_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/pysandbox-fcgi: $(B)/obj/fcgi_main.o $(B)/libpysandbox.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+# --- tests -------------------------------------------------------------------
+
+CMOCKA := $(shell pkg-config --cflags --libs cmocka)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libpysandbox.a tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+
+unit: $(UNIT_TESTS:%=$(B)/tests/%)
+	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done
+
+unit-san:
+	$(MAKE) VARIANT=san unit
+
+# libFuzzer targets (clang), with ASan+UBSan.  `make fuzz-smoke` runs each
+# briefly on its committed corpus; `make fuzz FUZZ_SECONDS=600` runs longer.
+FUZZ_SECONDS ?= 15
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' -Icgi \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+build/fuzz/%: tests/fuzz/%.c $(addprefix cgi/,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
+fuzz-smoke: FUZZ_SECONDS = 10
+fuzz-smoke fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_SECONDS)s)"; \
+	  mkdir -p tests/fuzz/corpus-work/$$t; \
+	  PYSANDBOX_ROOT=$(CURDIR) build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    -dict=tests/fuzz/json.dict tests/fuzz/corpus-work/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	    grep -E 'Done|ERROR|SUMMARY|crash' || true; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	done
+
+http-test: build pyodide
+	/usr/bin/python3 -m unittest discover -s tests/http -t . -v
+
+browser-test: build pyodide node-deps
+	cd tests/browser && node --test --test-concurrency=1 *.test.mjs
+
+checksrc:
+	@tools/checksrc cgi/*.c cgi/*.h tests/unit/*.c tests/fuzz/*.c
+
+format:
+	clang-format -i cgi/*.c cgi/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+
+# --- the two commands ----------------------------------------------------------
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/service run
+
+stop:
+	@tools/service stop
+
+test: deps
+	@$(MAKE) --no-print-directory all node-deps
+	@$(MAKE) --no-print-directory checksrc
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory http-test
+	@$(MAKE) --no-print-directory http-test-san
+	@$(MAKE) --no-print-directory browser-test
+	@echo "make test: all suites passed"
+
+# The HTTP suite again, against the service built with ASan+UBSan.
+http-test-san:
+	$(MAKE) VARIANT=san build
+	PYSANDBOX_BUILD_DIR=$(CURDIR)/build/san /usr/bin/python3 -m unittest discover -s tests/http -t . -v
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf pyodide/dist pyodide/cache tests/browser/node_modules run
+
+-include $(shell find build -name '*.d' 2>/dev/null)
