@@ -1,0 +1,267 @@
+/* conf.c - service settings from the environment. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PYODIDE_VERSION
+#error "PYODIDE_VERSION must be defined by the build"
+#endif
+
+static const char *env_lookup(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+bool conf_parse_size(const char *s, size_t *out)
+{
+    if (s == NULL || !isdigit((unsigned char)s[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    unsigned long long mult = 1;
+    if (*end == 'K' || *end == 'k')
+        mult = 1024ull;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1024ull * 1024;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1024ull * 1024 * 1024;
+    if (mult != 1)
+        end++;
+    if (*end != '\0' || v > SIZE_MAX / mult)
+        return false;
+    *out = (size_t)(v * mult);
+    return true;
+}
+
+/* An origin: scheme "http" or "https", host of [A-Za-z0-9.-] or a bracketed
+ * IPv6 literal, optional :port; nothing else (no path, no quotes, no ';'),
+ * so it can be pasted into a CSP header and compared with event.origin. */
+static bool origin_valid(const char *o, size_t n)
+{
+    size_t i;
+    if (n > 8 && strncmp(o, "https://", 8) == 0)
+        i = 8;
+    else if (n > 7 && strncmp(o, "http://", 7) == 0)
+        i = 7;
+    else
+        return false;
+    size_t host = i;
+    if (o[i] == '[') {
+        while (i < n && o[i] != ']') {
+            if (!isxdigit((unsigned char)o[i]) && o[i] != ':' && o[i] != '[')
+                return false;
+            i++;
+        }
+        if (i >= n)
+            return false;
+        i++;
+    } else {
+        while (i < n && (isalnum((unsigned char)o[i]) || o[i] == '.' || o[i] == '-'))
+            i++;
+    }
+    if (i == host)
+        return false;
+    if (i < n && o[i] == ':') {
+        size_t p = ++i;
+        while (i < n && isdigit((unsigned char)o[i]))
+            i++;
+        if (i == p || i - p > 5)
+            return false;
+    }
+    return i == n;
+}
+
+/* PYSANDBOX_FRAME_ANCESTORS: space-separated list of 'self', 'none' or origins. */
+static bool frame_ancestors_valid(const char *v, char *msg, size_t msglen)
+{
+    size_t count = 0;
+    bool none = false;
+    const char *p = v;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - start);
+        count++;
+        if (n == 6 && strncmp(start, "'none'", 6) == 0) {
+            none = true;
+        } else if (!(n == 6 && strncmp(start, "'self'", 6) == 0) && !origin_valid(start, n)) {
+            snprintf(msg, msglen,
+                     "PYSANDBOX_FRAME_ANCESTORS: '%.*s' is not 'self', 'none' or an origin "
+                     "like https://app.example.com:8443",
+                     (int)(n > 200 ? 200 : n), start);
+            return false;
+        }
+    }
+    if (count == 0) {
+        snprintf(msg, msglen, "PYSANDBOX_FRAME_ANCESTORS is empty (use 'none' to forbid framing)");
+        return false;
+    }
+    if (none && count > 1) {
+        snprintf(msg, msglen, "PYSANDBOX_FRAME_ANCESTORS: 'none' cannot be combined with others");
+        return false;
+    }
+    if (count > CONF_MAX_ORIGINS) {
+        snprintf(msg, msglen, "PYSANDBOX_FRAME_ANCESTORS lists more than %d entries",
+                 CONF_MAX_ORIGINS);
+        return false;
+    }
+    return true;
+}
+
+/* A URL we hand to the browser: a same-origin path or an http(s) URL, ending
+ * in '/', with no characters that could break out of an attribute or header. */
+static bool base_url_valid(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || v[n - 1] != '/')
+        return false;
+    if (v[0] != '/' && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return false;
+    if (v[0] == '/' && v[1] == '/')
+        return false; /* scheme-relative: ambiguous */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch <= 0x20 || ch >= 0x7f || strchr("\"'<>\\;,`{}|^", ch) != NULL)
+            return false;
+    }
+    return true;
+}
+
+static app_err dup_setting(char **dst, const char *value)
+{
+    *dst = strdup(value);
+    return *dst == NULL ? APP_ENOMEM : APP_OK;
+}
+
+static app_err path_setting(char **dst, const char *value, const char *root, const char *rel)
+{
+    if (value != NULL)
+        return dup_setting(dst, value);
+    size_t n = strlen(root) + strlen(rel) + 2;
+    *dst = malloc(n);
+    if (*dst == NULL)
+        return APP_ENOMEM;
+    snprintf(*dst, n, "%s/%s", root, rel);
+    return APP_OK;
+}
+
+app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char *msg,
+                  size_t msglen)
+{
+    memset(c, 0, sizeof *c);
+    if (msg != NULL && msglen > 0)
+        msg[0] = '\0';
+    if (lookup == NULL)
+        lookup = env_lookup;
+
+    static const char *const names[] = {
+        "PYSANDBOX_TEMPLATES_DIR",        "PYSANDBOX_WEB_DIR",
+        "PYSANDBOX_PYODIDE_PACKAGE_URL",  "PYSANDBOX_FRAME_ANCESTORS",
+        "PYSANDBOX_EXECUTOR_SOCKET",      "PYSANDBOX_MAX_BODY_BYTES",
+        "PYSANDBOX_PYODIDE_LOAD_TIMEOUT",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = lookup(names[i], ctx);
+        if (v != NULL && strlen(v) > CONF_MAX_VALUE) {
+            snprintf(msg, msglen, "%s is longer than %d bytes", names[i], CONF_MAX_VALUE);
+            return APP_ECONFIG;
+        }
+    }
+
+    app_err err;
+    if ((err = path_setting(&c->templates_dir, lookup("PYSANDBOX_TEMPLATES_DIR", ctx), root,
+                            "templates")) != APP_OK ||
+        (err = path_setting(&c->web_dir, lookup("PYSANDBOX_WEB_DIR", ctx), root, "web")) !=
+            APP_OK ||
+        (err = path_setting(&c->executor_socket, lookup("PYSANDBOX_EXECUTOR_SOCKET", ctx), root,
+                            "run/executor.sock")) != APP_OK ||
+        (err = dup_setting(&c->pyodide_url, "/pyodide/" PYODIDE_VERSION "/")) != APP_OK)
+        return err;
+
+    const char *pkg = lookup("PYSANDBOX_PYODIDE_PACKAGE_URL", ctx);
+    if (pkg == NULL || pkg[0] == '\0')
+        pkg = c->pyodide_url;
+    if (!base_url_valid(pkg)) {
+        snprintf(msg, msglen,
+                 "PYSANDBOX_PYODIDE_PACKAGE_URL must be a path starting with '/' or an http(s) "
+                 "URL, ending with '/', without quotes, spaces or ';'");
+        return APP_ECONFIG;
+    }
+    if ((err = dup_setting(&c->package_url, pkg)) != APP_OK)
+        return err;
+
+    const char *fa = lookup("PYSANDBOX_FRAME_ANCESTORS", ctx);
+    if (fa == NULL)
+        fa = "'self'";
+    if (!frame_ancestors_valid(fa, msg, msglen))
+        return APP_ECONFIG;
+    if ((err = dup_setting(&c->frame_ancestors, fa)) != APP_OK)
+        return err;
+
+    c->max_body = CONF_DEFAULT_MAX_BODY;
+    const char *mb = lookup("PYSANDBOX_MAX_BODY_BYTES", ctx);
+    if (mb != NULL && (!conf_parse_size(mb, &c->max_body) || c->max_body == 0 ||
+                       c->max_body > CONF_MAX_MAX_BODY)) {
+        snprintf(msg, msglen,
+                 "PYSANDBOX_MAX_BODY_BYTES must be a size between 1 and %u bytes (K/M suffixes "
+                 "allowed)",
+                 CONF_MAX_MAX_BODY);
+        return APP_ECONFIG;
+    }
+
+    c->pyodide_load_timeout_s = 60;
+    const char *lt = lookup("PYSANDBOX_PYODIDE_LOAD_TIMEOUT", ctx);
+    if (lt != NULL) {
+        size_t v;
+        if (!conf_parse_size(lt, &v) || v < 1 || v > 600) {
+            snprintf(msg, msglen, "PYSANDBOX_PYODIDE_LOAD_TIMEOUT must be 1..600 seconds");
+            return APP_ECONFIG;
+        }
+        c->pyodide_load_timeout_s = (unsigned)v;
+    }
+    return APP_OK;
+}
+
+void conf_free(conf *c)
+{
+    if (c == NULL)
+        return;
+    free(c->templates_dir);
+    free(c->web_dir);
+    free(c->pyodide_url);
+    free(c->package_url);
+    free(c->frame_ancestors);
+    free(c->executor_socket);
+    memset(c, 0, sizeof *c);
+}
+
+bool conf_origin_allowed(const conf *c, const char *origin)
+{
+    size_t olen = strlen(origin);
+    const char *p = c->frame_ancestors;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (n == olen && n > 0 && strncmp(start, origin, n) == 0 && start[0] != '\'')
+            return true;
+    }
+    return false;
+}

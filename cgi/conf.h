@@ -1,0 +1,65 @@
+/*
+ * conf.h - service settings, read once at start-up from the environment.
+ *
+ * Every setting has an environment variable, a default and a validity
+ * rule; the README's settings table lists them.  conf_load() takes a
+ * lookup function instead of calling getenv() itself so unit tests can
+ * feed it any environment.  An invalid value is a start-up error naming
+ * the variable, never a silently used default.
+ */
+#ifndef PYSANDBOX_CONF_H
+#define PYSANDBOX_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+
+/* Default cap on request bodies for page endpoints (10 MiB). */
+#define CONF_DEFAULT_MAX_BODY (10u * 1024 * 1024)
+/* Largest PYSANDBOX_MAX_BODY_BYTES accepted (64 MiB). */
+#define CONF_MAX_MAX_BODY (64u * 1024 * 1024)
+/* Longest single setting value accepted. */
+#define CONF_MAX_VALUE 4096
+/* Most origins PYSANDBOX_FRAME_ANCESTORS may list. */
+#define CONF_MAX_ORIGINS 16
+
+typedef struct conf {
+    char *templates_dir;             /* PYSANDBOX_TEMPLATES_DIR; From malloc() */
+    char *web_dir;                   /* PYSANDBOX_WEB_DIR (harness.py lives here); From malloc() */
+    char *pyodide_url;               /* where the core files are served: "/pyodide/<version>/" */
+    char *package_url;               /* PYSANDBOX_PYODIDE_PACKAGE_URL; From malloc() */
+    char *frame_ancestors;           /* PYSANDBOX_FRAME_ANCESTORS, CSP syntax; From malloc() */
+    char *executor_socket;           /* PYSANDBOX_EXECUTOR_SOCKET; From malloc() */
+    size_t max_body;                 /* PYSANDBOX_MAX_BODY_BYTES */
+    unsigned pyodide_load_timeout_s; /* PYSANDBOX_PYODIDE_LOAD_TIMEOUT */
+} conf;
+
+/* Returns the value of an environment variable or NULL; ctx is passed through. */
+typedef const char *(*conf_lookup)(const char *name, void *ctx);
+
+/*
+ * Fills *c from the variables lookup() returns (NULL lookup: getenv).
+ * root is the project directory used to derive default paths.
+ * Returns APP_OK, APP_ECONFIG with a sentence naming the variable in msg,
+ * or APP_ENOMEM.  On any return *c is safe to pass to conf_free().
+ */
+app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char *msg,
+                  size_t msglen);
+
+/* Frees the strings *c owns. NULL-safe. */
+void conf_free(conf *c);
+
+/*
+ * Returns true when origin (e.g. "https://app.example:8443") may frame our
+ * pages and talk to them with postMessage, according to frame_ancestors.
+ * "'self'" entries are ignored here: same-origin parents are checked by the
+ * page itself.
+ */
+bool conf_origin_allowed(const conf *c, const char *origin);
+
+/* Parses a decimal size with optional K/M/G suffix (powers of 1024) into
+ * *out. Returns false on junk or overflow. */
+bool conf_parse_size(const char *s, size_t *out);
+
+#endif

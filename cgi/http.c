@@ -1,0 +1,229 @@
+/* http.c - response building and the one app_err -> HTTP status mapping. */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
+
+void http_resp_init(http_resp *r)
+{
+    r->status = 200;
+    sbuf_init(&r->headers, HTTP_MAX_HEADERS);
+    sbuf_init(&r->body, HTTP_MAX_RESPONSE);
+    r->has_type = 0;
+}
+
+void http_resp_free(http_resp *r)
+{
+    if (r == NULL)
+        return;
+    sbuf_free(&r->headers);
+    sbuf_free(&r->body);
+}
+
+void http_resp_reset(http_resp *r)
+{
+    r->status = 200;
+    sbuf_reset(&r->headers);
+    sbuf_reset(&r->body);
+    r->has_type = 0;
+}
+
+static int header_safe(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s == '\r' || *s == '\n')
+            return 0;
+    return 1;
+}
+
+app_err http_resp_header(http_resp *r, const char *name, const char *value)
+{
+    if (!header_safe(name) || !header_safe(value) || name[0] == '\0')
+        return APP_EINTERNAL;
+    if (strcasecmp(name, "Content-Type") == 0)
+        r->has_type = 1;
+    return sbuf_printf(&r->headers, "%s: %s\r\n", name, value);
+}
+
+int http_status_for(app_err err)
+{
+    switch (err) {
+    case APP_OK:
+        return 200;
+    case APP_EJSON:
+    case APP_EFIELD:
+    case APP_EUTF8:
+        return 400;
+    case APP_ENOTFOUND:
+        return 404;
+    case APP_EMETHOD:
+        return 405;
+    case APP_ETOOBIG:
+        return 413;
+    case APP_EMEDIA:
+        return 415;
+    case APP_EREFUSED:
+        return 422;
+    case APP_EBUSY:
+        return 429;
+    case APP_EUPSTREAM:
+        return 502;
+    case APP_EUNAVAIL:
+        return 503;
+    case APP_ETIMEOUT:
+        return 504;
+    case APP_ENOMEM:
+    case APP_ECONFIG:
+    case APP_EJAIL:
+    case APP_EDB:
+    case APP_EIO:
+    case APP_EINTERNAL:
+    case APP_ERR_COUNT_:
+        break;
+    }
+    return 500;
+}
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 410:
+        return "Gone";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
+    }
+}
+
+app_err http_json_string(sbuf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    app_err err = sbuf_putc(out, '"');
+    size_t run = 0;
+    size_t i = 0;
+    while (i < n && err == APP_OK) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            /* Messages may hold truncated user text: never emit invalid UTF-8. */
+            unsigned cp;
+            size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+            err = sbuf_append(out, s + run, i - run);
+            if (err == APP_OK)
+                err = sbuf_puts(out, "\\ufffd");
+            run = ++i;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        err = sbuf_append(out, s + run, i - run);
+        run = ++i;
+        if (err != APP_OK)
+            break;
+        switch (c) {
+        case '"':
+            err = sbuf_puts(out, "\\\"");
+            break;
+        case '\\':
+            err = sbuf_puts(out, "\\\\");
+            break;
+        case '\n':
+            err = sbuf_puts(out, "\\n");
+            break;
+        case '\r':
+            err = sbuf_puts(out, "\\r");
+            break;
+        case '\t':
+            err = sbuf_puts(out, "\\t");
+            break;
+        default: {
+            char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            err = sbuf_append(out, esc, 6);
+        }
+        }
+    }
+    if (err == APP_OK)
+        err = sbuf_append(out, s + run, n - run);
+    if (err == APP_OK)
+        err = sbuf_putc(out, '"');
+    return err;
+}
+
+void http_resp_error_status(http_resp *r, int status, app_err err, const char *message)
+{
+    http_resp_reset(r);
+    r->status = status;
+    if (message == NULL || message[0] == '\0')
+        message = app_strerror(err);
+    /* The body is small and bounded; if even this fails we still send the status. */
+    sbuf_puts(&r->body, "{\"error\":{\"code\":");
+    http_json_string(&r->body, app_errcode(err), strlen(app_errcode(err)));
+    sbuf_puts(&r->body, ",\"message\":");
+    http_json_string(&r->body, message, strlen(message));
+    sbuf_puts(&r->body, "}}\n");
+    http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
+    http_resp_header(r, "Cache-Control", "no-store");
+    http_resp_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+void http_resp_error(http_resp *r, app_err err, const char *message)
+{
+    http_resp_error_status(r, http_status_for(err), err, message);
+}
+
+const char *http_media_type(const char *content_type, char *buf, size_t buflen)
+{
+    size_t i = 0;
+    const char *p = content_type != NULL ? content_type : "";
+    while (*p == ' ')
+        p++;
+    while (*p != '\0' && *p != ';' && *p != ' ' && i + 1 < buflen)
+        buf[i++] = (char)tolower((unsigned char)*p++);
+    buf[i] = '\0';
+    return buf;
+}

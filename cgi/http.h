@@ -1,0 +1,85 @@
+/*
+ * http.h - the HTTP request/response model the library sees.
+ *
+ * The FastCGI glue (fcgi_main.c) fills an http_req from FastCGI params and
+ * writes an http_resp back; everything else works on these two structs and
+ * never sees a FastCGI type, so handlers can be unit-tested and fuzzed
+ * without nginx.  This is also the one place where an app_err becomes an
+ * HTTP status (http_status_for) and where JSON error bodies are written.
+ */
+#ifndef PYSANDBOX_HTTP_H
+#define PYSANDBOX_HTTP_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "sbuf.h"
+
+/* Cap on a response body we build (pages embed up to the request body cap,
+ * execution results up to their own caps; this is the outer bound). */
+#define HTTP_MAX_RESPONSE (96u * 1024 * 1024)
+/* Cap on the response header block. */
+#define HTTP_MAX_HEADERS (16u * 1024)
+
+typedef struct http_req {
+    const char *method;       /* "GET", "POST", ... */
+    const char *path;         /* decoded path without the query, e.g. "/api/x" */
+    const char *query;        /* raw query string without '?', "" if none */
+    const char *content_type; /* "" if none */
+    const char *host;         /* Host header value, "" if none */
+    const char *scheme;       /* "http" or "https" */
+    const char *remote_addr;  /* "" if unknown */
+    const char *body;         /* request body, NUL-terminated; may contain NULs */
+    size_t body_len;
+} http_req;
+
+typedef struct http_resp {
+    int status;   /* 200 unless set */
+    sbuf headers; /* "Name: value\r\n" lines, without Status */
+    sbuf body;
+    int has_type; /* a Content-Type header was added */
+} http_resp;
+
+/* Prepares an empty 200 response. Free with http_resp_free(). */
+void http_resp_init(http_resp *r);
+
+/* Releases the buffers. NULL-safe. */
+void http_resp_free(http_resp *r);
+
+/* Drops everything added so far (headers and body) and sets status 200. */
+void http_resp_reset(http_resp *r);
+
+/*
+ * Adds a header line.  Names and values containing CR, LF or NUL are
+ * refused (APP_EINTERNAL): header values never carry unchecked input, and
+ * this is the backstop.  Returns APP_OK, APP_ETOOBIG or APP_ENOMEM.
+ */
+app_err http_resp_header(http_resp *r, const char *name, const char *value);
+
+/* Returns the HTTP status for an error: the single mapping in the project. */
+int http_status_for(app_err err);
+
+/* Returns the reason phrase for a status ("Not Found"). */
+const char *http_reason(int status);
+
+/*
+ * Replaces the response with a JSON error:
+ *   {"error": {"code": app_errcode(err), "message": message}}
+ * with the status from http_status_for(err).  message NULL means
+ * app_strerror(err).  Always leaves a well-formed response.
+ */
+void http_resp_error(http_resp *r, app_err err, const char *message);
+
+/* Same, with the status given explicitly (e.g. 404 for an unknown route). */
+void http_resp_error_status(http_resp *r, int status, app_err err, const char *message);
+
+/* Appends the n bytes at s to out as a JSON string literal (quotes included).
+ * Control characters, NUL, '"' and '\\' are escaped; bytes that are not
+ * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
+app_err http_json_string(sbuf *out, const char *s, size_t n);
+
+/* Returns the media type of a Content-Type value, lower-cased into buf
+ * (without parameters such as charset): "application/json". */
+const char *http_media_type(const char *content_type, char *buf, size_t buflen);
+
+#endif
