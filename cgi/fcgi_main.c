@@ -1,0 +1,247 @@
+/*
+ * fcgi_main.c - pysandbox-fcgi: the FastCGI adapter around service.c.
+ *
+ * The master opens the FastCGI socket, forks PYSANDBOX_WORKERS workers and
+ * restarts any that die.  Each worker is single-threaded: it accepts one
+ * request, turns the FastCGI params into an http_req, reads the body only
+ * if the route's cap allows it, calls svc_handle() and writes the
+ * http_resp.  This is the only file that includes fcgiapp.h.
+ *
+ * Environment: PYSANDBOX_ROOT (project directory), PYSANDBOX_FCGI_SOCKET
+ * (unix socket path), PYSANDBOX_WORKERS (1..256, default 8), plus the
+ * settings conf.c reads.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "http.h"
+#include "service.h"
+
+#define FCGI_DEFAULT_WORKERS 8
+#define FCGI_MAX_WORKERS 256
+#define FCGI_BACKLOG 256
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char *param(FCGX_Request *r, const char *name)
+{
+    const char *v = FCGX_GetParam(name, r->envp);
+    return v != NULL ? v : "";
+}
+
+static void write_response(FCGX_Request *r, const http_resp *resp, int head_only)
+{
+    FCGX_FPrintF(r->out, "Status: %d %s\r\n", resp->status, http_reason(resp->status));
+    if (resp->headers.len > 0)
+        FCGX_PutStr(resp->headers.data, (int)resp->headers.len, r->out);
+    if (!resp->has_type)
+        FCGX_FPrintF(r->out, "Content-Type: text/plain; charset=utf-8\r\n");
+    FCGX_FPrintF(r->out, "\r\n");
+    if (!head_only && resp->body.len > 0)
+        FCGX_PutStr(resp->body.data, (int)resp->body.len, r->out);
+}
+
+/* Parses CONTENT_LENGTH; returns -1 for anything but a plain decimal. */
+static long long content_length(const char *v)
+{
+    if (v[0] == '\0')
+        return 0;
+    long long n = 0;
+    for (const char *p = v; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || n > (1LL << 40))
+            return -1;
+        n = n * 10 + (*p - '0');
+    }
+    return n;
+}
+
+static void serve_one(svc *s, FCGX_Request *r)
+{
+    http_resp resp;
+    http_resp_init(&resp);
+    char *body = NULL;
+    http_req req = {
+        .method = param(r, "REQUEST_METHOD"),
+        .path = param(r, "DOCUMENT_URI"),
+        .query = param(r, "QUERY_STRING"),
+        .content_type = param(r, "CONTENT_TYPE"),
+        .host = param(r, "HTTP_HOST"),
+        .scheme = param(r, "REQUEST_SCHEME"),
+        .remote_addr = param(r, "REMOTE_ADDR"),
+        .body = "",
+        .body_len = 0,
+    };
+    int head_only = strcmp(req.method, "HEAD") == 0;
+    long long clen = content_length(param(r, "CONTENT_LENGTH"));
+    size_t cap = 0;
+    app_err route = svc_body_limit(s, req.method, req.path, &cap);
+    if (clen < 0) {
+        http_resp_error(&resp, APP_EFIELD, "invalid Content-Length");
+    } else if (route == APP_OK && (unsigned long long)clen > cap) {
+        char msg[APP_ERRMSG_LEN];
+        snprintf(msg, sizeof msg, "the request body is larger than the %zu-byte limit", cap);
+        http_resp_error(&resp, APP_ETOOBIG, msg);
+    } else {
+        /* Unknown routes and wrong methods read no body: svc_handle answers
+         * 404/405 from the method and path alone. */
+        size_t want = route == APP_OK ? (size_t)clen : 0;
+        body = malloc(want + 1);
+        if (body == NULL) {
+            http_resp_error(&resp, APP_ENOMEM, NULL);
+        } else {
+            size_t got = 0;
+            while (got < want) {
+                size_t chunk = want - got > (1u << 20) ? (1u << 20) : want - got;
+                int n = FCGX_GetStr(body + got, (int)chunk, r->in);
+                if (n <= 0)
+                    break;
+                got += (size_t)n;
+            }
+            body[got] = '\0';
+            if (got < want) {
+                http_resp_error(&resp, APP_EFIELD, "the request body ended early");
+            } else {
+                req.body = body;
+                req.body_len = got;
+                svc_handle(s, &req, &resp);
+            }
+        }
+    }
+    write_response(r, &resp, head_only);
+    free(body);
+    http_resp_free(&resp);
+}
+
+static int worker_loop(svc *s, int sock)
+{
+    FCGX_Request r;
+    if (FCGX_InitRequest(&r, sock, 0) != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    while (!stop_requested && FCGX_Accept_r(&r) == 0) {
+        serve_one(s, &r);
+        FCGX_Finish_r(&r);
+    }
+    return 0;
+}
+
+static pid_t spawn_worker(svc *s, int sock)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        _exit(worker_loop(s, sock));
+    }
+    return pid;
+}
+
+int main(void)
+{
+    const char *root = getenv("PYSANDBOX_ROOT");
+    const char *sock_path = getenv("PYSANDBOX_FCGI_SOCKET");
+    const char *workers_env = getenv("PYSANDBOX_WORKERS");
+    if (root == NULL || sock_path == NULL) {
+        fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_ROOT and PYSANDBOX_FCGI_SOCKET must be set\n");
+        return 2;
+    }
+    size_t nworkers = FCGI_DEFAULT_WORKERS;
+    if (workers_env != NULL &&
+        (!conf_parse_size(workers_env, &nworkers) || nworkers < 1 || nworkers > FCGI_MAX_WORKERS)) {
+        fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_WORKERS must be 1..%d\n", FCGI_MAX_WORKERS);
+        return 2;
+    }
+    conf c;
+    char msg[APP_ERRMSG_LEN];
+    if (conf_load(&c, root, NULL, NULL, msg, sizeof msg) != APP_OK) {
+        fprintf(stderr, "pysandbox-fcgi: %s\n", msg);
+        conf_free(&c);
+        return 2;
+    }
+    svc *s = NULL;
+    if (svc_new(&c, &s, msg, sizeof msg) != APP_OK) {
+        fprintf(stderr, "pysandbox-fcgi: %s\n", msg);
+        conf_free(&c);
+        return 2;
+    }
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "pysandbox-fcgi: FCGX_Init failed\n");
+        return 1;
+    }
+    unlink(sock_path);
+    mode_t old = umask(0); /* nginx workers may run as another user */
+    int sock = FCGX_OpenSocket(sock_path, FCGI_BACKLOG);
+    umask(old);
+    if (sock < 0) {
+        fprintf(stderr, "pysandbox-fcgi: cannot listen on %s: %s\n", sock_path, strerror(errno));
+        return 1;
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pid_t *pids = calloc(nworkers, sizeof *pids);
+    time_t *started = calloc(nworkers, sizeof *started);
+    if (pids == NULL || started == NULL)
+        return 1;
+    for (size_t i = 0; i < nworkers; i++) {
+        pids[i] = spawn_worker(s, sock);
+        started[i] = time(NULL);
+    }
+    fprintf(stderr, "pysandbox-fcgi: %zu workers on %s\n", nworkers, sock_path);
+
+    while (!stop_requested) {
+        int status;
+        pid_t dead = waitpid(-1, &status, 0);
+        if (dead < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (size_t i = 0; i < nworkers; i++) {
+            if (pids[i] != dead)
+                continue;
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "pysandbox-fcgi: worker %d killed by signal %d; restarting\n",
+                        (int)dead, WTERMSIG(status));
+            else
+                fprintf(stderr, "pysandbox-fcgi: worker %d exited with %d; restarting\n", (int)dead,
+                        WEXITSTATUS(status));
+            if (time(NULL) - started[i] < 1)
+                sleep(1); /* a worker that dies at once would otherwise spin */
+            if (stop_requested)
+                break;
+            pids[i] = spawn_worker(s, sock);
+            started[i] = time(NULL);
+        }
+    }
+    for (size_t i = 0; i < nworkers; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
+    unlink(sock_path);
+    free(pids);
+    free(started);
+    svc_free(s);
+    conf_free(&c);
+    return 0;
+}
