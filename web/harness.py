@@ -1,0 +1,353 @@
+"""pysandbox harness: runs one user program and describes what happened.
+
+The same file runs in the browser engine (Pyodide, in a Web Worker) and in
+the jailed native engine (embedded CPython).  It injects ``data``, runs the
+code as ``__main__``, and returns one dict in the shared result schema:
+
+    success        True when status is "ok"
+    status         "ok" | "error" | "memory_limit" | "output_limit" | "killed"
+    output         captured stdout ("" when the engine captures fd 1 itself)
+    stderr         captured stderr (idem)
+    error          None or {type, message, traceback, line?, missingModule?}
+    result         JSON form of ``__result__`` (see to_jsonable), or None
+    charts         [{format: "png", data: <base64>, width, height}]
+    executionTime  milliseconds spent in the user's code
+    limits         {outputTruncated, stderrTruncated, resultTruncated, chartsDropped}
+
+The engine adds ``engine`` and ``metadata``.  Nothing here is a security
+boundary: the browser tab and the OS jail are.  The limits below only keep
+honest-but-careless programs from producing answers too big to carry.
+"""
+
+import base64
+import builtins
+import io
+import json
+import linecache
+import math
+import sys
+import time
+import traceback
+
+USER_FILENAME = "<sandbox>"
+
+# Captured stdout and stderr, each (characters).  Past it the program is
+# stopped with status "output_limit" and the text is truncated.
+MAX_OUTPUT_CHARS = 1024 * 1024
+# JSON text of the result.  Past it the result is replaced by a marked repr.
+MAX_RESULT_BYTES = 8 * 1024 * 1024
+# Figures captured per run, and PNG bytes per figure; extra ones are dropped.
+MAX_CHARTS = 16
+MAX_CHART_BYTES = 4 * 1024 * 1024
+# Nesting depth followed when converting the result.
+MAX_RESULT_DEPTH = 64
+# Rows of a DataFrame rendered as an HTML table.
+MAX_HTML_ROWS = 200
+
+
+class OutputLimitExceeded(BaseException):
+    """Raised inside print() once a stream passes its cap.
+
+    A BaseException, like KeyboardInterrupt, so ``except Exception`` in the
+    user's code does not swallow it."""
+
+
+class _CappedStream(io.TextIOBase):
+    """A text stream that keeps at most ``limit`` characters."""
+
+    def __init__(self, name, limit):
+        self.name = name
+        self.limit = limit
+        self.parts = []
+        self.size = 0
+        self.truncated = False
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        room = self.limit - self.size
+        if len(s) > room:
+            self.parts.append(s[:room])
+            self.size = self.limit
+            self.truncated = True
+            raise OutputLimitExceeded(f"{self.name} passed {self.limit} characters")
+        self.parts.append(s)
+        self.size += len(s)
+        return len(s)
+
+    def getvalue(self):
+        return "".join(self.parts)
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+
+def clean_text(s):
+    """Returns s with lone surrogates replaced, so it always encodes as UTF-8."""
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "replace").decode("utf-8")
+
+
+def _marked(value, note=None):
+    try:
+        text = repr(value)
+    except BaseException as exc:  # a hostile __repr__ must not break the harness
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    if len(text) > 10000:
+        text = text[:10000] + "..."
+    out = {"__type__": type(value).__name__, "__repr__": clean_text(text)}
+    if note:
+        out["__note__"] = note
+    return out
+
+
+def to_jsonable(value, depth=0):
+    """Converts a Python value into something json.dumps accepts.
+
+    JSON values pass through; tuples become lists; numpy arrays and scalars
+    become lists and numbers; a pandas DataFrame becomes
+    {"__type__": "DataFrame", columns, records, html, shape}; a Series
+    {"__type__": "Series", name, index, values}.  Anything else (sets,
+    non-finite floats, objects, dicts with non-string keys) becomes the
+    marked repr {"__type__": <type name>, "__repr__": repr(value)}.
+    """
+    if depth > MAX_RESULT_DEPTH:
+        return _marked(value, "nested too deeply")
+    if value is None or type(value) in (bool, int):
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else _marked(value)
+    if type(value) is str:
+        return clean_text(value)
+    if type(value) in (list, tuple):
+        return [to_jsonable(v, depth + 1) for v in value]
+    if type(value) is dict:
+        if all(type(k) is str for k in value):
+            return {clean_text(k): to_jsonable(v, depth + 1) for k, v in value.items()}
+        return _marked(value, "dict keys must be strings in JSON")
+    module = type(value).__module__ or ""
+    if module.startswith("pandas"):
+        converted = _pandas_to_jsonable(value, depth)
+        if converted is not None:
+            return converted
+    if module == "numpy":
+        try:
+            if hasattr(value, "tolist"):
+                return to_jsonable(value.tolist(), depth + 1)
+        except Exception:
+            pass
+    return _marked(value)
+
+
+def _pandas_to_jsonable(value, depth):
+    kind = type(value).__name__
+    try:
+        if kind == "DataFrame":
+            records = json.loads(value.to_json(orient="records", date_format="iso"))
+            return {
+                "__type__": "DataFrame",
+                "columns": [clean_text(str(c)) for c in value.columns],
+                "records": records,
+                "shape": list(value.shape),
+                "html": clean_text(value.to_html(max_rows=MAX_HTML_ROWS, border=0)),
+            }
+        if kind == "Series":
+            return {
+                "__type__": "Series",
+                "name": None if value.name is None else clean_text(str(value.name)),
+                "index": [clean_text(str(i)) for i in value.index],
+                "values": json.loads(value.to_json(orient="values", date_format="iso")),
+            }
+    except Exception as exc:
+        return _marked(value, f"could not convert: {type(exc).__name__}")
+    return None
+
+
+def _collect_charts(charts, limits):
+    """Saves every open matplotlib figure as PNG and closes it."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return
+    try:
+        for num in list(pyplot.get_fignums()):
+            fig = pyplot.figure(num)
+            if len(charts) >= MAX_CHARTS:
+                limits["chartsDropped"] += 1
+                continue
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+            png = buf.getvalue()
+            if len(png) > MAX_CHART_BYTES:
+                limits["chartsDropped"] += 1
+                continue
+            width, height = (int(round(x)) for x in fig.get_size_inches() * fig.dpi)
+            charts.append(
+                {
+                    "format": "png",
+                    "data": base64.b64encode(png).decode("ascii"),
+                    "width": width,
+                    "height": height,
+                }
+            )
+        pyplot.close("all")
+    except Exception as exc:  # a broken figure must not lose the run's output
+        print(f"pysandbox: could not save a figure: {exc!r}", file=sys.stderr)
+
+
+def _install_show_hook(charts, limits):
+    """Makes plt.show() capture figures instead of doing nothing (Agg)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None:
+        return None
+    original = pyplot.show
+
+    def show(*args, **kwargs):
+        _collect_charts(charts, limits)
+
+    pyplot.show = show
+    return lambda: setattr(pyplot, "show", original)
+
+
+def _user_traceback(exc):
+    """Formats exc with the harness's own frames removed."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != USER_FILENAME:
+        tb = tb.tb_next
+    exc = exc.with_traceback(tb)  # None when no frame is the user's (SyntaxError)
+    return clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
+def _error_info(exc):
+    info = {
+        "type": type(exc).__name__,
+        "message": clean_text(str(exc)),
+        "traceback": _user_traceback(exc),
+    }
+    if isinstance(exc, SyntaxError):
+        if exc.lineno is not None:
+            info["line"] = exc.lineno
+    else:
+        tb = exc.__traceback__
+        line = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == USER_FILENAME:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        if line is not None:
+            info["line"] = line
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        info["missingModule"] = exc.name.split(".")[0]
+    return info
+
+
+def run(code, data_json=None, capture_output=True):
+    """Runs code with ``data`` bound to json.loads(data_json); returns the result dict.
+
+    capture_output=True (browser) collects stdout/stderr here with caps;
+    False (native engine) leaves them on fds 1 and 2, which the engine's
+    supervisor reads and caps itself.
+    """
+    limits = {
+        "outputTruncated": False,
+        "stderrTruncated": False,
+        "resultTruncated": False,
+        "chartsDropped": 0,
+    }
+    charts = []
+    status = "ok"
+    error = None
+    result = None
+    elapsed_ms = 0.0
+
+    try:
+        data = json.loads(data_json) if data_json else []
+    except ValueError as exc:
+        data = None
+        status = "error"
+        error = {"type": "ValueError", "message": f"data is not valid JSON: {exc}", "traceback": ""}
+
+    out = err = None
+    saved = sys.stdout, sys.stderr
+    if capture_output:
+        out = _CappedStream("stdout", MAX_OUTPUT_CHARS)
+        err = _CappedStream("stderr", MAX_OUTPUT_CHARS)
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "data": data}
+    if status == "ok":
+        linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
+        restore_show = _install_show_hook(charts, limits)
+        started = time.perf_counter()
+        try:
+            if capture_output:
+                sys.stdout, sys.stderr = out, err
+            compiled = compile(code, USER_FILENAME, "exec", dont_inherit=True)
+            exec(compiled, namespace)
+        except OutputLimitExceeded as exc:
+            status = "output_limit"
+            error = {"type": "OutputLimitExceeded", "message": str(exc), "traceback": ""}
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                status = "error"
+                error = {
+                    "type": "SystemExit",
+                    "message": f"exit status {clean_text(str(exc.code))}",
+                    "traceback": "",
+                }
+        except KeyboardInterrupt:
+            status = "killed"
+            error = {"type": "KeyboardInterrupt", "message": "execution was stopped", "traceback": ""}
+        except MemoryError as exc:
+            status = "memory_limit"
+            error = _error_info(exc)
+            error["message"] = error["message"] or "out of memory"
+        except BaseException as exc:
+            status = "error"
+            error = _error_info(exc)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            if not capture_output:
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except Exception:
+                        pass
+            sys.stdout, sys.stderr = saved
+            if restore_show is not None:
+                restore_show()
+        _collect_charts(charts, limits)
+        if "__result__" in namespace:
+            try:
+                result = to_jsonable(namespace["__result__"])
+                if len(json.dumps(result, allow_nan=False)) > MAX_RESULT_BYTES:
+                    limits["resultTruncated"] = True
+                    result = _marked(namespace["__result__"], "result larger than the limit")
+            except BaseException as exc:
+                result = {"__type__": "error", "__repr__": f"result could not be converted: {exc!r}"}
+        linecache.cache.pop(USER_FILENAME, None)
+
+    if capture_output:
+        limits["outputTruncated"] = out.truncated
+        limits["stderrTruncated"] = err.truncated
+    return {
+        "success": status == "ok",
+        "status": status,
+        "output": clean_text(out.getvalue()) if out else "",
+        "stderr": clean_text(err.getvalue()) if err else "",
+        "error": error,
+        "result": result,
+        "charts": charts,
+        "executionTime": round(elapsed_ms, 3),
+        "limits": limits,
+    }
+
+
+def run_json(code, data_json=None, capture_output=True):
+    """run() serialised as JSON text (what the engines carry)."""
+    return json.dumps(run(code, data_json, capture_output), allow_nan=False, ensure_ascii=False)
