@@ -1,0 +1,255 @@
+/* result.c - composing a native execution's answer in the shared schema. */
+#include "result.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "jscan.h"
+
+static const char *const statuses[] = {"ok", "error", "timeout", "memory_limit", "output_limit",
+                                       "killed", NULL};
+
+/* The members of the harness's answer we keep, as validated spans. */
+typedef struct child_view {
+    bool valid;
+    char status[16];
+    js_span error, result, charts, exec_time;
+    bool has_error, has_result, has_charts, has_exec_time;
+    bool result_truncated;
+    unsigned charts_dropped;
+} child_view;
+
+static void read_child(const char *doc, size_t len, child_view *v)
+{
+    memset(v, 0, sizeof *v);
+    js_span root;
+    char msg[APP_ERRMSG_LEN];
+    if (doc == NULL || js_validate(doc, len, &root, msg, sizeof msg) != APP_OK ||
+        root.type != JS_OBJECT)
+        return;
+    js_iter it;
+    js_iter_init(&it, doc, root);
+    js_span k, val;
+    while (js_iter_next(&it, &k, &val)) {
+        if (js_string_equals(doc, k, "status") && val.type == JS_STRING) {
+            for (const char *const *s = statuses; *s != NULL; s++)
+                if (js_string_equals(doc, val, *s))
+                    snprintf(v->status, sizeof v->status, "%s", *s);
+        } else if (js_string_equals(doc, k, "error") &&
+                   (val.type == JS_OBJECT || val.type == JS_NULL)) {
+            v->error = val;
+            v->has_error = val.type == JS_OBJECT;
+        } else if (js_string_equals(doc, k, "result")) {
+            v->result = val;
+            v->has_result = true;
+        } else if (js_string_equals(doc, k, "charts") && val.type == JS_ARRAY) {
+            v->charts = val;
+            v->has_charts = true;
+        } else if (js_string_equals(doc, k, "executionTime") && val.type == JS_NUMBER) {
+            v->exec_time = val;
+            v->has_exec_time = true;
+        } else if (js_string_equals(doc, k, "limits") && val.type == JS_OBJECT) {
+            js_iter lit;
+            js_iter_init(&lit, doc, val);
+            js_span lk, lv;
+            while (js_iter_next(&lit, &lk, &lv)) {
+                if (js_string_equals(doc, lk, "resultTruncated") && lv.type == JS_BOOL)
+                    v->result_truncated = js_bool(doc, lv);
+                if (js_string_equals(doc, lk, "chartsDropped") && lv.type == JS_NUMBER) {
+                    double d = js_number(doc, lv);
+                    v->charts_dropped = d > 0 && d < 1e6 ? (unsigned)d : 0;
+                }
+            }
+        }
+    }
+    v->valid = v->status[0] != '\0';
+}
+
+/* Appends the charts the child sent that look like charts: objects with
+ * "format": "png" and a string "data". Others are dropped. */
+static app_err put_charts(sbuf *out, const char *doc, const child_view *v)
+{
+    app_err err = sbuf_putc(out, '[');
+    if (!v->has_charts)
+        return err == APP_OK ? sbuf_putc(out, ']') : err;
+    js_iter it;
+    js_iter_init(&it, doc, v->charts);
+    js_span el;
+    bool first = true;
+    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+        if (el.type != JS_OBJECT)
+            continue;
+        bool png = false, data = false;
+        js_iter fit;
+        js_iter_init(&fit, doc, el);
+        js_span fk, fv;
+        while (js_iter_next(&fit, &fk, &fv)) {
+            if (js_string_equals(doc, fk, "format") && fv.type == JS_STRING &&
+                js_string_equals(doc, fv, "png"))
+                png = true;
+            if (js_string_equals(doc, fk, "data") && fv.type == JS_STRING)
+                data = true;
+        }
+        if (!png || !data)
+            continue;
+        if (!first)
+            err = sbuf_putc(out, ',');
+        if (err == APP_OK)
+            err = sbuf_append(out, doc + el.off, el.len);
+        first = false;
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+const char *res_signal_name(int sig, char *buf, size_t len)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {{SIGKILL, "SIGKILL"}, {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"},
+                 {SIGBUS, "SIGBUS"},   {SIGILL, "SIGILL"},   {SIGFPE, "SIGFPE"},
+                 {SIGSYS, "SIGSYS"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+                 {SIGTERM, "SIGTERM"}, {SIGPIPE, "SIGPIPE"}, {SIGINT, "SIGINT"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, len, "signal %d", sig);
+    return buf;
+}
+
+static app_err put_error(sbuf *out, const char *type, const char *message)
+{
+    app_err err = sbuf_puts(out, "{\"type\":");
+    if (err == APP_OK)
+        err = http_json_string(out, type, strlen(type));
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"message\":");
+    if (err == APP_OK)
+        err = http_json_string(out, message, strlen(message));
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"traceback\":\"\"}");
+    return err;
+}
+
+app_err res_compose(const res_parts *p, sbuf *out)
+{
+    child_view v;
+    read_child(p->child_json, p->child_len, &v);
+    const char *doc = p->child_json;
+
+    /* The supervisor's own verdicts win over whatever the child said. */
+    const char *status;
+    char message[APP_ERRMSG_LEN] = "";
+    const char *etype = NULL;
+    char sigbuf[32];
+    if (p->verdict == RES_TIMEOUT) {
+        status = "timeout";
+        etype = "TimeoutError";
+        snprintf(message, sizeof message,
+                 "the program ran longer than the %.1f s wall-time limit and was stopped",
+                 p->wall_limit_ms / 1000.0);
+    } else if (p->verdict == RES_STDOUT_LIMIT || p->verdict == RES_STDERR_LIMIT) {
+        status = "output_limit";
+        etype = "OutputLimitExceeded";
+        snprintf(message, sizeof message,
+                 "%s passed the %zu-byte limit and the program was stopped (output truncated)",
+                 p->verdict == RES_STDOUT_LIMIT ? "stdout" : "stderr", p->stream_cap);
+    } else if (p->verdict == RES_RESULT_LIMIT) {
+        status = "output_limit";
+        etype = "ResultTooLarge";
+        snprintf(message, sizeof message, "the result and charts were larger than the limit");
+    } else if (p->oom_killed) {
+        status = "memory_limit";
+        etype = "MemoryError";
+        snprintf(message, sizeof message,
+                 "the program exceeded the %u MB memory limit and was stopped", p->memory_limit_mb);
+    } else if (v.valid) {
+        status = v.status;
+    } else if (p->child_json != NULL || p->verdict == RES_NO_RESULT) {
+        status = "error";
+        etype = "EngineError";
+        snprintf(message, sizeof message,
+                 "the jailed interpreter sent a malformed result (or ended the protocol early)");
+    } else if (!p->exited && p->exit_signal == SIGXCPU) {
+        status = "timeout";
+        etype = "TimeoutError";
+        snprintf(message, sizeof message, "the program used more CPU time than its %u s limit",
+                 (p->wall_limit_ms + 999) / 1000);
+    } else if (!p->exited) {
+        status = "killed";
+        etype = p->exit_signal == SIGSYS ? "SeccompViolation" : "Crash";
+        snprintf(message, sizeof message,
+                 "the interpreter was killed by %s before producing a result%s",
+                 res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf),
+                 p->exit_signal == SIGSEGV ? " (a crash: e.g. unbounded recursion or a C extension)"
+                                           : "");
+    } else if (p->exit_code != 0) {
+        status = "error";
+        etype = "SystemExit";
+        snprintf(message, sizeof message,
+                 "the interpreter exited with status %d before producing a result", p->exit_code);
+    } else {
+        status = "ok"; /* os._exit(0): finished, nothing to report */
+    }
+
+    app_err err = sbuf_printf(out, "{\"success\":%s,\"status\":\"%s\",\"output\":",
+                              strcmp(status, "ok") == 0 ? "true" : "false", status);
+    if (err == APP_OK)
+        err = http_json_string(out, p->out ? p->out : "", p->out_len);
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"stderr\":");
+    if (err == APP_OK)
+        err = http_json_string(out, p->err ? p->err : "", p->err_len);
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"error\":");
+    if (err == APP_OK) {
+        if (etype != NULL)
+            err = put_error(out, etype, message);
+        else if (v.has_error)
+            err = sbuf_append(out, doc + v.error.off, v.error.len);
+        else
+            err = sbuf_puts(out, "null");
+    }
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"result\":");
+    if (err == APP_OK)
+        err = v.valid && v.has_result ? sbuf_append(out, doc + v.result.off, v.result.len)
+                                      : sbuf_puts(out, "null");
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"charts\":");
+    if (err == APP_OK)
+        err = v.valid ? put_charts(out, doc, &v) : sbuf_puts(out, "[]");
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"executionTime\":");
+    if (err == APP_OK)
+        err = v.valid && v.has_exec_time && p->verdict == RES_EXITED
+                  ? sbuf_append(out, doc + v.exec_time.off, v.exec_time.len)
+                  : sbuf_printf(out, "%.3f", p->wall_ms);
+    if (err == APP_OK)
+        err = sbuf_printf(
+            out,
+            ",\"engine\":\"native\",\"metadata\":{\"limits\":{\"wallTimeMs\":%u,\"memoryMb\":%u,"
+            "\"openFiles\":%u,\"processes\":%u,\"stdoutBytes\":%zu,\"stderrBytes\":%zu},"
+            "\"resources\":{\"wallMs\":%.3f,\"queueMs\":%.3f,\"cpuMs\":%.3f,\"peakMemoryKb\":",
+            p->wall_limit_ms, p->memory_limit_mb, p->nofile, p->nproc, p->stream_cap, p->stream_cap,
+            p->wall_ms, p->queue_ms, p->cpu_ms);
+    if (err == APP_OK)
+        err = p->peak_memory_bytes > 0
+                  ? sbuf_printf(out, "%llu", (unsigned long long)(p->peak_memory_bytes / 1024))
+                  : sbuf_puts(out, "null");
+    if (err == APP_OK)
+        err = sbuf_printf(out,
+                          "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s},"
+                          "\"chartsDropped\":%u,\"exit\":",
+                          p->verdict == RES_STDOUT_LIMIT ? "true" : "false",
+                          p->verdict == RES_STDERR_LIMIT ? "true" : "false",
+                          v.result_truncated || p->verdict == RES_RESULT_LIMIT ? "true" : "false",
+                          v.charts_dropped);
+    if (err == APP_OK)
+        err = p->exited ? sbuf_printf(out, "{\"code\":%d}}}\n", p->exit_code)
+                        : sbuf_printf(out, "{\"signal\":\"%s\"}}}\n",
+                                      res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf));
+    return err;
+}

@@ -1,0 +1,67 @@
+/*
+ * result.h - composing a native execution's answer in the shared schema.
+ *
+ * The supervisor knows how the job ended (exit status, its own verdicts:
+ * timeout, output limit, client gone), holds the captured stdout and stderr
+ * bytes, and may have received the harness's JSON from the child.  That
+ * JSON was written by a process running user code, so it is untrusted: it
+ * is validated, only the expected members of the expected types are kept,
+ * and anything else is dropped.  The answer is
+ *
+ *   {success, status, output, stderr, error, result, charts, executionTime,
+ *    engine: "native", metadata: {limits, resources, truncated, exit}}
+ *
+ * with status one of ok | error | timeout | memory_limit | output_limit |
+ * killed.
+ */
+#ifndef PYSANDBOX_RESULT_H
+#define PYSANDBOX_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "sbuf.h"
+
+/* What the supervisor itself decided about the job. */
+typedef enum res_verdict {
+    RES_EXITED = 0,     /* the child ended on its own */
+    RES_TIMEOUT,        /* the wall-time limit expired: the jail was killed */
+    RES_STDOUT_LIMIT,   /* stdout passed its cap: killed */
+    RES_STDERR_LIMIT,   /* stderr passed its cap: killed */
+    RES_RESULT_LIMIT,   /* the result passed its cap: killed */
+    RES_NO_RESULT,      /* the child broke the channel protocol */
+} res_verdict;
+
+typedef struct res_parts {
+    const char *child_json; /* the harness's JSON, or NULL */
+    size_t child_len;
+    const char *out;        /* captured stdout bytes (any bytes) */
+    size_t out_len;
+    const char *err;        /* captured stderr bytes */
+    size_t err_len;
+    res_verdict verdict;
+    bool exited;            /* exit_code is valid */
+    int exit_code;
+    int exit_signal;        /* when !exited */
+    bool oom_killed;        /* the memory cgroup killed a task */
+    /* limits the job ran under */
+    unsigned wall_limit_ms, memory_limit_mb, nofile, nproc;
+    size_t stream_cap;
+    /* measurements */
+    double wall_ms, queue_ms, cpu_ms;
+    uint64_t peak_memory_bytes; /* 0 if unknown */
+} res_parts;
+
+/*
+ * Appends the answer for p to out.  Never fails on content (malformed child
+ * JSON becomes an "error" answer that says so); returns APP_ETOOBIG or
+ * APP_ENOMEM only when out cannot hold it.
+ */
+app_err res_compose(const res_parts *p, sbuf *out);
+
+/* Returns the name of a signal ("SIGKILL"), or "signal N" in buf. */
+const char *res_signal_name(int sig, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * xproto.h - the wire protocol between the FastCGI front and the executor.
+ *
+ * One request per connection on the executor's unix socket:
+ *
+ *   front -> executor   xp_req_hdr (little-endian, 48 bytes), then
+ *                       code_len bytes of UTF-8 Python source, then
+ *                       data_len bytes of JSON text (the user's data)
+ *   executor -> front   xp_resp_hdr (16 bytes), then json_len bytes: the
+ *                       complete result object in the shared schema
+ *
+ * op XP_OP_STATUS asks for the executor's health instead; its answer is a
+ * JSON object in the same response frame.  The executor closes the
+ * connection after answering.  Closing it early from the front cancels the
+ * job (its jailed child is killed).
+ *
+ * The same header (with op XP_OP_JOB) carries a job from the supervisor to
+ * a jailed child over the child's channel; the child answers with a u32
+ * length and the harness's JSON.  Everything a child sends is untrusted.
+ */
+#ifndef PYSANDBOX_XPROTO_H
+#define PYSANDBOX_XPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+
+#define XP_MAGIC_REQ 0x31585350u  /* "PSX1" */
+#define XP_MAGIC_RESP 0x31525350u /* "PSR1" */
+
+enum xp_op {
+    XP_OP_JOB = 1,    /* run code with data under the given limits */
+    XP_OP_STATUS = 2, /* report health, pool and jail layers */
+};
+
+/* Per-request limits and their defaults and server maxima.  A request may
+ * set wall time and memory up to the executor's maxima (which default to
+ * the defaults, so by default requests can only lower them). */
+#define XP_DEFAULT_WALL_MS 30000u
+#define XP_DEFAULT_MEMORY_MB 512u
+#define XP_DEFAULT_NOFILE 100u
+#define XP_DEFAULT_NPROC 10u
+/* Captured stdout and stderr, each; past it the job is stopped (output_limit). */
+#define XP_MAX_STREAM_BYTES (1024u * 1024)
+/* Python source accepted in one job. */
+#define XP_MAX_CODE (1024u * 1024)
+/* JSON data accepted in one job. */
+#define XP_MAX_DATA (50u * 1024 * 1024)
+/* A harness result (JSON, charts included) a child may send back. */
+#define XP_MAX_CHILD_RESULT (48u * 1024 * 1024)
+/* A complete response the front accepts from the executor. */
+#define XP_MAX_RESPONSE (XP_MAX_CHILD_RESULT + 8u * XP_MAX_STREAM_BYTES + 64u * 1024)
+/* Smallest wall-time and memory limits a request may ask for. */
+#define XP_MIN_WALL_MS 100u
+#define XP_MIN_MEMORY_MB 32u
+
+typedef struct xp_req_hdr {
+    uint32_t magic;     /* XP_MAGIC_REQ */
+    uint32_t op;        /* enum xp_op */
+    uint32_t wall_ms;   /* wall-clock limit */
+    uint32_t memory_mb; /* memory limit */
+    uint32_t nofile;    /* open files */
+    uint32_t nproc;     /* processes and threads */
+    uint32_t flags;     /* reserved, 0 */
+    uint32_t code_len;
+    uint64_t data_len;
+    uint64_t reserved;  /* 0 */
+} xp_req_hdr;
+
+typedef struct xp_resp_hdr {
+    uint32_t magic;    /* XP_MAGIC_RESP */
+    uint32_t err;      /* app_err: APP_OK, or why there is no result */
+    uint32_t json_len; /* bytes of JSON that follow */
+    uint32_t reserved;
+} xp_resp_hdr;
+
+/* Fills a job header with the default limits. */
+void xp_req_init(xp_req_hdr *h, uint32_t op);
+
+/*
+ * Checks a received request header against the protocol and the maxima
+ * (max_wall_ms, max_memory_mb).  Returns APP_OK, APP_EUPSTREAM for a
+ * malformed header (bad magic/op/reserved fields), APP_ETOOBIG when
+ * code_len or data_len pass their caps, APP_EFIELD when a limit is out of
+ * range; msg says which.
+ */
+app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
+                     size_t msglen);
+
+/* Checks a received response header; APP_OK or APP_EUPSTREAM with msg. */
+app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen);
+
+/* Reads/writes exactly n bytes on a blocking fd, retrying on EINTR.
+ * Return 0 on success, -1 on error or early EOF (errno set; 0 for EOF). */
+int xp_read_full(int fd, void *buf, size_t n);
+int xp_write_full(int fd, const void *buf, size_t n);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * zygote_main.c - pysandbox-zygote: the warm interpreter that jailed children are cloned from.
+ *
+ * Started by the executor with execve, a fixed minimal environment and one
+ * descriptor besides 0-2: fd 3, the SOCK_SEQPACKET control socket (see
+ * zygote.h).  It initialises CPython with an isolated configuration,
+ * imports and warms numpy, pandas, matplotlib (Agg), scipy and the harness,
+ * builds the seccomp filter, then serves spawn requests.  For each it
+ * clones one child into new namespaces (CLONE_PARENT: the child belongs to
+ * the supervisor), writes the child's id maps, releases it, and hands the
+ * supervisor the other ends of the child's channel and output pipes.
+ *
+ * The zygote never reads a job.  Code and data go from the supervisor
+ * straight to a jailed child, so no user's request ever sits in the memory
+ * that later children are cloned from.  The zygote stays single-threaded
+ * (it checks before every clone): thread pools of numerical libraries are
+ * limited to one thread by the environment the executor gives it.
+ *
+ * Usage (by the executor only):
+ *   pysandbox-zygote HARNESS JAIL_ROOT TMP_MB MAX_CPU_S MAX_NOFILE MAX_NPROC DENY_FORK PROC
+ */
+#include <Python.h>
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jail.h"
+#include "xproto.h"
+#include "zygote.h"
+
+#define CONTROL_FD 3
+
+static PyObject *run_json;  /* new ref, kept for the zygote's life: harness.run_json */
+static size_t baseline_data; /* VmData after warm-up, bytes: RLIMIT_DATA = this + job memory */
+static int *tid_cache;       /* glibc's cached tid of the main thread (see spawn_child) */
+static jail_spec spec;       /* this zygote's jail settings, from argv */
+
+static void die(const char *why)
+{
+    zy_msg m = {.type = ZY_FATAL};
+    snprintf(m.text, sizeof m.text, "%s", why);
+    send(CONTROL_FD, &m, sizeof m, MSG_NOSIGNAL);
+    fprintf(stderr, "pysandbox-zygote: %s\n", why);
+    exit(1);
+}
+
+static unsigned arg_uint(const char *s)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != '\0' || v > UINT_MAX)
+        die("bad numeric argument");
+    return (unsigned)v;
+}
+
+static size_t vm_data_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    size_t kb = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmData: %zu kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb * 1024;
+}
+
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* Dies unless only fds 0-3 are open: a child closes every other descriptor,
+ * and a Python object still owning one would then fail (or crash) there. */
+static void check_no_open_files(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        die("cannot list /proc/self/fd");
+    char open_files[1024] = "";
+    size_t used = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name); /* checksrc: allow (names come from /proc, all digits) */
+        if (e->d_name[0] == '.' || fd <= 3 || fd == dirfd(d))
+            continue;
+        char link[64], target[256] = "?";
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n > 0 ? n : 1] = '\0';
+        used += (size_t)snprintf(open_files + used, sizeof open_files - used, " %d=%s", fd, target);
+        if (used >= sizeof open_files)
+            break;
+    }
+    closedir(d);
+    if (open_files[0] != '\0') {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "the warm interpreter keeps files open:%s", open_files);
+        die(msg);
+    }
+}
+
+/* --- Python ------------------------------------------------------------- */
+
+/* Imports the data-science stack and the harness, and runs a representative
+ * program through the harness so lazy first-call costs (pandas formatting,
+ * matplotlib fonts, BLAS) are paid here, once, not in every child. */
+static const char warmup_py[] =
+    "import gc, importlib.util, json, sys, time\n"
+    "t0 = time.perf_counter()\n"
+    "import numpy, pandas, scipy, scipy.stats, matplotlib\n"
+    "matplotlib.use('Agg')\n"
+    "import matplotlib.pyplot\n"
+    "spec = importlib.util.spec_from_file_location('pysandbox_harness', HARNESS_PATH)\n"
+    "harness = importlib.util.module_from_spec(spec)\n"
+    "sys.modules['pysandbox_harness'] = harness\n"
+    "spec.loader.exec_module(harness)\n"
+    "WARM = '''\n"
+    "import json, statistics, re, datetime, collections, math\n"
+    "import numpy as np, pandas as pd, matplotlib.pyplot as plt\n"
+    "rng = np.random.default_rng(0)\n"
+    "df = pd.DataFrame({'a': np.arange(300), 'b': rng.normal(size=300), 'c': ['x', 'y', 'z'] * 100})\n"
+    "df.describe(); df.groupby('c').mean(numeric_only=True); df.to_html(); df.to_json()\n"
+    "pd.DataFrame(data).describe()\n"
+    "m = rng.random((64, 64)); np.linalg.inv(m @ m.T + np.eye(64))\n"
+    "fig, ax = plt.subplots(); ax.plot([1, 2, 3], [3, 1, 2]); ax.set_title('warm'); plt.show()\n"
+    "print(df.head())\n"
+    "__result__ = {'frame': df.head(3), 'n': 1.5}\n"
+    "'''\n"
+    "r = json.loads(harness.run_json(WARM, json.dumps([{'x': i, 'y': i * i} for i in range(100)])))\n"
+    "if r['status'] != 'ok':\n"
+    "    raise RuntimeError('warm-up failed: %r' % (r['error'],))\n"
+    "# multiprocessing's spawn start method would re-execute sys.executable.\n"
+    "sys.executable = ''\n"
+    "INFO = json.dumps({\n"
+    "    'python': sys.version.split()[0],\n"
+    "    'packages': {m.__name__: m.__version__ for m in (numpy, pandas, matplotlib, scipy)},\n"
+    "    'warmupMs': round((time.perf_counter() - t0) * 1000),\n"
+    "})\n"
+    "del r, spec, t0\n"
+    "# Children start with only fds 0-3: cached fonts must not keep files open.\n"
+    "import matplotlib.font_manager\n"
+    "matplotlib.font_manager._get_font.cache_clear()\n"
+    "gc.collect()\n"
+    "# Objects alive now live as long as the zygote: keep the collector from\n"
+    "# touching (and so copying) their pages in every child.\n"
+    "gc.freeze()\n";
+
+static void init_python(const char *harness_path, char *info, size_t infolen)
+{
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.site_import = 0; /* no .pth processing; sys.path is set below */
+    config.write_bytecode = 0;
+    config.buffered_stdio = 0; /* output written before a kill is kept */
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    config.module_search_paths_set = 1;
+    static wchar_t argv0[] = L"pysandbox";
+    wchar_t *argv[] = {argv0};
+    static const wchar_t *const paths[] = {L"/usr/lib/python3.11", L"/usr/lib/python3.11/lib-dynload",
+                                           L"/usr/lib/python3/dist-packages"};
+    PyStatus st = PyConfig_SetString(&config, &config.program_name, L"pysandbox");
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetString(&config, &config.home, L"/usr");
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetArgv(&config, 1, argv);
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetBytesString(&config, &config.stdio_encoding, "utf-8");
+    if (!PyStatus_Exception(st)) /* printing a lone surrogate must not kill the run */
+        st = PyConfig_SetBytesString(&config, &config.stdio_errors, "backslashreplace");
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0] && !PyStatus_Exception(st); i++)
+        st = PyWideStringList_Append(&config.module_search_paths, paths[i]);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st))
+        die(st.err_msg != NULL ? st.err_msg : "Python initialisation failed");
+
+    PyObject *main_mod = PyImport_AddModule("__main__");      /* borrowed */
+    PyObject *globals = PyModule_GetDict(main_mod);          /* borrowed */
+    PyObject *path = PyUnicode_FromString(harness_path);     /* new ref */
+    if (path == NULL || PyDict_SetItemString(globals, "HARNESS_PATH", path) != 0)
+        die("cannot pass the harness path");
+    Py_DECREF(path);
+    PyObject *r = PyRun_String(warmup_py, Py_file_input, globals, globals); /* new ref */
+    if (r == NULL) {
+        PyErr_Print();
+        die("warm-up failed (see the executor log)");
+    }
+    Py_DECREF(r);
+    PyObject *info_obj = PyDict_GetItemString(globals, "INFO");             /* borrowed */
+    const char *info_text = info_obj ? PyUnicode_AsUTF8(info_obj) : NULL;
+    snprintf(info, infolen, "%s", info_text ? info_text : "{}");
+    PyObject *harness = PyImport_ImportModule("pysandbox_harness"); /* new ref */
+    run_json = harness ? PyObject_GetAttrString(harness, "run_json") : NULL; /* new ref */
+    Py_XDECREF(harness);
+    if (run_json == NULL)
+        die("harness.run_json is missing");
+    /* The globals of the warm-up must not outlive it in every child. */
+    PyDict_Clear(globals);
+    PyDict_SetItemString(globals, "__name__", PyUnicode_FromString("__main__"));
+}
+
+/* --- the child ---------------------------------------------------------- */
+
+static void child_fail(int chan, const char *why)
+{
+    char buf[ZY_TEXT_MAX];
+    int n = snprintf(buf, sizeof buf, "%c%s", ZY_CHILD_FAILED, why);
+    /* The channel is fd 3 once jail_fds ran, chan before; try both. */
+    if (write(3, buf, (size_t)n) < 0 && chan != 3)
+        (void)!write(chan, buf, (size_t)n);
+    _exit(121);
+}
+
+/* Reads the job (header, code, data), applies its limits, runs the harness
+ * and writes the result; never returns. */
+static void child_run(void)
+{
+    char err[APP_ERRMSG_LEN];
+    xp_req_hdr h;
+    if (xp_read_full(3, &h, sizeof h) != 0)
+        _exit(0); /* the supervisor closed the channel: the pool is shrinking */
+    if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
+        h.data_len > XP_MAX_DATA)
+        _exit(122);
+    char *code = malloc((size_t)h.code_len + 1);
+    char *data = malloc((size_t)h.data_len + 1);
+    if (code == NULL || data == NULL || xp_read_full(3, code, h.code_len) != 0 ||
+        xp_read_full(3, data, (size_t)h.data_len) != 0)
+        _exit(123);
+    jail_job job = {
+        .cpu_s = (h.wall_ms + 999) / 1000,
+        .nofile = h.nofile,
+        .nproc = spec.max_nproc > 0 ? h.nproc : 0, /* per-slot uid only; else the pids cgroup */
+        .data = baseline_data + ((size_t)h.memory_mb << 20),
+    };
+    if (jail_job_limits(&job, err, sizeof err) != APP_OK)
+        _exit(124);
+
+    PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict");    /* new ref */
+    PyObject *data_obj = PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict"); /* new ref */
+    free(code);
+    free(data);
+    PyObject *result = NULL; /* new ref */
+    if (code_obj != NULL && data_obj != NULL)
+        result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False, NULL);
+    Py_XDECREF(code_obj);
+    Py_XDECREF(data_obj);
+    Py_ssize_t len = 0;
+    const char *text = result ? PyUnicode_AsUTF8AndSize(result, &len) : NULL;
+    if (text == NULL) {
+        PyErr_Print(); /* reaches the job's stderr */
+        _exit(125);
+    }
+    if ((size_t)len > XP_MAX_CHILD_RESULT) {
+        text = "{\"status\":\"output_limit\",\"error\":{\"type\":\"ResultTooLarge\",\"message\":"
+               "\"the result and charts are larger than the limit\",\"traceback\":\"\"}}";
+        len = (Py_ssize_t)strlen(text);
+    }
+    uint32_t n = (uint32_t)len;
+    if (xp_write_full(3, &n, sizeof n) != 0 || xp_write_full(3, text, (size_t)len) != 0)
+        _exit(126);
+    _exit(0); /* no interpreter finalisation: the namespace is discarded anyway */
+}
+
+static void child_main(int chan, int out, int errfd, int sync_fd)
+{
+    char c;
+    /* Wait until the zygote has written our id maps. */
+    if (read(sync_fd, &c, 1) != 1)
+        _exit(120);
+    char err[APP_ERRMSG_LEN];
+    if (jail_enter(&spec, out, errfd, chan, err, sizeof err) != APP_OK)
+        child_fail(chan, err);
+    /* Jailed: only now touch Python (at-fork hooks run inside the jail). */
+    PyOS_AfterFork_Child();
+    char ready = ZY_CHILD_READY;
+    if (xp_write_full(3, &ready, 1) != 0)
+        _exit(0);
+    child_run();
+}
+
+/* --- spawning ----------------------------------------------------------- */
+
+static void reply(const zy_msg *m, const int *fds, int nfds)
+{
+    struct iovec iov = {(void *)m, sizeof *m};
+    char cbuf[CMSG_SPACE(3 * sizeof(int))];
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+        memset(cbuf, 0, sizeof cbuf);
+        mh.msg_control = cbuf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+    }
+    if (sendmsg(CONTROL_FD, &mh, MSG_NOSIGNAL) < 0)
+        exit(0); /* the executor is gone */
+}
+
+static void spawn_failed(zy_msg *m, int err, const char *what)
+{
+    m->type = ZY_SPAWNED;
+    m->pid = -1;
+    m->err = err != 0 ? err : EIO;
+    snprintf(m->text, sizeof m->text, "%s: %s", what, strerror(m->err));
+    reply(m, NULL, 0);
+}
+
+static void spawn_child(zy_msg *m)
+{
+    int chan[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, sync[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
+        pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(sync, O_CLOEXEC) != 0) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            if (chan[i] >= 0)
+                close(chan[i]);
+            if (out[i] >= 0)
+                close(out[i]);
+            if (errp[i] >= 0)
+                close(errp[i]);
+            if (sync[i] >= 0)
+                close(sync[i]);
+        }
+        spawn_failed(m, e, "creating the child's descriptors");
+        return;
+    }
+    if (thread_count() != 1) {
+        die("the zygote has more than one thread; refusing to fork");
+    }
+    PyOS_BeforeFork();
+    /* A raw clone (glibc's fork() cannot add namespaces or CLONE_PARENT)
+     * leaves glibc's cached tid of the main thread stale; CLONE_CHILD_SETTID
+     * makes the kernel store the child's real tid there, so raise(),
+     * abort() and pthread_kill() keep working in the child. */
+    unsigned long flags = JAIL_CLONE_FLAGS | CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
+    long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
+    if (pid == 0) {
+        close(chan[0]);
+        close(out[0]);
+        close(errp[0]);
+        close(sync[1]);
+        child_main(chan[1], out[1], errp[1], sync[0]);
+        _exit(127);
+    }
+    int clone_errno = errno;
+    PyOS_AfterFork_Parent();
+    close(chan[1]);
+    close(out[1]);
+    close(errp[1]);
+    close(sync[0]);
+    if (pid < 0) {
+        close(chan[0]);
+        close(out[0]);
+        close(errp[0]);
+        close(sync[1]);
+        spawn_failed(m, clone_errno, "clone");
+        return;
+    }
+    char err[APP_ERRMSG_LEN];
+    if (jail_write_id_maps((pid_t)pid, m->outside_uid, m->outside_gid, err, sizeof err) != APP_OK) {
+        kill((pid_t)pid, SIGKILL);
+        close(chan[0]);
+        close(out[0]);
+        close(errp[0]);
+        close(sync[1]);
+        m->type = ZY_SPAWNED;
+        m->pid = (int32_t)pid; /* still the supervisor's child: it reaps it */
+        m->err = EPERM;
+        snprintf(m->text, sizeof m->text, "%s", err);
+        reply(m, NULL, 0);
+        return;
+    }
+    (void)!write(sync[1], "g", 1);
+    close(sync[1]);
+    m->type = ZY_SPAWNED;
+    m->pid = (int32_t)pid;
+    m->err = 0;
+    m->text[0] = '\0';
+    int fds[3] = {chan[0], out[0], errp[0]};
+    reply(m, fds, 3);
+    close(chan[0]);
+    close(out[0]);
+    close(errp[0]);
+}
+
+/* Finds glibc's cached tid of this thread (exported for libthread_db). */
+static int *find_tid_cache(void)
+{
+    const uint32_t *desc = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
+    if (desc == NULL || desc[0] != 32)
+        return NULL;
+    int *p = (int *)((char *)pthread_self() + desc[2]);
+    return *p == (int)gettid() ? p : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 9) {
+        fprintf(stderr, "pysandbox-zygote is started by pysandbox-executor\n");
+        return 2;
+    }
+    /* Only fds 0-2 and the control socket are ours to keep. */
+    if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
+        for (int fd = 4; fd < 1024; fd++)
+            close(fd);
+    /* As root, the inherited supplementary groups (root's) would follow
+     * every child into its jail; drop them. */
+    if (geteuid() == 0 && setgroups(0, NULL) != 0)
+        die("setgroups");
+    spec = (jail_spec){
+        .root_dir = argv[2],
+        .tmp_mb = arg_uint(argv[3]),
+        .max_cpu_s = arg_uint(argv[4]),
+        .max_nofile = arg_uint(argv[5]),
+        .max_nproc = arg_uint(argv[6]),
+        .deny_fork = arg_uint(argv[7]) != 0,
+        .mount_proc = arg_uint(argv[8]) != 0,
+    };
+    tid_cache = find_tid_cache();
+    if (tid_cache == NULL)
+        fprintf(stderr, "pysandbox-zygote: glibc's tid cache not found; raise() in jobs may fail\n");
+
+    char info[ZY_TEXT_MAX - 256];
+    init_python(argv[1], info, sizeof info);
+    baseline_data = vm_data_bytes();
+    /* The jobs' RLIMIT_DATA is relative to the warm interpreter's size; the
+     * hard maximum set at jail time leaves room for the largest job. */
+    spec.max_data = 0;
+    char err[APP_ERRMSG_LEN];
+    if (jail_prepare(&spec, err, sizeof err) != APP_OK)
+        die(err);
+    if (thread_count() != 1)
+        die("importing the warm packages started threads; set their thread counts to 1");
+    check_no_open_files();
+
+    zy_msg m = {.type = ZY_READY};
+    snprintf(m.text, sizeof m.text, "{\"info\":%s,\"baselineDataKb\":%zu,\"tidFixup\":%s}", info,
+             baseline_data / 1024, tid_cache ? "true" : "false");
+    reply(&m, NULL, 0);
+
+    for (;;) {
+        ssize_t n = recv(CONTROL_FD, &m, sizeof m, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0; /* the executor closed the control socket */
+        if ((size_t)n != sizeof m || m.type != ZY_SPAWN)
+            die("malformed control message");
+        spawn_child(&m);
+    }
+}
