@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,7 +173,11 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         "PYSANDBOX_TEMPLATES_DIR",        "PYSANDBOX_WEB_DIR",
         "PYSANDBOX_PYODIDE_PACKAGE_URL",  "PYSANDBOX_FRAME_ANCESTORS",
         "PYSANDBOX_EXECUTOR_SOCKET",      "PYSANDBOX_MAX_BODY_BYTES",
-        "PYSANDBOX_PYODIDE_LOAD_TIMEOUT",
+        "PYSANDBOX_PYODIDE_LOAD_TIMEOUT", "PYSANDBOX_RUN_DIR",
+        "PYSANDBOX_MAX_WALL_TIME",     "PYSANDBOX_MAX_MEMORY_MB",
+        "PYSANDBOX_POOL_SIZE",         "PYSANDBOX_MAX_JOBS",
+        "PYSANDBOX_QUEUE_TIMEOUT",     "PYSANDBOX_JAIL_UID_BASE",
+        "PYSANDBOX_JAIL_TMP_MB",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = lookup(names[i], ctx);
@@ -187,8 +192,10 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
                             "templates")) != APP_OK ||
         (err = path_setting(&c->web_dir, lookup("PYSANDBOX_WEB_DIR", ctx), root, "web")) !=
             APP_OK ||
-        (err = path_setting(&c->executor_socket, lookup("PYSANDBOX_EXECUTOR_SOCKET", ctx), root,
-                            "run/executor.sock")) != APP_OK ||
+        (err = path_setting(&c->run_dir, lookup("PYSANDBOX_RUN_DIR", ctx), root, "run")) !=
+            APP_OK ||
+        (err = path_setting(&c->executor_socket, lookup("PYSANDBOX_EXECUTOR_SOCKET", ctx),
+                            c->run_dir, "executor.sock")) != APP_OK ||
         (err = dup_setting(&c->pyodide_url, "/pyodide/" PYODIDE_VERSION "/")) != APP_OK)
         return err;
 
@@ -233,6 +240,32 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         }
         c->pyodide_load_timeout_s = (unsigned)v;
     }
+
+    static const struct {
+        const char *name;
+        unsigned def, min, max, scale;
+        size_t off;
+    } nums[] = {
+        {"PYSANDBOX_MAX_WALL_TIME", 30, 1, 3600, 1000, offsetof(conf, max_wall_ms)},
+        {"PYSANDBOX_MAX_MEMORY_MB", 512, 64, 65536, 1, offsetof(conf, max_memory_mb)},
+        {"PYSANDBOX_POOL_SIZE", 4, 1, 64, 1, offsetof(conf, pool_size)},
+        {"PYSANDBOX_MAX_JOBS", 8, 1, 256, 1, offsetof(conf, max_jobs)},
+        {"PYSANDBOX_QUEUE_TIMEOUT", 10, 1, 600, 1000, offsetof(conf, queue_timeout_ms)},
+        {"PYSANDBOX_JAIL_UID_BASE", 1500000000u, 100000u, 4000000000u, 1,
+         offsetof(conf, jail_uid_base)},
+        {"PYSANDBOX_JAIL_TMP_MB", 64, 1, 4096, 1, offsetof(conf, jail_tmp_mb)},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        unsigned *field = (unsigned *)((char *)c + nums[i].off);
+        const char *v = lookup(nums[i].name, ctx);
+        size_t n = nums[i].def;
+        if (v != NULL && (!conf_parse_size(v, &n) || n < nums[i].min || n > nums[i].max)) {
+            snprintf(msg, msglen, "%s must be a number from %u to %u", nums[i].name, nums[i].min,
+                     nums[i].max);
+            return APP_ECONFIG;
+        }
+        *field = (unsigned)n * nums[i].scale;
+    }
     return APP_OK;
 }
 
@@ -246,6 +279,7 @@ void conf_free(conf *c)
     free(c->package_url);
     free(c->frame_ancestors);
     free(c->executor_socket);
+    free(c->run_dir);
     memset(c, 0, sizeof *c);
 }
 

@@ -33,6 +33,15 @@ typedef struct conf {
     char *executor_socket;           /* PYSANDBOX_EXECUTOR_SOCKET; From malloc() */
     size_t max_body;                 /* PYSANDBOX_MAX_BODY_BYTES */
     unsigned pyodide_load_timeout_s; /* PYSANDBOX_PYODIDE_LOAD_TIMEOUT */
+    char *run_dir;              /* PYSANDBOX_RUN_DIR (sockets, caches); From malloc() */
+    /* Native engine (executor) settings. */
+    unsigned max_wall_ms;       /* PYSANDBOX_MAX_WALL_TIME (seconds) * 1000 */
+    unsigned max_memory_mb;     /* PYSANDBOX_MAX_MEMORY_MB */
+    unsigned pool_size;         /* PYSANDBOX_POOL_SIZE: jailed children kept ready */
+    unsigned max_jobs;          /* PYSANDBOX_MAX_JOBS: jobs running at once */
+    unsigned queue_timeout_ms;  /* PYSANDBOX_QUEUE_TIMEOUT (seconds) * 1000 */
+    unsigned jail_uid_base;     /* PYSANDBOX_JAIL_UID_BASE: first outside uid/gid of the slots */
+    unsigned jail_tmp_mb;       /* PYSANDBOX_JAIL_TMP_MB: size of each jail's /tmp */
 } conf;
 
 /* Returns the value of an environment variable or NULL; ctx is passed through. */

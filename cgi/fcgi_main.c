@@ -85,6 +85,7 @@ static void serve_one(svc *s, FCGX_Request *r)
         .remote_addr = param(r, "REMOTE_ADDR"),
         .body = "",
         .body_len = 0,
+        .cancel_fd = r->ipcFd,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;
     long long clen = content_length(param(r, "CONTENT_LENGTH"));
@@ -113,6 +114,12 @@ static void serve_one(svc *s, FCGX_Request *r)
                 got += (size_t)n;
             }
             body[got] = '\0';
+            /* Read up to the end of the FastCGI stdin stream (its empty
+             * terminating record), so that from now on any readiness of the
+             * connection means nginx closed it: the client went away. */
+            char rest[4096];
+            while (FCGX_GetStr(rest, sizeof rest, r->in) > 0)
+                ;
             if (got < want) {
                 http_resp_error(&resp, APP_EFIELD, "the request body ended early");
             } else {

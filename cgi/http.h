@@ -31,6 +31,7 @@ typedef struct http_req {
     const char *remote_addr;  /* "" if unknown */
     const char *body;         /* request body, NUL-terminated; may contain NULs */
     size_t body_len;
+    int cancel_fd;            /* readable once the client has gone away; -1 if unknown */
 } http_req;
 
 typedef struct http_resp {

@@ -8,7 +8,10 @@
 #include "analysis.h"
 #include "body.h"
 #include "insights.h"
+#include "native.h"
 #include "page.h"
+#include "reqs.h"
+#include "xproto.h"
 
 struct svc {
     const conf *conf; /* borrowed */
@@ -89,6 +92,93 @@ static app_err ep_health(svc *s, const http_req *req, http_resp *resp, char *msg
     return err;
 }
 
+static app_err json_headers(http_resp *resp)
+{
+    app_err err = http_resp_header(resp, "Content-Type", "application/json; charset=utf-8");
+    if (err == APP_OK)
+        err = http_resp_header(resp, "Cache-Control", "no-store");
+    return err;
+}
+
+/* Reads the optional "requirements" field; absent means the defaults. */
+static app_err requirements_field(const body *b, reqs *r, char *msg, size_t msglen)
+{
+    const char *text;
+    size_t len;
+    js_type type;
+    reqs_init(r);
+    app_err err = body_json(b, "requirements", 64 * 1024, &text, &len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND)
+        return APP_OK;
+    if (err == APP_ETOOBIG)
+        return APP_EFIELD;
+    return err == APP_OK ? reqs_decode(text, len, r, msg, msglen) : err;
+}
+
+/* Decodes {code, data?, requirements?} into a native job. */
+static app_err decode_job(svc *s, const body *b, native_job *job, char **code, reqs *r, char *msg,
+                          size_t msglen)
+{
+    static const char *const known[] = {"code", "data", "requirements"};
+    app_err err = body_only(b, known, 3, msg, msglen);
+    if (err == APP_OK)
+        err = body_string(b, "code", XP_MAX_CODE, code, &job->code_len, msg, msglen);
+    if (err == APP_OK && *code == NULL) {
+        snprintf(msg, msglen, "field 'code' is required");
+        err = APP_EFIELD;
+    }
+    if (err != APP_OK)
+        return err;
+    job->code = *code;
+    js_type type;
+    err = body_json(b, "data", XP_MAX_DATA, &job->data, &job->data_len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND) {
+        job->data = "[]";
+        job->data_len = 2;
+        err = APP_OK;
+    }
+    if (err == APP_OK)
+        err = requirements_field(b, r, msg, msglen);
+    if (err == APP_OK)
+        err = native_limits(s->conf, r, &job->wall_ms, &job->memory_mb, msg, msglen);
+    return err;
+}
+
+static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+{
+    body *b = NULL;
+    char *code = NULL;
+    native_job job = {0};
+    reqs r;
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = decode_job(s, b, &job, &code, &r, msg, msglen);
+    if (err == APP_OK && r.preferred_engine != ENGINE_AUTO && r.preferred_engine != ENGINE_NATIVE) {
+        snprintf(msg, msglen,
+                 "this endpoint runs the native engine; use /api/insights/python-execution to "
+                 "choose another (preferredEngine: %s)",
+                 reqs_engine_name(r.preferred_engine));
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = native_run(s->conf, &job, req->cancel_fd, &resp->body, msg, msglen);
+    if (err == APP_OK)
+        err = json_headers(resp);
+    free(code);
+    body_free(b);
+    return err;
+}
+
+static app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                size_t msglen)
+{
+    (void)req;
+    app_err err = native_status(s->conf, &resp->body, msg, msglen);
+    if (err == APP_OK)
+        err = json_headers(resp);
+    return err;
+}
+
 /* --- routing ------------------------------------------------------------- */
 
 static const route routes[] = {
@@ -96,6 +186,8 @@ static const route routes[] = {
     {"/api/insights/python-sandbox", "POST", ep_sandbox_post, 0},
     {"/api/insights/batch-analyze", "POST", ep_batch_post, 0},
     {"/api/health", "GET", ep_health, 0},
+    {"/api/python/execute", "POST", ep_execute, NATIVE_MAX_BODY},
+    {"/api/python/health", "GET", ep_python_health, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

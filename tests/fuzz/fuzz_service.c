@@ -76,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .remote_addr = "127.0.0.1",
         .body = body,
         .body_len = n,
+        .cancel_fd = -1,
     };
     if ((sel & 0xC0) == 0)
         req.method = "POST";

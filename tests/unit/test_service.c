@@ -41,7 +41,16 @@ static int teardown(void **state)
 static http_resp *send(fixture *f, const char *method, const char *path, const char *ctype,
                        const char *body, size_t len)
 {
-    http_req req = {method, path, "", ctype, "localhost", "http", "127.0.0.1", body, len};
+    http_req req = {.method = method,
+                    .path = path,
+                    .query = "",
+                    .content_type = ctype,
+                    .host = "localhost",
+                    .scheme = "http",
+                    .remote_addr = "127.0.0.1",
+                    .body = body,
+                    .body_len = len,
+                    .cancel_fd = -1};
     svc_handle(f->s, &req, &f->resp);
     return &f->resp;
 }

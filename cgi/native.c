@@ -1,0 +1,81 @@
+/* native.c - the jailed native engine, as the FastCGI front sees it. */
+#include "native.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "xclient.h"
+#include "xproto.h"
+
+app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
+                      char *msg, size_t msglen)
+{
+    if (r->network_access) {
+        snprintf(msg, msglen, "the native engine has no network access (networkAccess: true)");
+        return APP_EREFUSED;
+    }
+    unsigned def_wall = XP_DEFAULT_WALL_MS < c->max_wall_ms ? XP_DEFAULT_WALL_MS : c->max_wall_ms;
+    unsigned def_mem =
+        XP_DEFAULT_MEMORY_MB < c->max_memory_mb ? XP_DEFAULT_MEMORY_MB : c->max_memory_mb;
+    *wall_ms = def_wall;
+    *memory_mb = def_mem;
+    if (r->max_time_s > 0) {
+        double ms = ceil(r->max_time_s * 1000.0);
+        if (ms > c->max_wall_ms) {
+            snprintf(msg, msglen,
+                     "maxExecutionTime %.3g s is more than this server's native engine allows "
+                     "(%.3g s)",
+                     r->max_time_s, c->max_wall_ms / 1000.0);
+            return APP_EREFUSED;
+        }
+        if (ms < XP_MIN_WALL_MS) {
+            snprintf(msg, msglen, "maxExecutionTime must be at least %.1f s",
+                     XP_MIN_WALL_MS / 1000.0);
+            return APP_EFIELD;
+        }
+        *wall_ms = (unsigned)ms;
+    }
+    if (r->max_memory_mb > 0) {
+        double mb = ceil(r->max_memory_mb);
+        if (mb > c->max_memory_mb) {
+            snprintf(msg, msglen,
+                     "maxMemoryUsage %.0f MB is more than this server's native engine allows "
+                     "(%u MB)",
+                     mb, c->max_memory_mb);
+            return APP_EREFUSED;
+        }
+        if (mb < XP_MIN_MEMORY_MB) {
+            snprintf(msg, msglen, "maxMemoryUsage must be at least %u MB", XP_MIN_MEMORY_MB);
+            return APP_EFIELD;
+        }
+        *memory_mb = (unsigned)mb;
+    }
+    return APP_OK;
+}
+
+app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
+                   size_t msglen)
+{
+    if (job->code_len > XP_MAX_CODE || job->data_len > XP_MAX_DATA) {
+        snprintf(msg, msglen, "%s is larger than %u bytes",
+                 job->code_len > XP_MAX_CODE ? "code" : "data",
+                 job->code_len > XP_MAX_CODE ? XP_MAX_CODE : XP_MAX_DATA);
+        return APP_ETOOBIG;
+    }
+    xp_req_hdr h;
+    xp_req_init(&h, XP_OP_JOB);
+    h.wall_ms = job->wall_ms;
+    h.memory_mb = job->memory_mb;
+    h.code_len = (uint32_t)job->code_len;
+    h.data_len = job->data_len;
+    unsigned timeout = job->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS;
+    return xc_request(c->executor_socket, &h, job->code, job->data, timeout, cancel_fd, out, msg,
+                      msglen);
+}
+
+app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen)
+{
+    xp_req_hdr h;
+    xp_req_init(&h, XP_OP_STATUS);
+    return xc_request(c->executor_socket, &h, NULL, NULL, XC_MARGIN_MS, -1, out, msg, msglen);
+}

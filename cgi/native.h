@@ -1,0 +1,54 @@
+/*
+ * native.h - the jailed native engine, as the FastCGI front sees it.
+ *
+ * The engine itself is the pysandbox-executor process (executor_main.c);
+ * this module turns a decoded request into its limits, sends the job over
+ * the executor's socket (xclient.h) and returns the executor's answer,
+ * which is already the complete result object of the shared schema.
+ */
+#ifndef PYSANDBOX_NATIVE_H
+#define PYSANDBOX_NATIVE_H
+
+#include <stddef.h>
+
+#include "app.h"
+#include "conf.h"
+#include "reqs.h"
+#include "sbuf.h"
+
+/* Largest request body of an execution endpoint: code escaped as JSON may
+ * take up to six bytes per byte (\u0001), plus the data, plus slack. */
+#define NATIVE_MAX_BODY (58u * 1024 * 1024)
+
+typedef struct native_job {
+    const char *code; /* UTF-8 without NUL */
+    size_t code_len;
+    const char *data; /* JSON text */
+    size_t data_len;
+    unsigned wall_ms;
+    unsigned memory_mb;
+} native_job;
+
+/*
+ * Derives the wall-time and memory limits of a job from r and the server's
+ * maxima in c: defaults when not given, the requested values otherwise.
+ * Returns APP_EREFUSED with a sentence when r asks for more than this
+ * server allows (or for network access, which the jail never has), or
+ * APP_EFIELD for values below the minimum.
+ */
+app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
+                      char *msg, size_t msglen);
+
+/*
+ * Runs the job; cancel_fd (or -1) is watched for the HTTP client going
+ * away.  On APP_OK, out holds the result JSON.  Errors: APP_EUNAVAIL (the
+ * executor is not running), APP_EBUSY, APP_ETIMEOUT, APP_EJAIL,
+ * APP_EUPSTREAM, APP_ETOOBIG, APP_EIO (cancelled), each with msg.
+ */
+app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
+                   size_t msglen);
+
+/* Appends the executor's health JSON to out; APP_EUNAVAIL when it is down. */
+app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen);
+
+#endif
