@@ -45,8 +45,21 @@ LIBS = $(shell pkg-config --libs $(PKGS))
 
 # The library every program and test links: no FastCGI, no Python.
 LIB_SRCS := app.c sbuf.c utf8.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
-            analysis.c insights.c service.c
+            analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
+            service.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
+
+# The zygote embeds CPython and jails its children with RLIMIT_DATA, which
+# ASan's terabytes of shadow mappings would exceed: it gets its own objects,
+# built with UBSan only in the sanitizer variant.
+ZYGOTE_SRCS := zygote_main.c jail.c xproto.c app.c
+ifeq ($(VARIANT),san)
+ZYGOTE_VFLAGS := -O1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ZYGOTE_VLDFLAGS := -fsanitize=undefined
+else
+ZYGOTE_VFLAGS := -O2 $(HARDEN)
+ZYGOTE_VLDFLAGS := $(LDHARDEN)
+endif
 
 UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_body \
               test_service
@@ -57,7 +70,7 @@ FUZZ_TARGETS := fuzz_json fuzz_form fuzz_body fuzz_service
 
 all: build pyodide
 
-build: $(B)/pysandbox-fcgi
+build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote
 
 deps:
 	@tools/install-deps
@@ -82,6 +95,19 @@ $(B)/libpysandbox.a: $(LIB_OBJS)
 $(B)/pysandbox-fcgi: $(B)/obj/fcgi_main.o $(B)/libpysandbox.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/pysandbox-executor: $(B)/obj/executor_main.o $(B)/obj/jail.o $(B)/libpysandbox.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/zobj/%.o: cgi/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) $(ZYGOTE_VFLAGS) $(PY_CFLAGS) -c $< -o $@
+
+$(B)/pysandbox-zygote: $(ZYGOTE_SRCS:%.c=$(B)/zobj/%.o)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(ZYGOTE_VLDFLAGS) -o $@ $^ $(PY_LIBS) -lseccomp
 
 # --- tests -------------------------------------------------------------------
 

@@ -350,4 +350,6 @@ def run(code, data_json=None, capture_output=True):
 
 def run_json(code, data_json=None, capture_output=True):
     """run() serialised as JSON text (what the engines carry)."""
-    return json.dumps(run(code, data_json, capture_output), allow_nan=False, ensure_ascii=False)
+    return json.dumps(
+        run(code, data_json, capture_output), allow_nan=False, ensure_ascii=False, separators=(",", ":")
+    )
