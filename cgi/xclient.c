@@ -91,8 +91,9 @@ static app_err recv_all(int fd, void *buf, size_t n, int cancel_fd, long long de
                                          : "the request was cancelled");
             return w == 0 ? APP_ETIMEOUT : APP_EIO;
         }
-        snprintf(msg, msglen, "the native engine closed the connection without an answer");
-        return APP_EUPSTREAM;
+        /* It died or restarted while holding our job. */
+        snprintf(msg, msglen, "the native engine stopped before answering; retry");
+        return APP_EUNAVAIL;
     }
     return APP_OK;
 }

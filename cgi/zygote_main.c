@@ -173,6 +173,15 @@ static const char warmup_py[] =
 
 static void init_python(const char *harness_path, char *info, size_t infolen)
 {
+    /* The isolated pre-configuration leaves the C locale, whose filesystem
+     * encoding is ASCII; CPython on a UTF-8 Linux system uses UTF-8. */
+    PyPreConfig pre;
+    PyPreConfig_InitIsolatedConfig(&pre);
+    pre.utf8_mode = 1;
+    pre.configure_locale = 1;
+    PyStatus pst = Py_PreInitialize(&pre);
+    if (PyStatus_Exception(pst))
+        die(pst.err_msg != NULL ? pst.err_msg : "Python pre-initialisation failed");
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.site_import = 0; /* no .pth processing; sys.path is set below */

@@ -10,6 +10,7 @@ sanitizer run).
 import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -31,7 +32,11 @@ class Service:
         self.run_dir = tempfile.mkdtemp(prefix="pysb-test-")
         os.chmod(self.run_dir, 0o755)
         self.env = dict(os.environ)
-        self.env.update({"PORT": str(self.port), "PYSANDBOX_RUN_DIR": self.run_dir})
+        # Each instance gets its own outside uids for its jails, so suites and
+        # a developer's `make run` never share a slot uid (RLIMIT_NPROC counts per uid).
+        uid_base = 1_700_000_000 + random.randrange(0, 100_000) * 1000
+        self.env.update({"PORT": str(self.port), "PYSANDBOX_RUN_DIR": self.run_dir,
+                         "PYSANDBOX_JAIL_UID_BASE": str(uid_base)})
         self.env.update(env or {})
         self.base = f"http://127.0.0.1:{self.port}"
 

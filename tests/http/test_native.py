@@ -1,0 +1,240 @@
+"""The jailed native engine through real nginx, FastCGI and the executor."""
+
+import base64
+import json
+import os
+import signal
+import socket
+import time
+import unittest
+
+from tests.http.service import Service
+
+svc = None
+EXECUTE = "/api/python/execute"
+
+
+def setUpModule():
+    global svc
+    svc = Service().start()
+
+
+def tearDownModule():
+    svc.stop()
+
+
+def run(code, data=None, requirements=None, timeout=60):
+    body = {"code": code}
+    if data is not None:
+        body["data"] = data
+    if requirements is not None:
+        body["requirements"] = requirements
+    status, headers, raw = svc.post_json(EXECUTE, body, timeout=timeout)
+    return status, json.loads(raw)
+
+
+def health():
+    status, _, raw = svc.get("/api/python/health")
+    return status, json.loads(raw)
+
+
+def wait_until(predicate, seconds, what):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def process_gone(pid):
+    """True once pid has exited (a zombie has an empty command line)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read() == b""
+    except FileNotFoundError:
+        return True
+
+
+class ResultTests(unittest.TestCase):
+    def test_print_returns_the_shared_schema(self):
+        status, r = run("print(1)")
+        self.assertEqual(status, 200)
+        self.assertEqual(set(r), {"success", "status", "output", "stderr", "error", "result",
+                                  "charts", "executionTime", "engine", "metadata"})
+        self.assertEqual((r["success"], r["status"], r["output"], r["engine"]),
+                         (True, "ok", "1\n", "native"))
+        res = r["metadata"]["resources"]
+        self.assertGreater(res["wallMs"], 0)
+        self.assertIn("cpuMs", res)
+        self.assertEqual(r["metadata"]["limits"]["wallTimeMs"], 30000)
+
+    def test_data_arrives_exactly_as_posted(self):
+        raw = ('{"code":"import json\\nprint(repr(data))",'
+               '"data":[{"f":1.0,"i":12345678901234567890,"s":"\\u2028</script>","n":null}]}')
+        status, _, body = svc.post_json(EXECUTE, raw=raw)
+        r = json.loads(body)
+        self.assertEqual(r["output"],
+                         "[{'f': 1.0, 'i': 12345678901234567890, 's': '\\u2028</script>', 'n': None}]\n")
+
+    def test_errors_carry_the_users_traceback(self):
+        _, r = run("def f():\n    return 1 / 0\nf()\n")
+        self.assertEqual(r["status"], "error")
+        self.assertEqual(r["error"]["type"], "ZeroDivisionError")
+        self.assertEqual(r["error"]["line"], 2)
+        self.assertIn('File "<sandbox>", line 2, in f', r["error"]["traceback"])
+        self.assertNotIn("harness", r["error"]["traceback"])
+
+    def test_stderr_is_captured_separately(self):
+        _, r = run("import sys\nprint('out')\nprint('err', file=sys.stderr)")
+        self.assertEqual((r["output"], r["stderr"]), ("out\n", "err\n"))
+
+    def test_pandas_describe_on_posted_rows(self):
+        rows = [{"x": i, "y": 2 * i} for i in range(1, 101)]
+        _, r = run("import pandas as pd\nd = pd.DataFrame(data).describe()\n"
+                   "__result__ = {'mean': d.loc['mean', 'y'], 'std': round(d.loc['std', 'x'], 6)}",
+                   data=rows)
+        self.assertEqual(r["status"], "ok", r["error"])
+        self.assertEqual(r["result"], {"mean": 101.0, "std": 29.011492})
+
+    def test_dataframe_result_becomes_records_and_html(self):
+        _, r = run("import pandas as pd\n__result__ = pd.DataFrame({'a': [1, 2], 'b': ['x', 'y']})")
+        res = r["result"]
+        self.assertEqual(res["__type__"], "DataFrame")
+        self.assertEqual(res["records"], [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}])
+        self.assertIn("<table", res["html"])
+        self.assertEqual(res["shape"], [2, 2])
+
+    def test_values_json_cannot_hold_are_marked(self):
+        _, r = run("__result__ = {'s': {3}, 'nan': float('nan'), 'ok': [1, (2, 3)]}")
+        self.assertEqual(r["result"]["ok"], [1, [2, 3]])
+        self.assertEqual(r["result"]["s"], {"__type__": "set", "__repr__": "{3}"})
+        self.assertEqual(r["result"]["nan"]["__repr__"], "nan")
+
+    def test_numpy_and_scipy_compute_known_values(self):
+        _, r = run("import numpy as np, scipy.stats as st\n"
+                   "x = np.linalg.solve([[3, 1], [1, 2]], [9, 8])\n"
+                   "fit = st.linregress([0, 1, 2, 3], [1, 3, 5, 7])\n"
+                   "__result__ = [x.round(6), fit.slope, fit.intercept]")
+        self.assertEqual(r["status"], "ok", r["error"])
+        self.assertEqual(r["result"], [[2.0, 3.0], 2.0, 1.0])
+
+    def test_matplotlib_figures_come_back_as_png(self):
+        _, r = run("import matplotlib.pyplot as plt\n"
+                   "plt.plot([1, 2, 3]); plt.show()\n"
+                   "fig, ax = plt.subplots(figsize=(4, 3)); ax.bar(['a', 'b'], [1, 2])\n")
+        self.assertEqual(r["status"], "ok", r["error"])
+        self.assertEqual(len(r["charts"]), 2)
+        png = base64.b64decode(r["charts"][1]["data"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual((r["charts"][1]["width"], r["charts"][1]["height"]), (400, 300))
+
+    def test_each_run_is_a_fresh_interpreter(self):
+        _, r1 = run("import builtins\nbuiltins.leak = 42\nopen('/tmp/mark', 'w').write('x')")
+        _, r2 = run("import builtins, os\nprint(hasattr(builtins, 'leak'), os.path.exists('/tmp/mark'))")
+        self.assertEqual(r2["output"], "False False\n")
+
+    def test_random_state_differs_between_runs(self):
+        outs = {run("import random\nprint(random.random())")[1]["output"] for _ in range(3)}
+        self.assertEqual(len(outs), 3)
+
+
+class LimitTests(unittest.TestCase):
+    def test_wall_time_limit(self):
+        t = time.time()
+        _, r = run("while True: pass", requirements={"maxExecutionTime": 1})
+        self.assertLess(time.time() - t, 10)
+        self.assertEqual(r["status"], "timeout")
+        self.assertEqual(r["error"]["type"], "TimeoutError")
+        self.assertEqual(r["metadata"]["limits"]["wallTimeMs"], 1000)
+
+    def test_memory_limit(self):
+        _, r = run("x = bytearray(200 * 1024 * 1024)", requirements={"maxMemoryUsage": 64})
+        self.assertEqual(r["status"], "memory_limit", r)
+        _, ok = run("x = bytearray(20 * 1024 * 1024); print(len(x))",
+                    requirements={"maxMemoryUsage": 64})
+        self.assertEqual(ok["output"], "20971520\n")
+
+    def test_output_limit_truncates_and_flags(self):
+        _, r = run("while True: print('x' * 1000)", requirements={"maxExecutionTime": 10})
+        self.assertEqual(r["status"], "output_limit")
+        self.assertEqual(len(r["output"].encode()), 1024 * 1024)
+        self.assertTrue(r["metadata"]["truncated"]["stdout"])
+
+    def test_requests_above_the_server_maximum_are_refused(self):
+        status, _, body = svc.post_json(EXECUTE, {"code": "1", "requirements": {"maxExecutionTime": 3600}})
+        self.assertEqual(status, 422)
+        self.assertIn("allows", json.loads(body)["error"]["message"])
+        status, _, body = svc.post_json(EXECUTE, {"code": "1", "requirements": {"networkAccess": True}})
+        self.assertEqual(status, 422)
+
+    def test_bad_requirements_are_named(self):
+        for req, text in [({"maxExecutionTime": "5"}, "must be a number"),
+                          ({"maxMemoryUsage": -1}, "positive"),
+                          ({"turbo": True}, "unknown field requirements.turbo"),
+                          ({"securityLevel": "max"}, "low, medium, high"),
+                          ({"preferredEngine": "browser"}, "runs the native engine")]:
+            status, _, body = svc.post_json(EXECUTE, {"code": "1", "requirements": req})
+            self.assertEqual(status, 400, req)
+            self.assertIn(text, json.loads(body)["error"]["message"])
+
+    def test_code_is_required_and_typed(self):
+        status, _, body = svc.post_json(EXECUTE, {"data": []})
+        self.assertEqual((status, json.loads(body)["error"]["message"]),
+                         (400, "field 'code' is required"))
+        status, _, _ = svc.post_json(EXECUTE, {"code": "x" * (1024 * 1024 + 1)})
+        self.assertEqual(status, 413)
+
+    def test_curl_style_request(self):
+        # The README's example: curl -d '{"code":"print(1)"}' (form content type!)
+        status, _, body = svc.request("POST", EXECUTE, b'{"code":"print(1)"}',
+                                      {"Content-Type": "application/json"})
+        self.assertEqual(json.loads(body)["output"], "1\n")
+
+
+class EngineLifecycleTests(unittest.TestCase):
+    def test_health_reports_the_jail_layers(self):
+        status, h = health()
+        self.assertEqual(status, 200)
+        self.assertIn(h["status"], ("ok", "degraded"))
+        jail = h["jail"]
+        self.assertEqual(set(jail["namespaces"]), {"user", "pid", "mount", "network", "ipc", "uts"})
+        self.assertIn("execve", jail["seccomp"]["denied"])
+        self.assertIn(jail["cgroup"]["version"], ("v1", "v2", "none"))
+        self.assertEqual(h["interpreter"]["info"]["python"][:4], "3.11")
+
+    def test_a_client_going_away_kills_its_job(self):
+        body = json.dumps({"code": "import time\ntime.sleep(25)"}).encode()
+        s = socket.create_connection(("127.0.0.1", svc.port))
+        s.sendall(b"POST " + EXECUTE.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                  b"application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        wait_until(lambda: health()[1]["jobs"]["running"] == 1, 10, "the job to start")
+        s.close()
+        wait_until(lambda: health()[1]["jobs"]["running"] == 0, 5, "the job to be killed")
+
+    def test_executor_down_gives_503_then_it_is_restarted(self):
+        pid_file_pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        executors = []
+        for p in pid_file_pids:
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+                with open(f"/proc/{p}/environ", "rb") as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if cmd[0].endswith(b"pysandbox-executor") and svc.run_dir.encode() in env:
+                executors.append(p)
+        self.assertEqual(len(executors), 1)
+        os.kill(executors[0], signal.SIGKILL)
+        wait_until(lambda: process_gone(executors[0]), 5, "the kill")
+        status, _, body = svc.post_json(EXECUTE, {"code": "print(1)"})
+        self.assertEqual(status, 503)
+        self.assertEqual(json.loads(body)["error"]["code"], "engine_unavailable")
+        wait_until(lambda: health()[0] == 200 and health()[1]["pool"]["ready"] > 0, 30,
+                   "the executor to come back")
+        self.assertEqual(run("print(2)")[1]["output"], "2\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
