@@ -405,6 +405,88 @@ static void child_free(child *ch)
     free(ch);
 }
 
+/* Returns the harness's JSON when the child's result frame is complete. */
+static const char *child_result(const child *ch, size_t *len)
+{
+    uint32_t n;
+    if (ch->res.len < 4)
+        return NULL;
+    memcpy(&n, ch->res.data, 4);
+    if (n != ch->res.len - 4)
+        return NULL;
+    *len = n;
+    return ch->res.data + 4;
+}
+
+/* Sends the job's answer to its client (if it is still there).  status and
+ * ru describe the child's end when reaped is true; an early answer reports
+ * the exit the child is about to make (status 0). */
+static void child_answer(child *ch, bool reaped, int status, const struct rusage *ru)
+{
+    client *cl = ch->client;
+    ch->client = NULL;
+    if (cl == NULL)
+        return;
+    cl->child = NULL;
+    cg_usage use = {0};
+    if (ex.cg != NULL)
+        cg_read_usage(ex.cg, ch->slot, &use);
+    size_t json_len = 0;
+    const char *json = child_result(ch, &json_len);
+    if (json == NULL && ch->res.len > 0 && ch->verdict == RES_EXITED)
+        ch->verdict = RES_NO_RESULT;
+    double cpu_ms = use.cpu_ns / 1e6;
+    if (use.cpu_ns == 0 && reaped)
+        cpu_ms = ru->ru_utime.tv_sec * 1e3 + ru->ru_utime.tv_usec / 1e3 +
+                 ru->ru_stime.tv_sec * 1e3 + ru->ru_stime.tv_usec / 1e3;
+    res_parts p = {
+        .child_json = json,
+        .child_len = json_len,
+        .out = ch->out_buf.data,
+        .out_len = ch->out_buf.len,
+        .err = ch->err_buf.data,
+        .err_len = ch->err_buf.len,
+        .verdict = ch->verdict,
+        .exited = !reaped || WIFEXITED(status),
+        .exit_code = reaped && WIFEXITED(status) ? WEXITSTATUS(status) : 0,
+        .exit_signal = reaped && WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+        .oom_killed = use.oom_killed,
+        .wall_limit_ms = ch->job.wall_ms,
+        .memory_limit_mb = ch->job.memory_mb,
+        .nofile = ch->job.nofile,
+        .nproc = ch->job.nproc,
+        .stream_cap = XP_MAX_STREAM_BYTES,
+        .wall_ms = now_ms_f() - ch->started_ms,
+        .queue_ms = ch->started_ms - cl->queued_ms,
+        .cpu_ms = cpu_ms,
+        .peak_memory_bytes = use.peak_bytes,
+    };
+    sbuf out;
+    sbuf_init(&out, XP_MAX_RESPONSE);
+    if (res_compose(&p, &out) == APP_OK) {
+        client_reply(cl, APP_OK, out.data, out.len);
+        ex.jobs_done++;
+    } else {
+        client_error(cl, APP_EINTERNAL, "the result could not be composed");
+        ex.jobs_failed++;
+    }
+    sbuf_free(&out);
+}
+
+/* The harness points fds 1 and 2 at /dev/null before it writes its result,
+ * so a complete result plus EOF on both pipes means nothing more can come:
+ * answer now instead of after the kernel has torn the child down (its
+ * address space goes before its files), and end the jail at once. */
+static void child_maybe_answer_early(child *ch)
+{
+    size_t len;
+    if (ch->state != CH_RUNNING || ch->client == NULL || ch->out >= 0 || ch->err >= 0 ||
+        ch->verdict != RES_EXITED || child_result(ch, &len) == NULL)
+        return;
+    child_answer(ch, false, 0, NULL);
+    kill(ch->pid, SIGKILL);
+}
+
 /* The child was reaped: everything in its PID namespace is gone, so the
  * pipes hold their last bytes and then EOF. */
 static void child_finish(child *ch, int status, const struct rusage *ru)
@@ -430,60 +512,7 @@ static void child_finish(child *ch, int status, const struct rusage *ru)
         idle_remove(ch);
     } else if (ch->state == CH_RUNNING) {
         ex.n_running--;
-        client *cl = ch->client;
-        if (cl != NULL) {
-            cl->child = NULL;
-            cg_usage use = {0};
-            if (ex.cg != NULL)
-                cg_read_usage(ex.cg, ch->slot, &use);
-            const char *json = NULL;
-            size_t json_len = 0;
-            if (ch->res.len >= 4) {
-                uint32_t n;
-                memcpy(&n, ch->res.data, 4);
-                if (n == ch->res.len - 4) {
-                    json = ch->res.data + 4;
-                    json_len = n;
-                } else if (ch->verdict == RES_EXITED) {
-                    ch->verdict = RES_NO_RESULT;
-                }
-            }
-            double cpu_ms = use.cpu_ns > 0 ? use.cpu_ns / 1e6
-                                           : ru->ru_utime.tv_sec * 1e3 + ru->ru_utime.tv_usec / 1e3 +
-                                                 ru->ru_stime.tv_sec * 1e3 + ru->ru_stime.tv_usec / 1e3;
-            res_parts p = {
-                .child_json = json,
-                .child_len = json_len,
-                .out = ch->out_buf.data,
-                .out_len = ch->out_buf.len,
-                .err = ch->err_buf.data,
-                .err_len = ch->err_buf.len,
-                .verdict = ch->verdict,
-                .exited = WIFEXITED(status),
-                .exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0,
-                .exit_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-                .oom_killed = use.oom_killed,
-                .wall_limit_ms = ch->job.wall_ms,
-                .memory_limit_mb = ch->job.memory_mb,
-                .nofile = ch->job.nofile,
-                .nproc = ch->job.nproc,
-                .stream_cap = XP_MAX_STREAM_BYTES,
-                .wall_ms = now_ms_f() - ch->started_ms,
-                .queue_ms = ch->started_ms - cl->queued_ms,
-                .cpu_ms = cpu_ms,
-                .peak_memory_bytes = use.peak_bytes,
-            };
-            sbuf out;
-            sbuf_init(&out, XP_MAX_RESPONSE);
-            if (res_compose(&p, &out) == APP_OK) {
-                client_reply(cl, APP_OK, out.data, out.len);
-                ex.jobs_done++;
-            } else {
-                client_error(cl, APP_EINTERNAL, "the result could not be composed");
-                ex.jobs_failed++;
-            }
-            sbuf_free(&out);
-        }
+        child_answer(ch, true, status, ru);
     }
     child_free(ch);
 }
@@ -1158,16 +1187,19 @@ int main(int argc, char **argv)
                     child_write_job(ch);
                 if (e & (EPOLLIN | EPOLLHUP | EPOLLERR))
                     child_drain_chan(ch);
+                child_maybe_answer_early(ch);
                 break;
             }
             case SRC_OUT: {
                 child *ch = src->obj;
                 child_drain_stream(ch, &ch->out, &ch->out_buf, RES_STDOUT_LIMIT);
+                child_maybe_answer_early(ch);
                 break;
             }
             case SRC_ERR: {
                 child *ch = src->obj;
                 child_drain_stream(ch, &ch->err, &ch->err_buf, RES_STDERR_LIMIT);
+                child_maybe_answer_early(ch);
                 break;
             }
             }

@@ -196,6 +196,12 @@ static bool jail_etc(char *err, size_t errlen)
             return FAIL(files[i].path);
     if (symlink("/usr/share/zoneinfo/Etc/UTC", "etc/localtime") != 0)
         return FAIL("etc/localtime");
+    /* Debian resolves libblas/liblapack (and others) through symlinks there;
+     * it holds nothing but symlinks. */
+    if (access("/etc/alternatives", F_OK) == 0 &&
+        (mkdir("etc/alternatives", 0755) != 0 ||
+         !bind_ro("/etc/alternatives", "etc/alternatives", err, errlen)))
+        return false;
     /* dlopen() by soname (ctypes.CDLL("libm.so.6")) needs the loader cache. */
     if (access("/etc/ld.so.cache", R_OK) == 0) {
         int fd = open("etc/ld.so.cache", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);

@@ -129,6 +129,12 @@ class ResultTests(unittest.TestCase):
         self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
         self.assertEqual((r["charts"][1]["width"], r["charts"][1]["height"]), (400, 300))
 
+    def test_libraries_behind_debian_alternatives_load(self):
+        # liblapack.so.3 -> /etc/alternatives/... -> the real library: lazily
+        # imported extensions need the symlink farm inside the jail.
+        _, r = run("import ctypes\nctypes.CDLL('liblapack.so.3')\nctypes.CDLL('libblas.so.3')\nprint('ok')")
+        self.assertEqual(r["output"], "ok\n", r["error"])
+
     def test_each_run_is_a_fresh_interpreter(self):
         _, r1 = run("import builtins\nbuiltins.leak = 42\nopen('/tmp/mark', 'w').write('x')")
         _, r2 = run("import builtins, os\nprint(hasattr(builtins, 'leak'), os.path.exists('/tmp/mark'))")
