@@ -41,12 +41,12 @@ VLDFLAGS := $(LDHARDEN)
 endif
 B := build/$(VARIANT)
 CFLAGS_ALL = $(BASE_CFLAGS) $(VCFLAGS) $(shell pkg-config --cflags $(PKGS))
-LIBS = $(shell pkg-config --libs $(PKGS))
+LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 # The library every program and test links: no FastCGI, no Python.
 LIB_SRCS := app.c sbuf.c utf8.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
             analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
-            service.c
+            hist.c bg.c judge0.c judge0_engine.c j0api.c service.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
@@ -65,7 +65,7 @@ UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_
               test_service
 FUZZ_TARGETS := fuzz_json fuzz_form fuzz_body fuzz_service
 
-.PHONY: all build run stop test unit unit-san http-test browser-test fuzz-smoke fuzz \
+.PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
         deps pyodide node-deps checksrc format clean distclean
 
 all: build pyodide
@@ -153,6 +153,13 @@ http-test: build pyodide
 
 browser-test: build pyodide node-deps
 	cd tests/browser && node --test --test-concurrency=1 *.test.mjs
+
+# Browser-engine load and run times in headless Chromium (a benchmark, not
+# a test); records them in docs/PERFORMANCE.md.  BENCH_ARGS overrides the
+# run counts, e.g. BENCH_ARGS="--cold 3 --warm 3 --runs 10".
+BENCH_ARGS ?= --cold 7 --warm 7 --runs 50
+bench-browser: build pyodide node-deps
+	tools/bench-browser $(BENCH_ARGS) --write
 
 checksrc:
 	@tools/checksrc cgi/*.c cgi/*.h tests/unit/*.c tests/fuzz/*.c

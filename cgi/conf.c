@@ -177,7 +177,12 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         "PYSANDBOX_MAX_WALL_TIME",     "PYSANDBOX_MAX_MEMORY_MB",
         "PYSANDBOX_POOL_SIZE",         "PYSANDBOX_MAX_JOBS",
         "PYSANDBOX_QUEUE_TIMEOUT",     "PYSANDBOX_JAIL_UID_BASE",
-        "PYSANDBOX_JAIL_TMP_MB",
+        "PYSANDBOX_JAIL_TMP_MB",       "PYSANDBOX_DB",
+        "PYSANDBOX_STORE_CODE",        "PYSANDBOX_PUBLIC_URL",
+        "PYSANDBOX_STATS_WINDOW",      "JUDGE0_API_URL",
+        "JUDGE0_API_KEY",              "JUDGE0_LANGUAGE_ID",
+        "JUDGE0_MAX_WALL_TIME",        "JUDGE0_MAX_MEMORY_MB",
+        "JUDGE0_PACKAGES",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = lookup(names[i], ctx);
@@ -254,6 +259,10 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         {"PYSANDBOX_JAIL_UID_BASE", 1500000000u, 100000u, 4000000000u, 1,
          offsetof(conf, jail_uid_base)},
         {"PYSANDBOX_JAIL_TMP_MB", 64, 1, 4096, 1, offsetof(conf, jail_tmp_mb)},
+        {"PYSANDBOX_STATS_WINDOW", 86400, 60, 90 * 86400, 1, offsetof(conf, stats_window_s)},
+        {"JUDGE0_LANGUAGE_ID", 71, 1, 10000, 1, offsetof(conf, judge0_language_id)},
+        {"JUDGE0_MAX_WALL_TIME", 20, 1, 3600, 1000, offsetof(conf, judge0_max_wall_ms)},
+        {"JUDGE0_MAX_MEMORY_MB", 256, 16, 65536, 1, offsetof(conf, judge0_max_memory_mb)},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         unsigned *field = (unsigned *)((char *)c + nums[i].off);
@@ -266,6 +275,52 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         }
         *field = (unsigned)n * nums[i].scale;
     }
+
+    if ((err = path_setting(&c->db_path, lookup("PYSANDBOX_DB", ctx), c->run_dir,
+                            "pysandbox.db")) != APP_OK)
+        return err;
+    const char *sc = lookup("PYSANDBOX_STORE_CODE", ctx);
+    if (sc != NULL && strcmp(sc, "0") != 0 && strcmp(sc, "1") != 0) {
+        snprintf(msg, msglen, "PYSANDBOX_STORE_CODE must be 0 or 1");
+        return APP_ECONFIG;
+    }
+    c->store_code = sc != NULL && strcmp(sc, "1") == 0;
+    const char *pu = lookup("PYSANDBOX_PUBLIC_URL", ctx);
+    if (pu != NULL && pu[0] != '\0') {
+        if (!base_url_valid(pu) || pu[0] == '/') {
+            snprintf(msg, msglen,
+                     "PYSANDBOX_PUBLIC_URL must be an http(s) URL ending with '/', e.g. "
+                     "https://sandbox.example.com/");
+            return APP_ECONFIG;
+        }
+        if ((err = dup_setting(&c->public_url, pu)) != APP_OK)
+            return err;
+    }
+    const char *ju = lookup("JUDGE0_API_URL", ctx);
+    if (ju != NULL && ju[0] != '\0') {
+        if ((strncmp(ju, "http://", 7) != 0 && strncmp(ju, "https://", 8) != 0) ||
+            strpbrk(ju, " \"'<>\\") != NULL) {
+            snprintf(msg, msglen, "JUDGE0_API_URL must be an http(s) URL");
+            return APP_ECONFIG;
+        }
+        if ((err = dup_setting(&c->judge0_url, ju)) != APP_OK)
+            return err;
+        size_t n = strlen(c->judge0_url);
+        while (n > 0 && c->judge0_url[n - 1] == '/')
+            c->judge0_url[--n] = '\0'; /* paths are appended with their own '/' */
+    }
+    const char *jk = lookup("JUDGE0_API_KEY", ctx);
+    if (jk != NULL && jk[0] != '\0') {
+        if (strpbrk(jk, "\r\n") != NULL) {
+            snprintf(msg, msglen, "JUDGE0_API_KEY must be one line");
+            return APP_ECONFIG;
+        }
+        if ((err = dup_setting(&c->judge0_key, jk)) != APP_OK)
+            return err;
+    }
+    const char *jp = lookup("JUDGE0_PACKAGES", ctx);
+    if ((err = dup_setting(&c->judge0_packages, jp ? jp : "")) != APP_OK)
+        return err;
     return APP_OK;
 }
 
@@ -280,6 +335,11 @@ void conf_free(conf *c)
     free(c->frame_ancestors);
     free(c->executor_socket);
     free(c->run_dir);
+    free(c->db_path);
+    free(c->public_url);
+    free(c->judge0_url);
+    free(c->judge0_key);
+    free(c->judge0_packages);
     memset(c, 0, sizeof *c);
 }
 

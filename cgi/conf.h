@@ -42,6 +42,18 @@ typedef struct conf {
     unsigned queue_timeout_ms;  /* PYSANDBOX_QUEUE_TIMEOUT (seconds) * 1000 */
     unsigned jail_uid_base;     /* PYSANDBOX_JAIL_UID_BASE: first outside uid/gid of the slots */
     unsigned jail_tmp_mb;       /* PYSANDBOX_JAIL_TMP_MB: size of each jail's /tmp */
+    /* Store and router. */
+    char *db_path;              /* PYSANDBOX_DB; From malloc() */
+    bool store_code;            /* PYSANDBOX_STORE_CODE=1: keep code and data with executions */
+    char *public_url;           /* PYSANDBOX_PUBLIC_URL for links, or NULL: from the Host header */
+    unsigned stats_window_s;    /* PYSANDBOX_STATS_WINDOW (seconds) */
+    /* Judge0 engine (remote). */
+    char *judge0_url;           /* JUDGE0_API_URL, or NULL when not configured; From malloc() */
+    char *judge0_key;           /* JUDGE0_API_KEY, or NULL */
+    unsigned judge0_language_id; /* JUDGE0_LANGUAGE_ID (71) */
+    unsigned judge0_max_wall_ms; /* JUDGE0_MAX_WALL_TIME (seconds) * 1000 */
+    unsigned judge0_max_memory_mb; /* JUDGE0_MAX_MEMORY_MB */
+    char *judge0_packages;      /* JUDGE0_PACKAGES: space-separated importable packages, or "" */
 } conf;
 
 /* Returns the value of an environment variable or NULL; ctx is passed through. */

@@ -9,6 +9,7 @@
 #ifndef PYSANDBOX_NATIVE_H
 #define PYSANDBOX_NATIVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app.h"
@@ -23,10 +24,11 @@
 typedef struct native_job {
     const char *code; /* UTF-8 without NUL */
     size_t code_len;
-    const char *data; /* JSON text */
+    const char *data; /* JSON text; in program mode, the program's stdin (any bytes) */
     size_t data_len;
     unsigned wall_ms;
     unsigned memory_mb;
+    bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
 } native_job;
 
 /*

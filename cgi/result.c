@@ -19,6 +19,8 @@ typedef struct child_view {
     bool has_error, has_result, has_charts, has_exec_time;
     bool result_truncated;
     unsigned charts_dropped;
+    bool has_exit_code; /* program mode: the program's exit status */
+    int exit_code;
 } child_view;
 
 static void read_child(const char *doc, size_t len, child_view *v)
@@ -47,6 +49,10 @@ static void read_child(const char *doc, size_t len, child_view *v)
         } else if (js_string_equals(doc, k, "charts") && val.type == JS_ARRAY) {
             v->charts = val;
             v->has_charts = true;
+        } else if (js_string_equals(doc, k, "exitCode") && val.type == JS_NUMBER) {
+            double d = js_number(doc, val);
+            v->has_exit_code = d >= 0 && d <= 255;
+            v->exit_code = v->has_exit_code ? (int)d : 0;
         } else if (js_string_equals(doc, k, "executionTime") && val.type == JS_NUMBER) {
             v->exec_time = val;
             v->has_exec_time = true;
@@ -247,7 +253,9 @@ app_err res_compose(const res_parts *p, sbuf *out)
                           p->verdict == RES_STDERR_LIMIT ? "true" : "false",
                           v.result_truncated || p->verdict == RES_RESULT_LIMIT ? "true" : "false",
                           v.charts_dropped);
-    if (err == APP_OK)
+    if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)
+        err = sbuf_printf(out, "{\"code\":%d}}}\n", v.exit_code); /* the program's own status */
+    else if (err == APP_OK)
         err = p->exited ? sbuf_printf(out, "{\"code\":%d}}}\n", p->exit_code)
                         : sbuf_printf(out, "{\"signal\":\"%s\"}}}\n",
                                       res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf));

@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "body.h"
+#include "hist.h"
 #include "insights.h"
+#include "j0api.h"
 #include "native.h"
 #include "page.h"
 #include "reqs.h"
@@ -17,6 +20,8 @@ struct svc {
     const conf *conf; /* borrowed */
     page *page;
     ana_set *analysis;
+    hist *db;         /* opened on first use, in the worker process (never across fork) */
+    pid_t db_pid;     /* the process that opened db */
 };
 
 /* A handler decodes, calls one library function and renders. On error it
@@ -26,10 +31,23 @@ typedef app_err (*handler_fn)(svc *s, const http_req *req, http_resp *resp, char
 
 typedef struct route {
     const char *path;
-    const char *method;
+    const char *method; /* "*": every method (the handler answers 405 itself) */
     handler_fn fn;
-    size_t max_body; /* 0: the configured page body cap (PYSANDBOX_MAX_BODY_BYTES) */
+    size_t max_body;    /* 0: the configured page body cap (PYSANDBOX_MAX_BODY_BYTES) */
+    bool prefix;        /* path is a prefix with its own sub-router */
 } route;
+
+/* The worker's store handle; NULL (with msg) when it cannot be opened. */
+static hist *svc_db(svc *s, char *msg, size_t msglen)
+{
+    if (s->db != NULL && s->db_pid == getpid())
+        return s->db;
+    s->db = NULL; /* a handle from before a fork belongs to the parent: never touch it */
+    if (hist_open(s->conf->db_path, &s->db, msg, msglen) != APP_OK)
+        return NULL;
+    s->db_pid = getpid();
+    return s->db;
+}
 
 /* --- handlers ------------------------------------------------------------ */
 
@@ -169,6 +187,13 @@ static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *ms
     return err;
 }
 
+static app_err ep_judge0(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+{
+    hist *db = svc_db(s, msg, msglen);
+    j0api_handle(s->conf, db, req, resp);
+    return APP_OK;
+}
+
 static app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, char *msg,
                                 size_t msglen)
 {
@@ -182,19 +207,20 @@ static app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, ch
 /* --- routing ------------------------------------------------------------- */
 
 static const route routes[] = {
-    {"/api/insights/python-sandbox", "GET", ep_sandbox_get, 0},
-    {"/api/insights/python-sandbox", "POST", ep_sandbox_post, 0},
-    {"/api/insights/batch-analyze", "POST", ep_batch_post, 0},
-    {"/api/health", "GET", ep_health, 0},
-    {"/api/python/execute", "POST", ep_execute, NATIVE_MAX_BODY},
-    {"/api/python/health", "GET", ep_python_health, 0},
+    {"/api/insights/python-sandbox", "GET", ep_sandbox_get, 0, false},
+    {"/api/insights/python-sandbox", "POST", ep_sandbox_post, 0, false},
+    {"/api/insights/batch-analyze", "POST", ep_batch_post, 0, false},
+    {"/api/health", "GET", ep_health, 0, false},
+    {"/api/python/execute", "POST", ep_execute, NATIVE_MAX_BODY, false},
+    {"/api/python/health", "GET", ep_python_health, 0, false},
+    {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
 /* HEAD is served wherever GET is (the adapter drops the body). */
 static bool method_matches(const route *r, const char *method)
 {
-    return strcmp(r->method, method) == 0 ||
+    return strcmp(r->method, "*") == 0 || strcmp(r->method, method) == 0 ||
            (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
 }
 
@@ -206,7 +232,9 @@ static app_err find_route(const char *method, const char *path, const route **ou
     if (allow != NULL && allowlen > 0)
         allow[0] = '\0';
     for (size_t i = 0; i < NROUTES; i++) {
-        if (strcmp(routes[i].path, path) != 0)
+        bool match = routes[i].prefix ? strncmp(path, routes[i].path, strlen(routes[i].path)) == 0
+                                      : strcmp(routes[i].path, path) == 0;
+        if (!match)
             continue;
         path_known = true;
         if (method_matches(&routes[i], method)) {
@@ -282,6 +310,8 @@ void svc_free(svc *s)
 {
     if (s == NULL)
         return;
+    if (s->db_pid == getpid())
+        hist_close(s->db);
     page_free(s->page);
     ana_free(s->analysis);
     free(s);

@@ -29,6 +29,9 @@
 #define XP_MAGIC_REQ 0x31585350u  /* "PSX1" */
 #define XP_MAGIC_RESP 0x31525350u /* "PSR1" */
 
+/* Job flags. */
+#define XP_FLAG_PROGRAM 1u /* run as a plain program: the data bytes are its stdin */
+
 enum xp_op {
     XP_OP_JOB = 1,    /* run code with data under the given limits */
     XP_OP_STATUS = 2, /* report health, pool and jail layers */
@@ -62,7 +65,7 @@ typedef struct xp_req_hdr {
     uint32_t memory_mb; /* memory limit */
     uint32_t nofile;    /* open files */
     uint32_t nproc;     /* processes and threads */
-    uint32_t flags;     /* reserved, 0 */
+    uint32_t flags;     /* XP_FLAG_* */
     uint32_t code_len;
     uint64_t data_len;
     uint64_t reserved;  /* 0 */

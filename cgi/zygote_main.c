@@ -310,13 +310,24 @@ static void child_run(void)
     if (jail_job_limits(&job, err, sizeof err) != APP_OK)
         _exit(124);
 
-    PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict");    /* new ref */
-    PyObject *data_obj = PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict"); /* new ref */
+    bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
+    if (program) {
+        /* A plain program reads its input from stdin: hand it a file. */
+        int in = memfd_create("stdin", MFD_CLOEXEC);
+        if (in < 0 || xp_write_full(in, data, (size_t)h.data_len) != 0 ||
+            lseek(in, 0, SEEK_SET) != 0 || dup2(in, 0) != 0)
+            _exit(127);
+        close(in);
+    }
+    PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict"); /* new ref */
+    PyObject *data_obj = program ? Py_NewRef(Py_None)                      /* new ref */
+                                 : PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict");
     free(code);
     free(data);
     PyObject *result = NULL; /* new ref */
     if (code_obj != NULL && data_obj != NULL)
-        result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False, NULL);
+        result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
+                                              program ? Py_True : Py_False, NULL);
     Py_XDECREF(code_obj);
     Py_XDECREF(data_obj);
     Py_ssize_t len = 0;

@@ -247,12 +247,17 @@ def _error_info(exc):
     return info
 
 
-def run(code, data_json=None, capture_output=True):
+def run(code, data_json=None, capture_output=True, program=False):
     """Runs code with ``data`` bound to json.loads(data_json); returns the result dict.
 
     capture_output=True (browser) collects stdout/stderr here with caps;
     False (native engine) leaves them on fds 1 and 2, which the engine's
     supervisor reads and caps itself.
+
+    program=True runs the code as a plain program (the Judge0-compatible
+    API): no ``data``, input comes from stdin, an uncaught exception prints
+    its traceback to stderr as CPython does, and the result carries the
+    program's ``exitCode``.
     """
     limits = {
         "outputTruncated": False,
@@ -266,8 +271,9 @@ def run(code, data_json=None, capture_output=True):
     result = None
     elapsed_ms = 0.0
 
+    exit_code = 0
     try:
-        data = json.loads(data_json) if data_json else []
+        data = None if program else json.loads(data_json) if data_json else []
     except ValueError as exc:
         data = None
         status = "error"
@@ -279,7 +285,9 @@ def run(code, data_json=None, capture_output=True):
         out = _CappedStream("stdout", MAX_OUTPUT_CHARS)
         err = _CappedStream("stderr", MAX_OUTPUT_CHARS)
 
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "data": data}
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    if not program:
+        namespace["data"] = data
     if status == "ok":
         linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
         restore_show = _install_show_hook(charts, limits)
@@ -300,6 +308,12 @@ def run(code, data_json=None, capture_output=True):
                     "message": f"exit status {clean_text(str(exc.code))}",
                     "traceback": "",
                 }
+                if type(exc.code) is int:
+                    exit_code = exc.code & 0xFF
+                else:  # CPython prints a non-integer exit value and exits with 1
+                    exit_code = 1
+                    if program:
+                        print(exc.code, file=sys.stderr)
         except KeyboardInterrupt:
             status = "killed"
             error = {"type": "KeyboardInterrupt", "message": "execution was stopped", "traceback": ""}
@@ -307,9 +321,13 @@ def run(code, data_json=None, capture_output=True):
             status = "memory_limit"
             error = _error_info(exc)
             error["message"] = error["message"] or "out of memory"
+            exit_code = 1
         except BaseException as exc:
             status = "error"
             error = _error_info(exc)
+            if program:
+                exit_code = 1
+                sys.stderr.write(error["traceback"])
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             if not capture_output:
@@ -335,7 +353,7 @@ def run(code, data_json=None, capture_output=True):
     if capture_output:
         limits["outputTruncated"] = out.truncated
         limits["stderrTruncated"] = err.truncated
-    return {
+    out_dict = {
         "success": status == "ok",
         "status": status,
         "output": clean_text(out.getvalue()) if out else "",
@@ -346,10 +364,16 @@ def run(code, data_json=None, capture_output=True):
         "executionTime": round(elapsed_ms, 3),
         "limits": limits,
     }
+    if program:
+        out_dict["exitCode"] = exit_code
+    return out_dict
 
 
-def run_json(code, data_json=None, capture_output=True):
+def run_json(code, data_json=None, capture_output=True, program=False):
     """run() serialised as JSON text (what the engines carry)."""
     return json.dumps(
-        run(code, data_json, capture_output), allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        run(code, data_json, capture_output, program),
+        allow_nan=False,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )

@@ -1,0 +1,129 @@
+/*
+ * hist.h - the SQLite store: execution statistics, browser hand-off links,
+ * benchmark runs and results, and Judge0-compatible submissions.
+ *
+ * One database file (PYSANDBOX_DB, default <run dir>/pysandbox.db) shared by
+ * every FastCGI worker process.  hist_open() creates and migrates it (a
+ * schema version in PRAGMA user_version), switches it to WAL and sets a
+ * busy timeout, so concurrent workers never see "database is locked" in
+ * normal operation and never corrupt it.  Each process opens its own
+ * handle (never share one across fork()).  Every query uses bound
+ * parameters; user text is only ever stored as a value.
+ *
+ * Executions are recorded without the user's code or data unless
+ * PYSANDBOX_STORE_CODE=1.  Hand-off links and Judge0 submissions must hold
+ * code (that is what they are for) and are purged when they expire.
+ */
+#ifndef PYSANDBOX_HIST_H
+#define PYSANDBOX_HIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "sbuf.h"
+
+typedef struct hist hist;
+
+/* Largest text value stored per column (code, data, output...). */
+#define HIST_MAX_TEXT (64u * 1024 * 1024)
+/* How long hand-off links stay valid. */
+#define HIST_HANDOFF_TTL_S 600
+/* How long Judge0-compatible submissions are kept. */
+#define HIST_SUBMISSION_TTL_S (24 * 3600)
+/* Longest statistics window and most rows one history page returns. */
+#define HIST_MAX_WINDOW_S (90 * 24 * 3600)
+#define HIST_MAX_PAGE 200
+
+/* Opens (creating and migrating) the database at path.  Returns APP_OK and
+ * *out (free with hist_close), or APP_EDB with a sentence in msg. */
+app_err hist_open(const char *path, hist **out, char *msg, size_t msglen);
+
+/* Closes the handle. NULL-safe. */
+void hist_close(hist *h);
+
+/* --- executions --------------------------------------------------------- */
+
+typedef struct hist_execution {
+    const char *engine;      /* "browser", "native", "judge0" */
+    const char *status;      /* result status, or "engine_error" / "unavailable" */
+    bool success;
+    double wall_ms;          /* as seen by the service (or the browser, for reports) */
+    double exec_ms;          /* the user's code alone; < 0 when unknown */
+    size_t code_bytes, data_bytes, output_bytes;
+    const char *source;      /* "api", "page", "benchmark", "judge0-api" */
+    bool fallback;           /* this attempt followed a failed one */
+    const char *error;       /* engine-side error text (not the user's exception), or NULL */
+    const char *code;        /* stored only when store_code is set; else NULL */
+    const char *data;
+} hist_execution;
+
+/* Records one attempt.  APP_OK or APP_EDB. */
+app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen);
+
+/* Per-engine figures over the last window_s seconds. */
+typedef struct hist_engine_stats {
+    long count;
+    double success_rate;   /* results with status ok / count; 0 when count is 0 */
+    double engine_failure_rate; /* engine_error/unavailable attempts / count */
+    double avg_ms, p50_ms, p95_ms; /* of wall_ms; 0 when count is 0 */
+    char last_error[256];  /* most recent engine error, "" if none */
+} hist_engine_stats;
+
+/* Fills *s for engine over the window. APP_OK or APP_EDB. */
+app_err hist_engine_stats_get(hist *h, const char *engine, long window_s, hist_engine_stats *s,
+                              char *msg, size_t msglen);
+
+/* Appends a JSON array of time buckets for charts:
+ * [{"t": <unix start>, "engine": e, "count": n, "ok": n, "p50": ms}, ...]. */
+app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, char *msg,
+                             size_t msglen);
+
+/* --- browser hand-off links --------------------------------------------- */
+
+/* Stores code, data (JSON text) and requirements (JSON text) under a new
+ * random token (32 hex chars, written to token[33]) valid for
+ * HIST_HANDOFF_TTL_S.  Expired links are purged on the way. */
+app_err hist_handoff_create(hist *h, const char *code, size_t code_len, const char *data,
+                            size_t data_len, const char *requirements, char token[33], char *msg,
+                            size_t msglen);
+
+/* Loads a live link: code and data appended to the caller's buffers.
+ * APP_ENOTFOUND when unknown or expired. */
+app_err hist_handoff_get(hist *h, const char *token, sbuf *code, sbuf *data, char *msg,
+                         size_t msglen);
+
+/* --- benchmarks ---------------------------------------------------------- */
+
+/* Creates a run (status "running") with a new id (32 hex chars). */
+app_err hist_bench_create(hist *h, const char *suite, int iterations, const char *engines_json,
+                          const char *source, int total, char id[33], char *msg, size_t msglen);
+
+/* Records one measured case of a run and advances its progress. */
+app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, const char *engine,
+                          int iteration, const char *status, double wall_ms, double exec_ms,
+                          char *msg, size_t msglen);
+
+/* Marks a run done or failed; summary_json may be NULL. */
+app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summary_json,
+                          const char *error, char *msg, size_t msglen);
+
+/* Appends a run as JSON {id, suite, status, progress, done, total, ...}.
+ * APP_ENOTFOUND when unknown. */
+app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, size_t msglen);
+
+/* Appends {"history": [runs newest first], "page": p, "perPage": n, "total": t}. */
+app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char *msg,
+                                size_t msglen);
+
+/* --- generic access for modules with their own tables -------------------- */
+
+/* The raw sqlite3 handle, for modules that keep their own tables (the
+ * Judge0-compatible API).  Borrowed: do not close it. */
+struct sqlite3 *hist_db(hist *h);
+
+/* Fills buf with n random bytes as 2n hex chars plus NUL (buf: 2n+1 bytes). */
+app_err hist_random_hex(char *buf, size_t n);
+
+#endif

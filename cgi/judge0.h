@@ -1,0 +1,100 @@
+/*
+ * judge0.h - client for a Judge0 CE server (libcurl), and the decoder of its
+ * submission objects.
+ *
+ * jz_run() creates a submission with base64_encoded=true&wait=false, then
+ * polls GET /submissions/{token}?base64_encoded=true&fields=... with
+ * backoff until the status id is past 2 (In Queue, Processing) or the
+ * deadline passes.  Authentication: JUDGE0_API_KEY is sent as X-Auth-Token
+ * to self-hosted servers, and as X-RapidAPI-Key plus X-RapidAPI-Host to
+ * RapidAPI hosts (*.rapidapi.com).  Every HTTP call has connect and total
+ * timeouts and a response size cap.  The decoder accepts what Judge0
+ * really sends (see /work/shared/reference/judge0-api.md): MIME base64
+ * with line breaks, numbers sent as strings ("0.282"), nulls.
+ */
+#ifndef PYSANDBOX_JUDGE0_H
+#define PYSANDBOX_JUDGE0_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "sbuf.h"
+
+/* Largest HTTP response body accepted from Judge0. */
+#define JZ_MAX_RESPONSE (8u * 1024 * 1024)
+/* Connect timeout and per-call total timeout. */
+#define JZ_CONNECT_TIMEOUT_MS 3000u
+#define JZ_CALL_TIMEOUT_MS 15000u
+
+typedef struct jz_config {
+    const char *url;       /* base URL without trailing '/', e.g. http://127.0.0.1:2358 */
+    const char *key;       /* NULL: no authentication header */
+    int language_id;       /* e.g. 71 */
+} jz_config;
+
+/* One submission to create. Limits of 0 mean the server's defaults. */
+typedef struct jz_submission {
+    const char *source;
+    size_t source_len;
+    const char *stdin_text;
+    size_t stdin_len;
+    double cpu_time_limit_s;
+    double wall_time_limit_s;
+    unsigned memory_limit_kb;
+} jz_submission;
+
+/* A decoded submission.  Fields Judge0 sent as null keep their "has" flag false. */
+typedef struct jz_result {
+    char token[128];
+    int status_id;               /* 1..14; 0 if absent */
+    char status_description[96];
+    sbuf stdout_text, stderr_text, compile_output, message; /* base64-decoded */
+    bool has_time, has_wall_time, has_memory, has_exit_code, has_exit_signal;
+    double time_s, wall_time_s;
+    long memory_kb;
+    int exit_code, exit_signal;
+} jz_result;
+
+/* Prepares an empty result (buffers capped at JZ_MAX_RESPONSE). */
+void jz_result_init(jz_result *r);
+/* Frees the buffers. NULL-safe. */
+void jz_result_free(jz_result *r);
+
+/*
+ * Decodes one submission object (the body of GET /submissions/{token}) into
+ * *r.  base64 says whether text fields are base64.  Returns APP_OK, or
+ * APP_EUPSTREAM with msg for anything malformed (not JSON, wrong types,
+ * invalid base64, decoded text that is not UTF-8 is kept as bytes).
+ */
+app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_result *r, char *msg,
+                             size_t msglen);
+
+/* Decodes base64 (standard alphabet, padding required, CR/LF ignored) and
+ * appends the bytes to out.  APP_EUPSTREAM for invalid input. */
+app_err jz_base64_decode(const char *s, size_t n, sbuf *out);
+
+/* Appends the base64 encoding of n bytes (no line breaks). */
+app_err jz_base64_encode(const void *p, size_t n, sbuf *out);
+
+typedef struct jz_client jz_client;
+
+/* Returns APP_OK and *out (free with jz_client_free), or APP_ECONFIG. */
+app_err jz_client_new(const jz_config *cfg, jz_client **out, char *msg, size_t msglen);
+void jz_client_free(jz_client *c);
+
+/*
+ * Runs a submission to completion within deadline_ms (overall), watching
+ * cancel_fd (or -1) like xc_request does.  On APP_OK *r holds the finished
+ * submission (any status id 3..14).  Errors, each with msg:
+ *   APP_ECONFIG   401/403 (credentials refused) or a bad URL
+ *   APP_EBUSY     429 (quota / rate limit): transient
+ *   APP_EUNAVAIL  503, connection refused, DNS failure: transient
+ *   APP_ETIMEOUT  the deadline passed while queued or polling
+ *   APP_EUPSTREAM any other status, malformed body, oversize body
+ *   APP_EIO       cancelled (the client went away)
+ */
+app_err jz_run(jz_client *c, const jz_submission *s, unsigned deadline_ms, int cancel_fd,
+               jz_result *r, char *msg, size_t msglen);
+
+#endif
