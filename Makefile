@@ -46,7 +46,8 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 # The library every program and test links: no FastCGI, no Python.
 LIB_SRCS := app.c sbuf.c utf8.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
             analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
-            hist.c bg.c judge0.c judge0_engine.c j0api.c service.c
+            hist.c bg.c judge0.c judge0_engine.c j0api.c pkgs.c router.c \
+            execution.c bench.c service.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
@@ -61,7 +62,7 @@ ZYGOTE_VFLAGS := -O2 $(HARDEN)
 ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
-UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_body \
+UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
               test_service
 FUZZ_TARGETS := fuzz_json fuzz_form fuzz_body fuzz_service
 

@@ -3,12 +3,18 @@
  *
  * Asynchronous work (a Judge0-compatible submission with wait=false, a
  * server benchmark run) must outlive the request without holding a
- * FastCGI worker.  bg_spawn() double-forks: the task runs in a grandchild
- * that belongs to init, has /dev/null on fds 0 and 1, keeps fd 2 (the log)
- * and closes every other descriptor, so it holds neither the FastCGI
- * connection nor the listening socket.  The worker waits only for the
- * short-lived middle process.  The task must open its own resources
- * (database handle, sockets): nothing opened before the fork may be used.
+ * FastCGI worker.  bg_run_task() starts it as a fresh process: it
+ * double-forks (the task belongs to init, not to the worker), puts
+ * /dev/null on fds 0 and 1, keeps fd 2 (the log), closes every other
+ * descriptor, and re-executes this program as
+ *
+ *     pysandbox-fcgi --task NAME ARG
+ *
+ * which loads the settings from the same environment and calls task_run().
+ * A fresh process matters: SQLite (like most libraries) must not be used
+ * in a forked child of a process that had the database open.  A task
+ * therefore carries no state but ARG; it reads what it needs from the
+ * store.  The worker waits only for the short-lived middle process.
  */
 #ifndef PYSANDBOX_BG_H
 #define PYSANDBOX_BG_H
@@ -16,10 +22,20 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "conf.h"
 
-/* Runs fn(arg) in a detached grandchild, which then exits.  arg is the
- * parent's memory, copied by fork: valid in the task, owned by no one
- * there.  Returns APP_OK once the task has started, APP_EIO with msg. */
-app_err bg_spawn(void (*fn)(void *arg), void *arg, char *msg, size_t msglen);
+/* Longest task name and argument. */
+#define BG_MAX_ARG 128
+
+/* Starts task name with arg (short, [A-Za-z0-9_-]).  Returns APP_OK once
+ * the task process exists, APP_EIO or APP_EFIELD with msg. */
+app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen);
+
+/*
+ * The task side, called by pysandbox-fcgi --task: runs task name with arg
+ * ("benchmark" <run id>, "judge0" <submission token>) and returns its
+ * process exit status.
+ */
+int bg_task_main(const conf *c, const char *name, const char *arg);
 
 #endif

@@ -140,6 +140,16 @@ app_err body_decode(const char *content_type, const char *data, size_t len, body
     http_media_type(content_type, media, sizeof media);
     bool form = strcmp(media, "application/x-www-form-urlencoded") == 0;
     bool json = strcmp(media, "application/json") == 0;
+    /* `curl -d '{"code": ...}'` labels JSON as a form.  No form body starts
+     * with '{' (browsers percent-encode it), so such a body is read as JSON. */
+    size_t first = 0;
+    while (first < len && (data[first] == ' ' || data[first] == '\n' || data[first] == '\r' ||
+                           data[first] == '\t'))
+        first++;
+    if (form && first < len && data[first] == '{') {
+        form = false;
+        json = true;
+    }
     if (!form && !json) {
         snprintf(msg, msglen,
                  "Content-Type must be application/json or application/x-www-form-urlencoded, "

@@ -6,7 +6,8 @@
  * form must be able to post, the same fields form-encoded
  * (application/x-www-form-urlencoded; a field that holds JSON, such as
  * "data", is then JSON text inside the form value).  body_decode()
- * validates the encoding once; the typed getters then check each field and
+ * validates the encoding once (a "form" body that starts with '{' is JSON
+ * sent by `curl -d`); the typed getters then check each field and
  * name it in their error message.  JSON field values are never rebuilt:
  * body_json() returns the exact bytes the client sent.
  */

@@ -178,6 +178,7 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         "PYSANDBOX_POOL_SIZE",         "PYSANDBOX_MAX_JOBS",
         "PYSANDBOX_QUEUE_TIMEOUT",     "PYSANDBOX_JAIL_UID_BASE",
         "PYSANDBOX_JAIL_TMP_MB",       "PYSANDBOX_DB",
+        "PYSANDBOX_PYODIDE_DIR",
         "PYSANDBOX_STORE_CODE",        "PYSANDBOX_PUBLIC_URL",
         "PYSANDBOX_STATS_WINDOW",      "JUDGE0_API_URL",
         "JUDGE0_API_KEY",              "JUDGE0_LANGUAGE_ID",
@@ -201,7 +202,9 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
             APP_OK ||
         (err = path_setting(&c->executor_socket, lookup("PYSANDBOX_EXECUTOR_SOCKET", ctx),
                             c->run_dir, "executor.sock")) != APP_OK ||
-        (err = dup_setting(&c->pyodide_url, "/pyodide/" PYODIDE_VERSION "/")) != APP_OK)
+        (err = dup_setting(&c->pyodide_url, "/pyodide/" PYODIDE_VERSION "/")) != APP_OK ||
+        (err = path_setting(&c->pyodide_dir, lookup("PYSANDBOX_PYODIDE_DIR", ctx), root,
+                            "pyodide/dist/" PYODIDE_VERSION)) != APP_OK)
         return err;
 
     const char *pkg = lookup("PYSANDBOX_PYODIDE_PACKAGE_URL", ctx);
@@ -331,6 +334,7 @@ void conf_free(conf *c)
     free(c->templates_dir);
     free(c->web_dir);
     free(c->pyodide_url);
+    free(c->pyodide_dir);
     free(c->package_url);
     free(c->frame_ancestors);
     free(c->executor_socket);

@@ -28,6 +28,7 @@ typedef struct conf {
     char *templates_dir;             /* PYSANDBOX_TEMPLATES_DIR; From malloc() */
     char *web_dir;                   /* PYSANDBOX_WEB_DIR (harness.py lives here); From malloc() */
     char *pyodide_url;               /* where the core files are served: "/pyodide/<version>/" */
+    char *pyodide_dir; /* PYSANDBOX_PYODIDE_DIR: the files served at pyodide_url; From malloc() */
     char *package_url;               /* PYSANDBOX_PYODIDE_PACKAGE_URL; From malloc() */
     char *frame_ancestors;           /* PYSANDBOX_FRAME_ANCESTORS, CSP syntax; From malloc() */
     char *executor_socket;           /* PYSANDBOX_EXECUTOR_SOCKET; From malloc() */

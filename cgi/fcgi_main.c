@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "conf.h"
 #include "http.h"
 #include "service.h"
@@ -158,9 +159,22 @@ static pid_t spawn_worker(svc *s, int sock)
     return pid;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const char *root = getenv("PYSANDBOX_ROOT");
+    if (argc == 4 && strcmp(argv[1], "--task") == 0 && root != NULL) {
+        /* A background task started by bg_run_task(): see bg.h. */
+        conf tc;
+        char tmsg[APP_ERRMSG_LEN];
+        if (conf_load(&tc, root, NULL, NULL, tmsg, sizeof tmsg) != APP_OK) {
+            fprintf(stderr, "pysandbox-fcgi --task: %s\n", tmsg);
+            conf_free(&tc);
+            return 2;
+        }
+        int rc = bg_task_main(&tc, argv[2], argv[3]);
+        conf_free(&tc);
+        return rc;
+    }
     const char *sock_path = getenv("PYSANDBOX_FCGI_SOCKET");
     const char *workers_env = getenv("PYSANDBOX_WORKERS");
     if (root == NULL || sock_path == NULL) {

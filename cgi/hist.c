@@ -1,7 +1,9 @@
 /* hist.c - the SQLite store. */
 #include "hist.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,8 @@ static const char *const migrations[] = {
     "  status_id INTEGER NOT NULL,"
     "  result TEXT);"           /* the finished submission's fields as JSON */
     "CREATE INDEX judge0_submissions_time ON judge0_submissions(created_at);",
+    /* 2: the process running a server benchmark, so a dead one is noticed. */
+    "ALTER TABLE benchmark_runs ADD COLUMN task_pid INTEGER;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -490,8 +494,56 @@ static app_err run_json(sqlite3_stmt *st, sbuf *out)
     "id, created_at, finished_at, suite, iterations, engines, source, status, total, done, "      \
     "error, summary"
 
+app_err hist_bench_set_pid(hist *h, const char *run_id, long pid, char *msg, size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h->db, "UPDATE benchmark_runs SET task_pid = ? WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(h, msg, msglen, "prepare task pid");
+    sqlite3_bind_int64(st, 1, pid);
+    bind_str(st, 2, run_id);
+    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : db_fail(h, msg, msglen, "task pid");
+    sqlite3_finalize(st);
+    return err;
+}
+
+void hist_bench_reap(hist *h)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h->db,
+                           "SELECT id, task_pid, created_at FROM benchmark_runs WHERE status = "
+                           "'running' AND source = 'server'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    char dead[16][33];
+    const char *why[16];
+    int n = 0;
+    double now = now_s();
+    while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        bool has_pid = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        long pid = (long)sqlite3_column_int64(st, 1);
+        double age = now - sqlite3_column_double(st, 2);
+        const char *reason = NULL;
+        if (!has_pid && age > HIST_TASK_START_S)
+            reason = "the benchmark task never started";
+        else if (has_pid && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            reason = "the benchmark task died before finishing";
+        if (reason != NULL && id != NULL) {
+            snprintf(dead[n], sizeof dead[n], "%s", id);
+            why[n++] = reason;
+        }
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++) {
+        char msg[APP_ERRMSG_LEN];
+        hist_bench_finish(h, dead[i], false, NULL, why[i], msg, sizeof msg);
+    }
+}
+
 app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, size_t msglen)
 {
+    hist_bench_reap(h);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h->db, "SELECT " RUN_COLUMNS " FROM benchmark_runs WHERE id = ?", -1,
                            &st, NULL) != SQLITE_OK)
@@ -509,6 +561,7 @@ app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, s
 app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char *msg,
                                 size_t msglen)
 {
+    hist_bench_reap(h);
     sqlite3_stmt *st = NULL;
     long long total = 0;
     if (sqlite3_prepare_v2(h->db, "SELECT count(*) FROM benchmark_runs", -1, &st, NULL) !=

@@ -109,6 +109,15 @@ app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, co
 app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summary_json,
                           const char *error, char *msg, size_t msglen);
 
+/* A benchmark task that has not recorded its pid after this long never started. */
+#define HIST_TASK_START_S 30
+
+/* Records the process running a server run (its task calls this first). */
+app_err hist_bench_set_pid(hist *h, const char *run_id, long pid, char *msg, size_t msglen);
+
+/* Marks failed the running server runs whose task never started or died. */
+void hist_bench_reap(hist *h);
+
 /* Appends a run as JSON {id, suite, status, progress, done, total, ...}.
  * APP_ENOTFOUND when unknown. */
 app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, size_t msglen);

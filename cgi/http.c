@@ -122,6 +122,8 @@ const char *http_reason(int status)
         return "Unprocessable Entity";
     case 429:
         return "Too Many Requests";
+    case 499:
+        return "Client Closed Request";
     case 500:
         return "Internal Server Error";
     case 502:

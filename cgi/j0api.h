@@ -21,4 +21,8 @@
  * store could not be opened (submissions then fail with 503). */
 void j0api_handle(const conf *c, hist *db, const http_req *req, http_resp *resp);
 
+/* The background task of a wait=false submission (see bg.h): runs the
+ * stored submission with this token and stores its result. */
+app_err j0api_task(const conf *c, const char *token);
+
 #endif

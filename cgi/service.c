@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "bench.h"
 #include "body.h"
 #include "hist.h"
+#include "execution.h"
+#include "form.h"
 #include "insights.h"
 #include "j0api.h"
 #include "native.h"
@@ -20,6 +23,7 @@ struct svc {
     const conf *conf; /* borrowed */
     page *page;
     ana_set *analysis;
+    exe_ctx *exe;     /* routing and statistics; per-worker copies after fork */
     hist *db;         /* opened on first use, in the worker process (never across fork) */
     pid_t db_pid;     /* the process that opened db */
 };
@@ -51,19 +55,99 @@ static hist *svc_db(svc *s, char *msg, size_t msglen)
 
 /* --- handlers ------------------------------------------------------------ */
 
+static hist *svc_db(svc *s, char *msg, size_t msglen);
+
+/* Collects query parameters we know; others are ignored (links may grow). */
+typedef struct query_params {
+    char run[33];    /* a sandbox link token */
+    char window[16]; /* a statistics window */
+    char id[33];     /* a benchmark run */
+    int page, per_page;
+} query_params;
+
+static app_err query_field(void *ctx, const char *name, size_t nlen, const char *value,
+                           size_t vlen, char *msg, size_t msglen)
+{
+    query_params *q = ctx;
+    (void)nlen;
+    char *dst = NULL;
+    size_t cap = 0;
+    if (strcmp(name, "run") == 0) {
+        dst = q->run;
+        cap = sizeof q->run;
+    } else if (strcmp(name, "window") == 0) {
+        dst = q->window;
+        cap = sizeof q->window;
+    } else if (strcmp(name, "id") == 0) {
+        dst = q->id;
+        cap = sizeof q->id;
+    } else if (strcmp(name, "page") == 0 || strcmp(name, "perPage") == 0) {
+        size_t v;
+        if (!conf_parse_size(value, &v) || v < 1 || v > 100000) {
+            snprintf(msg, msglen, "query parameter '%s' must be a positive number", name);
+            return APP_EFIELD;
+        }
+        *(strcmp(name, "page") == 0 ? &q->page : &q->per_page) = (int)v;
+        return APP_OK;
+    } else {
+        return APP_OK;
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        char c = value[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+            snprintf(msg, msglen, "query parameter '%s' has an invalid value", name);
+            return APP_EFIELD;
+        }
+    }
+    if (vlen >= cap) {
+        snprintf(msg, msglen, "query parameter '%s' is too long", name);
+        return APP_EFIELD;
+    }
+    memcpy(dst, value, vlen + 1);
+    return APP_OK;
+}
+
+static app_err parse_query(const http_req *req, query_params *q, char *msg, size_t msglen)
+{
+    memset(q, 0, sizeof *q);
+    q->page = 1;
+    q->per_page = 20;
+    return form_parse(req->query, strlen(req->query), query_field, q, msg, msglen);
+}
+
 static app_err ep_sandbox_get(svc *s, const http_req *req, http_resp *resp, char *msg,
                               size_t msglen)
 {
-    (void)req;
-    (void)msg;
-    (void)msglen;
+    query_params q;
+    app_err err = parse_query(req, &q, msg, msglen);
+    if (err != APP_OK)
+        return err;
     page_input in = {
         .code = ins_default_code,
         .code_len = strlen(ins_default_code),
         .data = "[]",
         .data_len = 2,
     };
-    return page_render(s->page, &in, resp);
+    if (q.run[0] == '\0')
+        return page_render(s->page, &in, resp);
+    /* A sandbox link from the router: code and data ready to run. */
+    hist *db = svc_db(s, msg, msglen);
+    if (db == NULL)
+        return APP_EDB;
+    sbuf code, data;
+    sbuf_init(&code, XP_MAX_CODE);
+    sbuf_init(&data, XP_MAX_DATA);
+    err = hist_handoff_get(db, q.run, &code, &data, msg, msglen);
+    if (err == APP_OK) {
+        in.code = sbuf_str(&code);
+        in.code_len = code.len;
+        in.data = data.len ? sbuf_str(&data) : "[]";
+        in.data_len = data.len ? data.len : 2;
+        err = page_render(s->page, &in, resp);
+    }
+    sbuf_free(&code);
+    sbuf_free(&data);
+    return err;
 }
 
 static app_err ep_sandbox_post(svc *s, const http_req *req, http_resp *resp, char *msg,
@@ -187,6 +271,250 @@ static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *ms
     return err;
 }
 
+/* The base of links we hand out: PYSANDBOX_PUBLIC_URL, or the request's own
+ * scheme and Host (checked: it is echoed into a URL). */
+static void link_base(const svc *s, const http_req *req, char *out, size_t len)
+{
+    if (s->conf->public_url != NULL) {
+        snprintf(out, len, "%s", s->conf->public_url);
+        return;
+    }
+    const char *host = req->host[0] ? req->host : "localhost";
+    for (const char *p = host; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
+            host = "localhost";
+    snprintf(out, len, "%s://%s/", strcmp(req->scheme, "https") == 0 ? "https" : "http", host);
+}
+
+static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                size_t msglen)
+{
+    static const char *const known[] = {"code", "data", "requirements", "client"};
+    body *b = NULL;
+    char *code = NULL, *client = NULL;
+    size_t code_len = 0, client_len = 0;
+    reqs r;
+    exe_request er = {0};
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(b, known, 4, msg, msglen);
+    if (err == APP_OK)
+        err = body_string(b, "code", XP_MAX_CODE, &code, &code_len, msg, msglen);
+    if (err == APP_OK && code == NULL) {
+        snprintf(msg, msglen, "field 'code' is required");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = body_string(b, "client", 16, &client, &client_len, msg, msglen);
+    if (err == APP_OK && client != NULL && strcmp(client, "api") != 0 && strcmp(client, "page") != 0) {
+        snprintf(msg, msglen, "field 'client' must be \"api\" or \"page\"");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK) {
+        js_type type;
+        err = body_json(b, "data", XP_MAX_DATA, &er.data, &er.data_len, &type, msg, msglen);
+        if (err == APP_ENOTFOUND) {
+            er.data = "[]";
+            er.data_len = 2;
+            err = APP_OK;
+        }
+    }
+    if (err == APP_OK)
+        err = requirements_field(b, &r, msg, msglen);
+    if (err == APP_OK) {
+        char base[4200];
+        link_base(s, req, base, sizeof base);
+        er.code = code;
+        er.code_len = code_len;
+        er.r = &r;
+        er.caller_is_page = client != NULL && strcmp(client, "page") == 0;
+        er.link_base = base;
+        er.cancel_fd = req->cancel_fd;
+        char dbmsg[APP_ERRMSG_LEN];
+        exe_answer a;
+        exe_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
+        resp->status = a.status;
+        sbuf_free(&resp->body);
+        resp->body = a.body;
+        err = http_resp_header(resp, "Content-Type", a.content_type);
+        if (err == APP_OK)
+            err = http_resp_header(resp, "Cache-Control", "no-store");
+    }
+    free(code);
+    free(client);
+    body_free(b);
+    return err;
+}
+
+/* Parses a statistics window: "90s", "30m", "24h", "7d" or plain seconds. */
+static bool parse_window(const char *text, long *out)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n > 10)
+        return false;
+    long mult = 1;
+    char unit = text[n - 1];
+    char digits[16];
+    snprintf(digits, sizeof digits, "%s", text);
+    if (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') {
+        mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+        digits[n - 1] = '\0';
+    }
+    size_t v;
+    if (!conf_parse_size(digits, &v) || v == 0 || v > HIST_MAX_WINDOW_S)
+        return false;
+    *out = (long)v * mult;
+    return *out <= HIST_MAX_WINDOW_S;
+}
+
+static app_err ep_execution_stats(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                  size_t msglen)
+{
+    query_params q;
+    app_err err = parse_query(req, &q, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    long window = (long)s->conf->stats_window_s;
+    if (q.window[0] != '\0' && !parse_window(q.window, &window)) {
+        snprintf(msg, msglen, "window must look like 1h, 24h, 7d or a number of seconds (at most "
+                              "90 days)");
+        return APP_EFIELD;
+    }
+    hist *db = svc_db(s, msg, msglen);
+    if (db == NULL)
+        return APP_EDB;
+    err = exe_stats_json(s->exe, db, window, &resp->body, msg, msglen);
+    return err == APP_OK ? json_headers(resp) : err;
+}
+
+static app_err ep_execution_report(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                   size_t msglen)
+{
+    static const char *const known[] = {"engine",    "status",    "success",     "executionTime",
+                                        "wallMs",    "codeBytes", "dataBytes",   "outputBytes",
+                                        "error",     "missingPackages"};
+    static const char *const statuses[] = {"ok",           "error",  "timeout", "memory_limit",
+                                           "output_limit", "killed", "engine_error", NULL};
+    body *b = NULL;
+    char *engine = NULL, *status = NULL, *error = NULL;
+    size_t len;
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(b, known, sizeof known / sizeof known[0], msg, msglen);
+    if (err == APP_OK)
+        err = body_string(b, "engine", 16, &engine, &len, msg, msglen);
+    if (err == APP_OK && (engine == NULL || strcmp(engine, "browser") != 0)) {
+        snprintf(msg, msglen, "field 'engine' must be \"browser\" (server engines record their "
+                              "own runs)");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = body_string(b, "status", 16, &status, &len, msg, msglen);
+    bool known_status = false;
+    for (int i = 0; err == APP_OK && status != NULL && statuses[i] != NULL; i++)
+        known_status = known_status || strcmp(status, statuses[i]) == 0;
+    if (err == APP_OK && !known_status) {
+        snprintf(msg, msglen, "field 'status' must be one of ok, error, timeout, memory_limit, "
+                              "output_limit, killed, engine_error");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = body_string(b, "error", 500, &error, &len, msg, msglen);
+    /* Numbers: non-negative and sane, so one bad client cannot skew the charts. */
+    static const char *const numbers[] = {"executionTime", "wallMs", "codeBytes", "dataBytes",
+                                          "outputBytes"};
+    double values[5] = {-1, -1, 0, 0, 0};
+    for (int i = 0; i < 5 && err == APP_OK; i++) {
+        const char *text;
+        js_type type;
+        app_err e = body_json(b, numbers[i], 64, &text, &len, &type, msg, msglen);
+        if (e == APP_ENOTFOUND)
+            continue;
+        double v = e == APP_OK && type == JS_NUMBER ? js_number(text, (js_span){JS_NUMBER, 0, len})
+                                                    : -1;
+        if (e != APP_OK || type != JS_NUMBER || !(v >= 0 && v <= 1e9)) {
+            snprintf(msg, msglen, "field '%s' must be a number from 0 to 1e9", numbers[i]);
+            err = APP_EFIELD;
+        }
+        values[i] = v;
+    }
+    hist *db = NULL;
+    if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)
+        err = APP_EDB;
+    if (err == APP_OK) {
+        hist_execution e = {
+            .engine = "browser",
+            .status = status,
+            .success = strcmp(status, "ok") == 0,
+            .wall_ms = values[1] >= 0 ? values[1] : values[0] >= 0 ? values[0] : 0,
+            .exec_ms = values[0],
+            .code_bytes = (size_t)values[2],
+            .data_bytes = (size_t)values[3],
+            .output_bytes = (size_t)values[4],
+            .source = "page",
+            .error = error,
+        };
+        err = hist_record(db, &e, msg, msglen);
+    }
+    if (err == APP_OK) {
+        resp->status = 201;
+        err = sbuf_puts(&resp->body, "{\"recorded\":true}\n");
+    }
+    if (err == APP_OK)
+        err = json_headers(resp);
+    free(engine);
+    free(status);
+    free(error);
+    body_free(b);
+    return err;
+}
+
+static app_err ep_benchmark_post(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                 size_t msglen)
+{
+    body *b = NULL;
+    char id[33];
+    hist *db = NULL;
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)
+        err = APP_EDB;
+    if (err == APP_OK) {
+        /* The statistics page posts what it measured in the browser. */
+        bool browser = body_has(b, "results");
+        err = browser ? bench_store_browser(db, b, id, msg, msglen)
+                      : bench_start(s->conf, s->exe, db, b, id, msg, msglen);
+        if (err == APP_OK) {
+            resp->status = browser ? 201 : 202;
+            err = sbuf_printf(&resp->body,
+                              "{\"id\":\"%s\",\"status\":\"%s\",\"statusUrl\":"
+                              "\"/api/insights/python-benchmark?id=%s\"}\n",
+                              id, browser ? "done" : "running", id);
+        }
+    }
+    if (err == APP_OK)
+        err = json_headers(resp);
+    body_free(b);
+    return err;
+}
+
+static app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                size_t msglen)
+{
+    query_params q;
+    app_err err = parse_query(req, &q, msg, msglen);
+    hist *db = NULL;
+    if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)
+        err = APP_EDB;
+    if (err == APP_OK && q.id[0] != '\0')
+        err = hist_bench_get_json(db, q.id, &resp->body, msg, msglen);
+    else if (err == APP_OK)
+        err = hist_bench_history_json(db, q.page, q.per_page > HIST_MAX_PAGE ? HIST_MAX_PAGE
+                                                                             : q.per_page,
+                                      &resp->body, msg, msglen);
+    return err == APP_OK ? json_headers(resp) : err;
+}
+
 static app_err ep_judge0(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     hist *db = svc_db(s, msg, msglen);
@@ -213,6 +541,11 @@ static const route routes[] = {
     {"/api/health", "GET", ep_health, 0, false},
     {"/api/python/execute", "POST", ep_execute, NATIVE_MAX_BODY, false},
     {"/api/python/health", "GET", ep_python_health, 0, false},
+    {"/api/insights/python-execution", "POST", ep_execution_run, NATIVE_MAX_BODY, false},
+    {"/api/insights/python-execution", "GET", ep_execution_stats, 0, false},
+    {"/api/insights/python-execution/report", "POST", ep_execution_report, 0, false},
+    {"/api/insights/python-benchmark", "POST", ep_benchmark_post, 0, false},
+    {"/api/insights/python-benchmark", "GET", ep_benchmark_get, 0, false},
     {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -298,6 +631,8 @@ app_err svc_new(const conf *c, svc **out, char *msg, size_t msglen)
     err = page_new(c, &s->page, msg, msglen);
     if (err == APP_OK)
         err = ana_load(c->templates_dir, &s->analysis, msg, msglen);
+    if (err == APP_OK)
+        err = exe_ctx_new(c, &s->exe, msg, msglen);
     if (err != APP_OK) {
         svc_free(s);
         return err;
@@ -314,5 +649,6 @@ void svc_free(svc *s)
         hist_close(s->db);
     page_free(s->page);
     ana_free(s->analysis);
+    exe_ctx_free(s->exe);
     free(s);
 }

@@ -192,9 +192,10 @@ class LimitTests(unittest.TestCase):
         self.assertEqual(status, 413)
 
     def test_curl_style_request(self):
-        # The README's example: curl -d '{"code":"print(1)"}' (form content type!)
+        # The README's example: curl -d '{"code":"print(1)"}' labels its JSON
+        # application/x-www-form-urlencoded.
         status, _, body = svc.request("POST", EXECUTE, b'{"code":"print(1)"}',
-                                      {"Content-Type": "application/json"})
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual(json.loads(body)["output"], "1\n")
 
 

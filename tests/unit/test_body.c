@@ -68,6 +68,20 @@ static void reads_form_fields(void **state)
     body_free(b);
 }
 
+static void reads_json_that_curl_labels_as_a_form(void **state)
+{
+    (void)state;
+    body *b = decode_ok(FORM, " {\"code\":\"print(1)\"}");
+    assert_false(body_is_form(b));
+    char msg[APP_ERRMSG_LEN];
+    char *code;
+    size_t len;
+    assert_int_equal(body_string(b, "code", 100, &code, &len, msg, sizeof msg), APP_OK);
+    assert_string_equal(code, "print(1)");
+    free(code);
+    body_free(b);
+}
+
 static void refuses_bad_bodies(void **state)
 {
     (void)state;
@@ -122,6 +136,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_json_fields),
         cmocka_unit_test(reads_form_fields),
+        cmocka_unit_test(reads_json_that_curl_labels_as_a_form),
         cmocka_unit_test(refuses_bad_bodies),
         cmocka_unit_test(checks_field_types_and_sizes),
     };

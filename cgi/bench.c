@@ -1,0 +1,491 @@
+/* bench.c - benchmark suites. */
+#include "bench.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "bg.h"
+#include "http.h"
+#include "jscan.h"
+#include "judge0_engine.h"
+#include "native.h"
+#include "router.h"
+#include "xproto.h"
+
+typedef struct bench_case {
+    const char *name;
+    const char *code;
+    const char *packages; /* space-separated imports the case needs */
+    bool data;            /* gets the 1,000-row data set */
+} bench_case;
+
+static const bench_case cases[] = {
+    {"hello", "print(1)", "", false},
+    {"pandas-describe", "import pandas as pd\n__result__ = pd.DataFrame(data).describe().shape",
+     "pandas", true},
+    {"numpy-matmul",
+     "import numpy as np\na = np.random.default_rng(0).random((300, 300))\n"
+     "__result__ = float((a @ a).sum())",
+     "numpy", false},
+    {"matplotlib-chart",
+     "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot(range(100))\nplt.show()",
+     "matplotlib", false},
+    {"cpu-loop", "s = 0\nfor i in range(2_000_000):\n    s += i * i\n__result__ = s", "", false},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+app_err bench_cases_json(sbuf *out)
+{
+    app_err err = sbuf_putc(out, '[');
+    for (size_t i = 0; i < NCASES && err == APP_OK; i++) {
+        err = sbuf_printf(out, "%s{\"name\":\"%s\",\"code\":", i ? "," : "", cases[i].name);
+        if (err == APP_OK)
+            err = http_json_string(out, cases[i].code, strlen(cases[i].code));
+        if (err == APP_OK)
+            err = sbuf_printf(out, ",\"packages\":\"%s\",\"data\":%s}", cases[i].packages,
+                              cases[i].data ? "true" : "false");
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+/* The data set of the pandas case: 1,000 deterministic rows. */
+static app_err bench_data(sbuf *out)
+{
+    app_err err = sbuf_putc(out, '[');
+    unsigned x = 12345;
+    for (int i = 0; i < 1000 && err == APP_OK; i++) {
+        x = x * 1103515245u + 12345u;
+        err = sbuf_printf(out, "%s{\"id\":%d,\"price\":%.2f,\"qty\":%u}", i ? "," : "", i,
+                          (x % 50000) / 100.0, (x >> 16) % 40 + 1);
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+/* Summarises a run from its stored results: per case and engine, the runs,
+ * the successes and p50/mean/min/max wall time of the successful ones. */
+static app_err summarize(hist *db, const char *run_id, sbuf *out)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(hist_db(db),
+                           "SELECT case_name, engine, status, wall_ms FROM benchmark_results "
+                           "WHERE run_id = ? ORDER BY case_name, engine, status != 'ok', wall_ms",
+                           -1, &st, NULL) != SQLITE_OK)
+        return APP_EDB;
+    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    app_err err = sbuf_putc(out, '[');
+    char cur_case[65] = "", cur_engine[16] = "";
+    double wall[BENCH_MAX_BROWSER_RESULTS];
+    int nok = 0, runs = 0, skipped = 0;
+    bool first = true, more = true;
+    while (err == APP_OK && more) {
+        more = sqlite3_step(st) == SQLITE_ROW;
+        const char *cn = more ? (const char *)sqlite3_column_text(st, 0) : "";
+        const char *en = more ? (const char *)sqlite3_column_text(st, 1) : "";
+        if (cn == NULL || en == NULL)
+            continue;
+        if (runs > 0 && (!more || strcmp(cn, cur_case) != 0 || strcmp(en, cur_engine) != 0)) {
+            double sum = 0;
+            for (int i = 0; i < nok; i++)
+                sum += wall[i];
+            err = sbuf_printf(out, "%s{\"case\":", first ? "" : ",");
+            if (err == APP_OK)
+                err = http_json_string(out, cur_case, strlen(cur_case));
+            if (err == APP_OK)
+                err = sbuf_printf(out, ",\"engine\":\"%s\",\"runs\":%d,\"ok\":%d,\"skipped\":%d,",
+                                  cur_engine, runs, nok, skipped);
+            if (err == APP_OK)
+                err = nok > 0 ? sbuf_printf(out,
+                                            "\"p50Ms\":%.3f,\"meanMs\":%.3f,\"minMs\":%.3f,"
+                                            "\"maxMs\":%.3f}",
+                                            wall[(nok - 1) / 2], sum / nok, wall[0], wall[nok - 1])
+                              : sbuf_puts(out, "\"p50Ms\":null,\"meanMs\":null}");
+            first = false;
+            runs = nok = skipped = 0;
+        }
+        if (!more)
+            break;
+        snprintf(cur_case, sizeof cur_case, "%s", cn);
+        snprintf(cur_engine, sizeof cur_engine, "%s", en);
+        runs++;
+        const char *status = (const char *)sqlite3_column_text(st, 2);
+        if (status != NULL && strcmp(status, "ok") == 0 && nok < BENCH_MAX_BROWSER_RESULTS)
+            wall[nok++] = sqlite3_column_double(st, 3); /* ordered: sorted already */
+        else if (status != NULL && strcmp(status, "skipped") == 0)
+            skipped++;
+    }
+    sqlite3_finalize(st);
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+typedef struct run_plan {
+    const conf *c;
+    exe_ctx *x;
+    char id[33];
+    int iterations;
+    bool case_on[NCASES];
+    bool engine_on[RT_NENGINES];
+} run_plan;
+
+/* Marks the cases a suite name selects; false when the name is unknown. */
+static bool select_suite(const char *suite, bool on[NCASES])
+{
+    bool any = false;
+    for (size_t i = 0; i < NCASES; i++) {
+        on[i] = strcmp(suite, "all") == 0 || strcmp(suite, cases[i].name) == 0;
+        any = any || on[i];
+    }
+    return any;
+}
+
+/* Reads "status" and "executionTime" from a result. */
+static void summary_of(const char *json, size_t len, char *status, size_t slen, double *exec_ms)
+{
+    js_span root, k, v;
+    char msg[APP_ERRMSG_LEN];
+    snprintf(status, slen, "error");
+    *exec_ms = -1;
+    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
+        return;
+    js_iter it;
+    js_iter_init(&it, json, root);
+    while (js_iter_next(&it, &k, &v)) {
+        if (js_string_equals(json, k, "status") && v.type == JS_STRING && v.len - 2 < slen)
+            snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
+        else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
+            *exec_ms = js_number(json, v);
+    }
+}
+
+/* Every case x engine x iteration of the plan, recorded as it goes. */
+static void run_benchmark(run_plan *p, hist *db)
+{
+    char msg[APP_ERRMSG_LEN];
+    sbuf data, summary;
+    sbuf_init(&data, 1u << 20);
+    sbuf_init(&summary, 1u << 20);
+    bench_data(&data);
+    bool ok = true;
+    for (size_t ci = 0; ci < NCASES; ci++) {
+        if (!p->case_on[ci])
+            continue;
+        for (int e = 0; e < RT_NENGINES; e++) {
+            if (!p->engine_on[e])
+                continue;
+            const bench_case *bc = &cases[ci];
+            int nok = 0;
+            /* Skip what the engine cannot import (no point measuring an ImportError). */
+            char need[128];
+            snprintf(need, sizeof need, "%s", bc->packages);
+            bool skip = false;
+            char *save = NULL;
+            for (char *t = strtok_r(need, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save))
+                skip = skip || !pk_has(exe_engine_packages(p->x, (rt_engine)e), t);
+            for (int it = 0; it < p->iterations; it++) {
+                if (skip) {
+                    hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it,
+                                      "skipped", 0, -1, msg, sizeof msg);
+                    continue;
+                }
+                native_job job = {.code = bc->code,
+                                  .code_len = strlen(bc->code),
+                                  .data = bc->data ? data.data : "[]",
+                                  .data_len = bc->data ? data.len : 2,
+                                  .wall_ms = XP_DEFAULT_WALL_MS,
+                                  .memory_mb = XP_DEFAULT_MEMORY_MB};
+                if (e == RT_JUDGE0) {
+                    job.wall_ms = p->c->judge0_max_wall_ms;
+                    job.memory_mb = p->c->judge0_max_memory_mb;
+                }
+                if (job.wall_ms > p->c->max_wall_ms && e == RT_NATIVE)
+                    job.wall_ms = p->c->max_wall_ms;
+                sbuf out;
+                sbuf_init(&out, XP_MAX_RESPONSE);
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                app_err err = e == RT_NATIVE ? native_run(p->c, &job, -1, &out, msg, sizeof msg)
+                                             : jeng_run(p->c, &job, -1, &out, msg, sizeof msg);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+                char status[24];
+                double exec_ms = -1;
+                if (err == APP_OK)
+                    summary_of(out.data, out.len, status, sizeof status, &exec_ms);
+                else
+                    snprintf(status, sizeof status, "engine_error");
+                sbuf_free(&out);
+                hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it, status, ms,
+                                  exec_ms, msg, sizeof msg);
+                hist_execution rec = {.engine = rt_engine_name((rt_engine)e), .status = status,
+                                      .success = strcmp(status, "ok") == 0, .wall_ms = ms,
+                                      .exec_ms = exec_ms, .code_bytes = job.code_len,
+                                      .data_bytes = job.data_len, .source = "benchmark",
+                                      .error = err == APP_OK ? NULL : msg};
+                hist_record(db, &rec, msg, sizeof msg);
+                if (strcmp(status, "ok") == 0)
+                    nok++;
+            }
+            ok = ok && (skip || nok > 0);
+        }
+    }
+    summarize(db, p->id, &summary);
+    hist_bench_finish(db, p->id, ok, sbuf_str(&summary), ok ? NULL : "some cases never succeeded",
+                      msg, sizeof msg);
+    sbuf_free(&data);
+    sbuf_free(&summary);
+}
+
+app_err bench_task(const conf *c, const char *run_id)
+{
+    char msg[APP_ERRMSG_LEN];
+    hist *db = NULL;
+    exe_ctx *x = NULL;
+    sqlite3_stmt *st = NULL;
+    app_err err = hist_open(c->db_path, &db, msg, sizeof msg);
+    if (err != APP_OK)
+        goto out;
+    run_plan p = {.c = c};
+    snprintf(p.id, sizeof p.id, "%s", run_id);
+    if ((err = hist_bench_set_pid(db, run_id, (long)getpid(), msg, sizeof msg)) != APP_OK)
+        goto out;
+    err = APP_ENOTFOUND;
+    if (sqlite3_prepare_v2(hist_db(db),
+                           "SELECT suite, iterations, engines FROM benchmark_runs WHERE id = ? AND "
+                           "status = 'running' AND source = 'server'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *suite = (const char *)sqlite3_column_text(st, 0);
+            const char *engines = (const char *)sqlite3_column_text(st, 2);
+            p.iterations = sqlite3_column_int(st, 1);
+            if (suite != NULL && engines != NULL && select_suite(suite, p.case_on) &&
+                p.iterations >= 1 && p.iterations <= BENCH_MAX_ITERATIONS) {
+                /* The list was written by bench_start: ["native","judge0"]. */
+                p.engine_on[RT_NATIVE] = strstr(engines, "\"native\"") != NULL;
+                p.engine_on[RT_JUDGE0] = strstr(engines, "\"judge0\"") != NULL;
+                err = APP_OK;
+            }
+        }
+    }
+    sqlite3_finalize(st);
+    if (err == APP_OK)
+        err = exe_ctx_new(c, &x, msg, sizeof msg);
+    if (err == APP_OK) {
+        p.x = x;
+        run_benchmark(&p, db);
+    } else if (db != NULL) {
+        snprintf(msg, sizeof msg, "the benchmark task could not start: %s", app_strerror(err));
+        char ignored[APP_ERRMSG_LEN];
+        hist_bench_finish(db, run_id, false, NULL, msg, ignored, sizeof ignored);
+    }
+out:
+    exe_ctx_free(x);
+    hist_close(db);
+    return err;
+}
+
+static app_err int_field(const body *b, const char *name, int lo, int hi, int *out, char *msg,
+                         size_t msglen)
+{
+    const char *text;
+    size_t len;
+    js_type type;
+    app_err err = body_json(b, name, 32, &text, &len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND)
+        return APP_OK;
+    double v = err == APP_OK && type == JS_NUMBER ? js_number(text, (js_span){JS_NUMBER, 0, len}) : -1;
+    if (err != APP_OK || type != JS_NUMBER || v != floor(v) || v < lo || v > hi) {
+        snprintf(msg, msglen, "field '%s' must be an integer from %d to %d", name, lo, hi);
+        return APP_EFIELD;
+    }
+    *out = (int)v;
+    return APP_OK;
+}
+
+static int running_runs(hist *db)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    hist_bench_reap(db);
+    if (sqlite3_prepare_v2(hist_db(db),
+                           "SELECT count(*) FROM benchmark_runs WHERE status = 'running' AND "
+                           "source = 'server'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+app_err bench_start(const conf *c, exe_ctx *x, hist *db, const body *b, char id[33], char *msg,
+                    size_t msglen)
+{
+    static const char *const known[] = {"suite", "iterations", "engines"};
+    app_err err = body_only(b, known, 3, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    run_plan p = {.c = c, .x = x, .iterations = BENCH_DEFAULT_ITERATIONS};
+    if ((err = int_field(b, "iterations", 1, BENCH_MAX_ITERATIONS, &p.iterations, msg, msglen)) !=
+        APP_OK)
+        return err;
+    char *suite = NULL;
+    size_t len;
+    if ((err = body_string(b, "suite", 64, &suite, &len, msg, msglen)) != APP_OK)
+        return err;
+    const char *s = suite ? suite : "all";
+    if (!select_suite(s, p.case_on)) {
+        snprintf(msg, msglen, "unknown suite '%.64s'; use all, hello, pandas-describe, "
+                              "numpy-matmul, matplotlib-chart or cpu-loop", s);
+        free(suite);
+        return APP_EFIELD;
+    }
+    /* Engines: explicit list, or every available server engine. */
+    const char *text;
+    js_type type;
+    err = body_json(b, "engines", 1024, &text, &len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND) {
+        p.engine_on[RT_NATIVE] = true;
+        p.engine_on[RT_JUDGE0] = jeng_configured(c);
+        err = APP_OK;
+    } else if (err == APP_OK) {
+        js_iter it;
+        js_span el;
+        if (type != JS_ARRAY)
+            err = APP_EFIELD;
+        js_iter_init(&it, text, (js_span){type, 0, len});
+        while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+            if (el.type == JS_STRING && js_string_equals(text, el, "native"))
+                p.engine_on[RT_NATIVE] = true;
+            else if (el.type == JS_STRING && js_string_equals(text, el, "judge0") &&
+                     jeng_configured(c))
+                p.engine_on[RT_JUDGE0] = true;
+            else
+                err = APP_EFIELD;
+        }
+        if (err != APP_OK)
+            snprintf(msg, msglen, "field 'engines' must list server engines: \"native\", and "
+                                  "\"judge0\" when configured");
+    }
+    if (err != APP_OK) {
+        free(suite);
+        return err;
+    }
+    if (running_runs(db) >= BENCH_MAX_RUNNING) {
+        snprintf(msg, msglen, "%d benchmark runs are already going; wait for one to finish",
+                 BENCH_MAX_RUNNING);
+        free(suite);
+        return APP_EBUSY;
+    }
+    int total = 0;
+    sbuf engines;
+    sbuf_init(&engines, 256);
+    sbuf_putc(&engines, '[');
+    for (int e = 0; e < RT_NENGINES; e++)
+        if (p.engine_on[e])
+            sbuf_printf(&engines, "%s\"%s\"", engines.len > 1 ? "," : "",
+                        rt_engine_name((rt_engine)e));
+    sbuf_putc(&engines, ']');
+    for (size_t i = 0; i < NCASES; i++)
+        for (int e = 0; e < RT_NENGINES; e++)
+            total += p.case_on[i] && p.engine_on[e] ? p.iterations : 0;
+    err = hist_bench_create(db, s, p.iterations, sbuf_str(&engines), "server", total, id, msg,
+                            msglen);
+    sbuf_free(&engines);
+    free(suite);
+    if (err != APP_OK)
+        return err;
+    err = bg_run_task("benchmark", id, msg, msglen);
+    if (err != APP_OK) {
+        char ignored[APP_ERRMSG_LEN];
+        hist_bench_finish(db, id, false, NULL, msg, ignored, sizeof ignored);
+    }
+    return err;
+}
+
+app_err bench_store_browser(hist *db, const body *b, char id[33], char *msg, size_t msglen)
+{
+    static const char *const known[] = {"source", "suite", "results"};
+    app_err err = body_only(b, known, 3, msg, msglen);
+    char *suite = NULL;
+    size_t len;
+    if (err == APP_OK)
+        err = body_string(b, "suite", 64, &suite, &len, msg, msglen);
+    const char *text = NULL;
+    js_type type = JS_NULL;
+    if (err == APP_OK)
+        err = body_json(b, "results", 1u << 20, &text, &len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND || (err == APP_OK && type != JS_ARRAY)) {
+        snprintf(msg, msglen, "field 'results' must be an array");
+        err = APP_EFIELD;
+    }
+    /* Validate every result before storing any. */
+    js_iter it;
+    js_span el;
+    int n = 0;
+    js_iter_init(&it, text, (js_span){type, 0, len});
+    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+        bool has_case = false, has_status = false, has_wall = false;
+        js_iter fit;
+        js_span k, v;
+        js_iter_init(&fit, text, el);
+        while (el.type == JS_OBJECT && js_iter_next(&fit, &k, &v)) {
+            if (js_string_equals(text, k, "case"))
+                has_case = v.type == JS_STRING && v.len <= 66;
+            else if (js_string_equals(text, k, "status"))
+                has_status = v.type == JS_STRING && v.len <= 26;
+            else if (js_string_equals(text, k, "wallMs"))
+                has_wall = v.type == JS_NUMBER && js_number(text, v) >= 0 && js_number(text, v) < 1e9;
+        }
+        if (!has_case || !has_status || !has_wall || ++n > BENCH_MAX_BROWSER_RESULTS) {
+            snprintf(msg, msglen, "results[%d] needs case (string), status (string) and wallMs "
+                                  "(number); at most %d results",
+                     n, BENCH_MAX_BROWSER_RESULTS);
+            err = APP_EFIELD;
+        }
+    }
+    if (err == APP_OK && n == 0) {
+        snprintf(msg, msglen, "field 'results' is empty");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = hist_bench_create(db, suite ? suite : "all", 1, "[\"browser\"]", "browser", n, id, msg,
+                                msglen);
+    sbuf sum;
+    sbuf_init(&sum, 1u << 20);
+    js_iter_init(&it, text, (js_span){type, 0, len});
+    int i = 0;
+    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+        char case_name[65] = "", status[25] = "";
+        double wall = 0, exec = -1;
+        js_iter fit;
+        js_span k, v;
+        js_iter_init(&fit, text, el);
+        while (js_iter_next(&fit, &k, &v)) {
+            sbuf tmp;
+            sbuf_init(&tmp, 64);
+            if (js_string_equals(text, k, "case") && js_string_decode(text, v, &tmp, NULL) == APP_OK)
+                snprintf(case_name, sizeof case_name, "%s", sbuf_str(&tmp));
+            else if (js_string_equals(text, k, "status") &&
+                     js_string_decode(text, v, &tmp, NULL) == APP_OK)
+                snprintf(status, sizeof status, "%s", sbuf_str(&tmp));
+            else if (js_string_equals(text, k, "wallMs"))
+                wall = js_number(text, v);
+            else if (js_string_equals(text, k, "execMs") && v.type == JS_NUMBER)
+                exec = js_number(text, v);
+            sbuf_free(&tmp);
+        }
+        err = hist_bench_result(db, id, case_name, "browser", i++, status, wall, exec, msg, msglen);
+    }
+    if (err == APP_OK)
+        err = summarize(db, id, &sum);
+    if (err == APP_OK)
+        err = hist_bench_finish(db, id, true, sbuf_str(&sum), NULL, msg, msglen);
+    sbuf_free(&sum);
+    free(suite);
+    return err;
+}

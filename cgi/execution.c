@@ -1,0 +1,630 @@
+/* execution.c - running code on the best engine: routing, fallback, statistics, hand-off. */
+#include "execution.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "http.h"
+#include "jscan.h"
+#include "judge0_engine.h"
+#include "native.h"
+#include "pkgs.h"
+#include "router.h"
+#include "tmpl.h"
+#include "xproto.h"
+
+/* After an engine failed, the router leaves it out for this long (per worker). */
+#define EXE_FAILURE_BACKOFF_S 5.0
+/* Performance scores are recomputed from the store at most this often (per worker). */
+#define EXE_SCORE_TTL_S 10.0
+/* Limits of the browser engine: wasm32 memory in practice, and the page's body cap. */
+#define EXE_BROWSER_MAX_MEMORY_MB 2048.0
+/* Data Judge0 receives on stdin. */
+#define EXE_JUDGE0_MAX_DATA_MB 10.0
+
+struct exe_ctx {
+    const conf *c;               /* borrowed */
+    pk_set *pk[RT_NENGINES];     /* importable names per engine */
+    double failed_at[RT_NENGINES];
+    char failed_msg[RT_NENGINES][200];
+    double score[RT_NENGINES];
+    double score_at;             /* 0: never computed */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+app_err exe_ctx_new(const conf *c, exe_ctx **out, char *msg, size_t msglen)
+{
+    app_err err = APP_ENOMEM;
+    pk_set *stdlib = NULL, *unvendored = NULL;
+    exe_ctx *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return APP_ENOMEM;
+    x->c = c;
+    for (int e = 0; e < RT_NENGINES; e++) {
+        x->score[e] = 100;
+        if ((err = pk_set_new(&x->pk[e])) != APP_OK)
+            goto out;
+    }
+    /* The native engine binds exactly these directories into its jails. */
+    if ((err = pk_set_new(&stdlib)) != APP_OK || (err = pk_set_new(&unvendored)) != APP_OK ||
+        (err = pk_add_builtins(stdlib)) != APP_OK ||
+        (err = pk_add_dir(stdlib, "/usr/lib/python3.11")) != APP_OK ||
+        (err = pk_add_dir(stdlib, "/usr/lib/python3.11/lib-dynload")) != APP_OK ||
+        (err = pk_add_set(x->pk[RT_NATIVE], stdlib)) != APP_OK ||
+        (err = pk_add_dir(x->pk[RT_NATIVE], "/usr/lib/python3/dist-packages")) != APP_OK)
+        goto out;
+    /* The browser: the lockfile packages actually served (all of them when the
+     * package source is remote), and the stdlib minus what Pyodide unvendors. */
+    char lockfile[4200];
+    snprintf(lockfile, sizeof lockfile, "%s/pyodide-lock.json", c->pyodide_dir);
+    bool remote_packages = strcmp(c->package_url, c->pyodide_url) != 0;
+    if ((err = pk_add_set(x->pk[RT_BROWSER], stdlib)) != APP_OK ||
+        (err = pk_add_pyodide_lockfile(x->pk[RT_BROWSER], lockfile,
+                                       remote_packages ? NULL : c->pyodide_dir,
+                                       unvendored, msg, msglen)) != APP_OK)
+        goto out;
+    pk_remove_set(x->pk[RT_BROWSER], unvendored);
+    /* Judge0 runs its own Python: the stdlib plus what the operator lists. */
+    if ((err = pk_add_set(x->pk[RT_JUDGE0], stdlib)) != APP_OK ||
+        (err = pk_add_list(x->pk[RT_JUDGE0], c->judge0_packages)) != APP_OK)
+        goto out;
+    *out = x;
+    x = NULL;
+    err = APP_OK;
+out:
+    pk_set_free(stdlib);
+    pk_set_free(unvendored);
+    exe_ctx_free(x);
+    return err;
+}
+
+void exe_ctx_free(exe_ctx *x)
+{
+    if (x == NULL)
+        return;
+    for (int e = 0; e < RT_NENGINES; e++)
+        pk_set_free(x->pk[e]);
+    free(x);
+}
+
+static void refresh_scores(exe_ctx *x, hist *db)
+{
+    double now = now_s();
+    if (db == NULL || (x->score_at > 0 && now - x->score_at < EXE_SCORE_TTL_S))
+        return;
+    for (int e = 0; e < RT_NENGINES; e++) {
+        hist_engine_stats st;
+        char msg[APP_ERRMSG_LEN];
+        if (hist_engine_stats_get(db, rt_engine_name((rt_engine)e), (long)x->c->stats_window_s,
+                                  &st, msg, sizeof msg) == APP_OK)
+            x->score[e] = rt_score(st.count, st.engine_failure_rate, st.p50_ms);
+    }
+    x->score_at = now;
+}
+
+static void engine_infos(exe_ctx *x, rt_engine_info info[RT_NENGINES])
+{
+    const conf *c = x->c;
+    double now = now_s();
+    memset(info, 0, sizeof(rt_engine_info) * RT_NENGINES);
+    info[RT_BROWSER] = (rt_engine_info){.available = true,
+                                        .max_memory_mb = EXE_BROWSER_MAX_MEMORY_MB,
+                                        .max_data_mb = (double)c->max_body / (1024 * 1024)};
+    info[RT_NATIVE] = (rt_engine_info){.available = true,
+                                       .max_time_s = c->max_wall_ms / 1000.0,
+                                       .max_memory_mb = c->max_memory_mb,
+                                       .max_data_mb = XP_MAX_DATA / (1024.0 * 1024)};
+    info[RT_JUDGE0] = (rt_engine_info){.available = jeng_configured(c),
+                                       .max_time_s = c->judge0_max_wall_ms / 1000.0,
+                                       .max_memory_mb = c->judge0_max_memory_mb,
+                                       .max_data_mb = EXE_JUDGE0_MAX_DATA_MB,
+                                       .remote = true};
+    if (!info[RT_JUDGE0].available)
+        snprintf(info[RT_JUDGE0].reason, sizeof info[RT_JUDGE0].reason,
+                 "not configured (set JUDGE0_API_URL)");
+    for (int e = 0; e < RT_NENGINES; e++) {
+        info[e].packages = x->pk[e];
+        info[e].score = x->score[e];
+        if (info[e].available && x->failed_at[e] > 0 && now - x->failed_at[e] < EXE_FAILURE_BACKOFF_S) {
+            info[e].available = false;
+            snprintf(info[e].reason, sizeof info[e].reason, "failed %.1f s ago: %s",
+                     now - x->failed_at[e], x->failed_msg[e]);
+        }
+    }
+}
+
+/* An engine's own failure (fallback-worthy) versus the request's fault. */
+static bool engine_failure(app_err err)
+{
+    switch (err) {
+    case APP_EUNAVAIL:
+    case APP_EBUSY:
+    case APP_ETIMEOUT:
+    case APP_EUPSTREAM:
+    case APP_EJAIL:
+    case APP_ECONFIG:
+    case APP_ENOMEM:
+    case APP_EINTERNAL:
+    case APP_EDB:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Reads the "status" and "executionTime" of a result we produced. */
+static void result_summary(const char *json, size_t len, char *status, size_t slen,
+                           double *exec_ms, size_t *output_bytes)
+{
+    js_span root, k, v;
+    char msg[APP_ERRMSG_LEN];
+    snprintf(status, slen, "error");
+    *exec_ms = -1;
+    *output_bytes = 0;
+    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
+        return;
+    js_iter it;
+    js_iter_init(&it, json, root);
+    while (js_iter_next(&it, &k, &v)) {
+        if (js_string_equals(json, k, "status") && v.type == JS_STRING && v.len - 2 < slen)
+            snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
+        else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
+            *exec_ms = js_number(json, v);
+        else if (js_string_equals(json, k, "output") && v.type == JS_STRING)
+            *output_bytes = v.len - 2;
+    }
+}
+
+typedef struct attempt {
+    rt_engine engine;
+    char status[24];
+    double ms;
+    char error[APP_ERRMSG_LEN];
+} attempt;
+
+static void record(hist *db, const conf *c, const exe_request *req, const attempt *a,
+                   bool fallback, bool success, double exec_ms, size_t output_bytes)
+{
+    if (db == NULL)
+        return;
+    hist_execution e = {
+        .engine = rt_engine_name(a->engine),
+        .status = a->status,
+        .success = success,
+        .wall_ms = a->ms,
+        .exec_ms = exec_ms,
+        .code_bytes = req->code_len,
+        .data_bytes = req->data_len,
+        .output_bytes = output_bytes,
+        .source = req->caller_is_page ? "page" : "api",
+        .fallback = fallback,
+        .error = a->error[0] ? a->error : NULL,
+        .code = c->store_code ? req->code : NULL,
+        .data = c->store_code ? req->data : NULL,
+    };
+    char msg[APP_ERRMSG_LEN];
+    hist_record(db, &e, msg, sizeof msg); /* statistics must never fail a run */
+}
+
+static app_err attempts_json(sbuf *out, const attempt *att, size_t n)
+{
+    app_err err = sbuf_putc(out, '[');
+    for (size_t i = 0; i < n && err == APP_OK; i++) {
+        err = sbuf_printf(out, "%s{\"engine\":\"%s\",\"status\":\"%s\",\"ms\":%.3f,\"error\":",
+                          i ? "," : "", rt_engine_name(att[i].engine), att[i].status, att[i].ms);
+        if (err == APP_OK)
+            err = att[i].error[0] ? http_json_string(out, att[i].error, strlen(att[i].error))
+                                  : sbuf_puts(out, "null");
+        if (err == APP_OK)
+            err = sbuf_putc(out, '}');
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+/* Our metadata members, without braces: "performanceScore":..,"attempts":[..].. */
+static app_err routing_members(sbuf *out, double score, bool fallback, const attempt *att,
+                               size_t n, const char *because)
+{
+    app_err err = sbuf_printf(out, "\"performanceScore\":%.0f,\"fallbackUsed\":%s,\"attempts\":",
+                              score, fallback ? "true" : "false");
+    if (err == APP_OK)
+        err = attempts_json(out, att, n);
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"selectedBecause\":");
+    if (err == APP_OK)
+        err = http_json_string(out, because, strlen(because));
+    return err;
+}
+
+/* Copies result JSON into out with extra members added to its metadata. */
+static app_err merge_metadata(const char *json, size_t len, const char *extra, sbuf *out)
+{
+    js_span root, k, v;
+    char msg[APP_ERRMSG_LEN];
+    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
+        return APP_EUPSTREAM;
+    js_iter it;
+    js_iter_init(&it, json, root);
+    while (js_iter_next(&it, &k, &v)) {
+        if (js_string_equals(json, k, "metadata") && v.type == JS_OBJECT) {
+            bool empty = true;
+            for (size_t i = v.off + 1; i < v.off + v.len - 1; i++)
+                if (json[i] != ' ' && json[i] != '\n' && json[i] != '\t' && json[i] != '\r')
+                    empty = false;
+            app_err err = sbuf_append(out, json + root.off, v.off + 1 - root.off);
+            if (err == APP_OK)
+                err = sbuf_puts(out, extra);
+            if (err == APP_OK && !empty)
+                err = sbuf_putc(out, ',');
+            if (err == APP_OK)
+                err = sbuf_append(out, json + v.off + 1, root.off + root.len - (v.off + 1));
+            return err;
+        }
+    }
+    /* No metadata: add it as the last member. */
+    app_err err = sbuf_append(out, json + root.off, root.len - 1);
+    if (err == APP_OK)
+        err = sbuf_printf(out, ",\"metadata\":{%s}}", extra);
+    return err;
+}
+
+/* --- output formats ---------------------------------------------------------- */
+
+static app_err render_text(const char *json, size_t len, sbuf *out)
+{
+    cJSON *r = cJSON_ParseWithLength(json, len);
+    if (r == NULL)
+        return APP_EUPSTREAM;
+    const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "output"));
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "stderr"));
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(r, "error");
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(r, "result");
+    app_err err = sbuf_puts(out, o ? o : "");
+    if (err == APP_OK && e && e[0])
+        err = sbuf_printf(out, "--- stderr ---\n%s", e);
+    if (err == APP_OK && cJSON_IsObject(error)) {
+        const char *tb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "traceback"));
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "type"));
+        err = tb && tb[0] ? sbuf_printf(out, "--- error ---\n%s", tb)
+                          : sbuf_printf(out, "--- error ---\n%s: %s\n", t ? t : "Error", m ? m : "");
+    }
+    if (err == APP_OK && result != NULL && !cJSON_IsNull(result)) {
+        char *text = cJSON_Print(result);
+        err = text ? sbuf_printf(out, "--- result ---\n%s\n", text) : APP_ENOMEM;
+        cJSON_free(text);
+    }
+    cJSON_Delete(r);
+    return err;
+}
+
+static app_err html_section(sbuf *out, const char *title, const char *text)
+{
+    if (text == NULL || text[0] == '\0')
+        return APP_OK;
+    app_err err = sbuf_printf(out, "<h2>%s</h2>\n<pre>", title);
+    if (err == APP_OK)
+        err = tmpl_escape_html(out, text, strlen(text));
+    return err == APP_OK ? sbuf_puts(out, "</pre>\n") : err;
+}
+
+static bool base64_text(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '+' || *s == '/' || *s == '='))
+            return false;
+    return true;
+}
+
+static app_err render_html(const char *json, size_t len, sbuf *out)
+{
+    cJSON *r = cJSON_ParseWithLength(json, len);
+    if (r == NULL)
+        return APP_EUPSTREAM;
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "status"));
+    const char *engine = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "engine"));
+    app_err err = sbuf_puts(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                                 "<title>Python result</title></head><body>\n<p>Status: ");
+    if (err == APP_OK)
+        err = tmpl_escape_html(out, status ? status : "?", strlen(status ? status : "?"));
+    if (err == APP_OK)
+        err = sbuf_puts(out, " (engine ");
+    if (err == APP_OK)
+        err = tmpl_escape_html(out, engine ? engine : "?", strlen(engine ? engine : "?"));
+    if (err == APP_OK)
+        err = sbuf_puts(out, ")</p>\n");
+    if (err == APP_OK)
+        err = html_section(out, "Output",
+                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "output")));
+    if (err == APP_OK)
+        err = html_section(out, "Errors",
+                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "stderr")));
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(r, "error");
+    if (err == APP_OK && cJSON_IsObject(error))
+        err = html_section(out, "Exception",
+                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "traceback")));
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(r, "result");
+    if (err == APP_OK && result != NULL && !cJSON_IsNull(result)) {
+        char *text = cJSON_Print(result);
+        err = text ? html_section(out, "Result", text) : APP_ENOMEM;
+        cJSON_free(text);
+    }
+    const cJSON *chart;
+    cJSON_ArrayForEach(chart, cJSON_GetObjectItemCaseSensitive(r, "charts"))
+    {
+        const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(chart, "data"));
+        if (err == APP_OK && data != NULL && base64_text(data))
+            err = sbuf_printf(out, "<p><img alt=\"chart\" src=\"data:image/png;base64,%s\"></p>\n",
+                              data);
+    }
+    if (err == APP_OK)
+        err = sbuf_puts(out, "</body></html>\n");
+    cJSON_Delete(r);
+    return err;
+}
+
+/* --- the run ------------------------------------------------------------------ */
+
+static void answer_error(exe_answer *a, int status, app_err err, const char *message,
+                         const char *extra_name, const char *extra_json)
+{
+    a->status = status;
+    a->content_type = "application/json; charset=utf-8";
+    sbuf_reset(&a->body);
+    sbuf_printf(&a->body, "{\"error\":{\"code\":\"%s\",\"message\":", app_errcode(err));
+    http_json_string(&a->body, message, strlen(message));
+    if (extra_name != NULL)
+        sbuf_printf(&a->body, ",\"%s\":%s", extra_name, extra_json);
+    sbuf_puts(&a->body, "}}\n");
+}
+
+static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decision *d,
+                    attempt *att, size_t natt, exe_answer *a)
+{
+    char token[33] = "";
+    char msg[APP_ERRMSG_LEN];
+    attempt *me = &att[natt];
+    memset(me, 0, sizeof *me);
+    me->engine = RT_BROWSER;
+    snprintf(me->status, sizeof me->status, "handoff");
+    if (!req->caller_is_page) {
+        if (db == NULL) {
+            answer_error(a, 503, APP_EDB, "the store for sandbox links is unavailable", NULL, NULL);
+            return;
+        }
+        sbuf reqjson;
+        sbuf_init(&reqjson, 64 * 1024);
+        sbuf_printf(&reqjson, "{\"preferredEngine\":\"%s\"}",
+                    reqs_engine_name(req->r->preferred_engine));
+        app_err err = hist_handoff_create(db, req->code, req->code_len, req->data, req->data_len,
+                                          sbuf_str(&reqjson), token, msg, sizeof msg);
+        sbuf_free(&reqjson);
+        if (err != APP_OK) {
+            answer_error(a, http_status_for(err), err, msg, NULL, NULL);
+            return;
+        }
+    }
+    /* Not recorded: a hand-off is a decision; the page reports the run itself. */
+    a->status = 200;
+    a->content_type = "application/json; charset=utf-8";
+    sbuf_puts(&a->body, "{\"success\":true,\"status\":\"handoff\",\"output\":\"\",\"stderr\":\"\","
+                        "\"error\":null,\"result\":null,\"charts\":[],\"executionTime\":0,"
+                        "\"engine\":\"browser\",");
+    if (token[0] != '\0')
+        sbuf_printf(&a->body, "\"sandboxUrl\":\"%sapi/insights/python-sandbox?run=%s\",",
+                    req->link_base, token);
+    sbuf_puts(&a->body, "\"metadata\":{");
+    routing_members(&a->body, x->score[RT_BROWSER], natt > 0, att, natt + 1, d->because);
+    if (token[0] != '\0')
+        sbuf_printf(&a->body, ",\"linkExpiresInSeconds\":%d", HIST_HANDOFF_TTL_S);
+    sbuf_puts(&a->body, "}}\n");
+}
+
+void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
+{
+    a->status = 200;
+    a->content_type = "application/json; charset=utf-8";
+    sbuf_init(&a->body, HTTP_MAX_RESPONSE);
+    refresh_scores(x, db);
+
+    char imports[PK_MAX_IMPORTS][PK_NAME_MAX + 1];
+    rt_input in = {
+        .r = req->r,
+        .caller_is_page = req->caller_is_page,
+        .imports = imports,
+        .nimports = pk_scan_imports(req->code, req->code_len, imports, PK_MAX_IMPORTS),
+        .data_mb = (double)req->data_len / (1024 * 1024),
+    };
+    rt_engine_info info[RT_NENGINES];
+    engine_infos(x, info);
+    rt_decision d;
+    rt_route(&in, info, &d);
+    if (d.n == 0) {
+        sbuf why;
+        sbuf_init(&why, 8192);
+        sbuf_putc(&why, '{');
+        for (int e = 0; e < RT_NENGINES; e++) {
+            sbuf_printf(&why, "%s\"%s\":", e ? "," : "", rt_engine_name((rt_engine)e));
+            http_json_string(&why, d.excluded[e], strlen(d.excluded[e]));
+        }
+        sbuf_putc(&why, '}');
+        answer_error(a, 422, APP_EREFUSED, d.because, "engines", sbuf_str(&why));
+        sbuf_free(&why);
+        return;
+    }
+
+    attempt att[RT_NENGINES + 1];
+    size_t natt = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        rt_engine e = d.order[i];
+        if (e == RT_BROWSER) {
+            handoff(x, db, req, &d, att, natt, a);
+            return;
+        }
+        native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
+                          .data_len = req->data_len};
+        char msg[APP_ERRMSG_LEN] = "";
+        app_err err = native_limits(x->c, req->r, &job.wall_ms, &job.memory_mb, msg, sizeof msg);
+        if (e == RT_JUDGE0 && err == APP_EREFUSED) /* Judge0 may allow more than native */
+            err = APP_OK;
+        if (e == RT_JUDGE0) {
+            job.wall_ms = req->r->max_time_s > 0 ? (unsigned)ceil(req->r->max_time_s * 1000)
+                                                 : XP_DEFAULT_WALL_MS < x->c->judge0_max_wall_ms
+                                                       ? XP_DEFAULT_WALL_MS
+                                                       : x->c->judge0_max_wall_ms;
+            job.memory_mb = req->r->max_memory_mb > 0 ? (unsigned)ceil(req->r->max_memory_mb)
+                                                      : x->c->judge0_max_memory_mb;
+        }
+        sbuf result;
+        sbuf_init(&result, XP_MAX_RESPONSE);
+        double t0 = now_s();
+        if (err == APP_OK)
+            err = e == RT_NATIVE ? native_run(x->c, &job, req->cancel_fd, &result, msg, sizeof msg)
+                                 : jeng_run(x->c, &job, req->cancel_fd, &result, msg, sizeof msg);
+        attempt *at = &att[natt++];
+        memset(at, 0, sizeof *at);
+        at->engine = e;
+        at->ms = (now_s() - t0) * 1000;
+        if (err == APP_OK) {
+            double exec_ms;
+            size_t out_bytes;
+            result_summary(result.data, result.len, at->status, sizeof at->status, &exec_ms,
+                           &out_bytes);
+            record(db, x->c, req, at, natt > 1, strcmp(at->status, "ok") == 0, exec_ms, out_bytes);
+            sbuf extra;
+            sbuf_init(&extra, 64 * 1024);
+            app_err merr = routing_members(&extra, info[e].score, natt > 1, att, natt, d.because);
+            if (merr == APP_OK)
+                merr = merge_metadata(result.data, result.len, sbuf_str(&extra), &a->body);
+            sbuf_free(&extra);
+            sbuf_free(&result);
+            if (merr != APP_OK) {
+                answer_error(a, 502, APP_EUPSTREAM, "the engine's answer could not be read", NULL,
+                             NULL);
+                return;
+            }
+            if (req->r->output_format != FORMAT_JSON) {
+                sbuf rendered;
+                sbuf_init(&rendered, HTTP_MAX_RESPONSE);
+                bool text = req->r->output_format == FORMAT_TEXT;
+                if ((text ? render_text : render_html)(a->body.data, a->body.len, &rendered) ==
+                    APP_OK) {
+                    sbuf_free(&a->body);
+                    a->body = rendered;
+                    a->content_type = text ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
+                } else {
+                    sbuf_free(&rendered);
+                }
+            }
+            return;
+        }
+        sbuf_free(&result);
+        snprintf(at->error, sizeof at->error, "%s", msg[0] ? msg : app_strerror(err));
+        if (!engine_failure(err)) {
+            /* The request's own fault (too large, refused) or a client that left. */
+            if (err != APP_EIO)
+                answer_error(a, http_status_for(err), err, at->error, NULL, NULL);
+            else
+                answer_error(a, 499, APP_EIO, "the client went away", NULL, NULL);
+            return;
+        }
+        snprintf(at->status, sizeof at->status, "%s",
+                 err == APP_EUNAVAIL || err == APP_EBUSY ? "unavailable" : "engine_error");
+        record(db, x->c, req, at, natt > 1, false, -1, 0);
+        x->failed_at[e] = now_s();
+        snprintf(x->failed_msg[e], sizeof x->failed_msg[e], "%s", at->error);
+        if (!req->r->fallback_allowed)
+            break;
+    }
+    sbuf list;
+    sbuf_init(&list, 64 * 1024);
+    attempts_json(&list, att, natt);
+    char message[APP_ERRMSG_LEN];
+    snprintf(message, sizeof message, "every engine tried failed%s (see attempts)",
+             req->r->fallback_allowed ? "" : "; fallbackAllowed is false");
+    answer_error(a, 503, APP_EUNAVAIL, message, "attempts", sbuf_str(&list));
+    sbuf_free(&list);
+}
+
+app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg, size_t msglen)
+{
+    refresh_scores(x, db);
+    rt_engine_info info[RT_NENGINES];
+    engine_infos(x, info);
+    sbuf native_health;
+    sbuf_init(&native_health, 256 * 1024);
+    char nmsg[APP_ERRMSG_LEN] = "";
+    app_err nerr = native_status(x->c, &native_health, nmsg, sizeof nmsg);
+    if (nerr != APP_OK) {
+        info[RT_NATIVE].available = false;
+        snprintf(info[RT_NATIVE].reason, sizeof info[RT_NATIVE].reason, "%s", nmsg);
+    }
+    app_err err = sbuf_printf(out, "{\"windowSeconds\":%ld,\"engines\":{", window_s);
+    for (int e = 0; e < RT_NENGINES && err == APP_OK; e++) {
+        hist_engine_stats st = {0};
+        if (db != NULL &&
+            (err = hist_engine_stats_get(db, rt_engine_name((rt_engine)e), window_s, &st, msg,
+                                         msglen)) != APP_OK)
+            break;
+        err = sbuf_printf(out, "%s\"%s\":{\"available\":%s,\"reason\":", e ? "," : "",
+                          rt_engine_name((rt_engine)e), info[e].available ? "true" : "false");
+        if (err == APP_OK)
+            err = info[e].available ? sbuf_puts(out, "null")
+                                    : http_json_string(out, info[e].reason, strlen(info[e].reason));
+        if (err == APP_OK)
+            err = sbuf_printf(out,
+                              ",\"count\":%ld,\"successRate\":%.4f,\"engineFailureRate\":%.4f,"
+                              "\"avgExecutionTime\":%.3f,\"p50\":%.3f,\"p95\":%.3f,"
+                              "\"performanceScore\":%.0f,\"lastError\":",
+                              st.count, st.success_rate, st.engine_failure_rate, st.avg_ms,
+                              st.p50_ms, st.p95_ms,
+                              rt_score(st.count, st.engine_failure_rate, st.p50_ms));
+        if (err == APP_OK)
+            err = st.last_error[0] ? http_json_string(out, st.last_error, strlen(st.last_error))
+                                   : sbuf_puts(out, "null");
+        if (err == APP_OK)
+            err = sbuf_printf(out, ",\"limits\":{\"maxExecutionTimeS\":%g,\"maxMemoryMb\":%g,"
+                                   "\"maxDataMb\":%g},\"remote\":%s,\"packageCount\":%zu}",
+                              info[e].max_time_s, info[e].max_memory_mb, info[e].max_data_mb,
+                              info[e].remote ? "true" : "false", pk_count(x->pk[e]));
+    }
+    if (err == APP_OK)
+        err = sbuf_puts(out, "},\"health\":{\"native\":");
+    if (err == APP_OK)
+        err = nerr == APP_OK ? sbuf_append(out, native_health.data, native_health.len)
+                             : sbuf_printf(out, "{\"status\":\"unavailable\",\"message\":\"%s\"}",
+                                           app_strerror(nerr));
+    if (err == APP_OK)
+        err = sbuf_printf(out, ",\"judge0\":{\"configured\":%s},\"database\":\"%s\"}}\n",
+                          jeng_configured(x->c) ? "true" : "false", db ? "ok" : "unavailable");
+    sbuf_free(&native_health);
+    return err;
+}
+
+const pk_set *exe_engine_packages(const exe_ctx *x, rt_engine e)
+{
+    return x->pk[e];
+}
+
+app_err exe_packages_json(exe_ctx *x, sbuf *out)
+{
+    app_err err = sbuf_putc(out, '{');
+    for (int e = 0; e < RT_NENGINES && err == APP_OK; e++) {
+        err = sbuf_printf(out, "%s\"%s\":", e ? "," : "", rt_engine_name((rt_engine)e));
+        if (err == APP_OK)
+            err = pk_to_json(x->pk[e], out);
+    }
+    return err == APP_OK ? sbuf_putc(out, '}') : err;
+}
