@@ -13,6 +13,7 @@ static const char *const page_vars[] = {"config", "input", "data"};
 struct page {
     const conf *conf; /* borrowed */
     tmpl *t;
+    tmpl *stats;      /* the statistics page */
     char *config_json; /* From malloc(): the page's static configuration */
     size_t config_len;
 };
@@ -67,6 +68,10 @@ app_err page_new(const conf *c, page **out, char *msg, size_t msglen)
     err = tmpl_load(path, page_vars, sizeof page_vars / sizeof page_vars[0], &p->t, msg, msglen);
     if (err != APP_OK)
         goto out;
+    snprintf(path, sizeof path, "%s/stats.html", c->templates_dir);
+    err = tmpl_load(path, page_vars, 1, &p->stats, msg, msglen);
+    if (err != APP_OK)
+        goto out;
     sbuf cfg;
     sbuf_init(&cfg, 64 * 1024);
     err = build_config(c, &cfg);
@@ -91,6 +96,7 @@ void page_free(page *p)
     if (p == NULL)
         return;
     tmpl_free(p->t);
+    tmpl_free(p->stats);
     free(p->config_json);
     free(p);
 }
@@ -133,6 +139,18 @@ app_err page_security_headers(const conf *c, http_resp *resp)
         err = http_resp_header(resp, "X-Content-Type-Options", "nosniff");
     if (err == APP_OK)
         err = http_resp_header(resp, "Referrer-Policy", "no-referrer");
+    return err;
+}
+
+app_err page_render_stats(const page *p, http_resp *resp)
+{
+    tmpl_var vars[] = {{"config", p->config_json, p->config_len}};
+    http_resp_reset(resp);
+    app_err err = tmpl_render(p->stats, vars, 1, &resp->body);
+    if (err == APP_OK)
+        err = http_resp_header(resp, "Content-Type", "text/html; charset=utf-8");
+    if (err == APP_OK)
+        err = page_security_headers(p->conf, resp);
     return err;
 }
 

@@ -44,6 +44,10 @@ void page_free(page *p);
  * Returns APP_OK, APP_ETOOBIG, APP_ENOMEM. */
 app_err page_render(const page *p, const page_input *in, http_resp *resp);
 
+/* Renders the statistics page (templates/stats.html; it embeds only the
+ * page configuration). Returns APP_OK, APP_ETOOBIG, APP_ENOMEM. */
+app_err page_render_stats(const page *p, http_resp *resp);
+
 /* Adds the security headers of an HTML page (CSP, COOP/COEP/CORP, no-store,
  * nosniff, referrer policy) to resp. */
 app_err page_security_headers(const conf *c, http_resp *resp);

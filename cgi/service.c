@@ -61,6 +61,7 @@ static hist *svc_db(svc *s, char *msg, size_t msglen);
 typedef struct query_params {
     char run[33];    /* a sandbox link token */
     char window[16]; /* a statistics window */
+    char series[16]; /* a time-series bucket for the charts */
     char id[33];     /* a benchmark run */
     int page, per_page;
 } query_params;
@@ -78,6 +79,9 @@ static app_err query_field(void *ctx, const char *name, size_t nlen, const char 
     } else if (strcmp(name, "window") == 0) {
         dst = q->window;
         cap = sizeof q->window;
+    } else if (strcmp(name, "series") == 0) {
+        dst = q->series;
+        cap = sizeof q->series;
     } else if (strcmp(name, "id") == 0) {
         dst = q->id;
         cap = sizeof q->id;
@@ -381,10 +385,27 @@ static app_err ep_execution_stats(svc *s, const http_req *req, http_resp *resp, 
                               "90 days)");
         return APP_EFIELD;
     }
+    long bucket = 0;
+    if (q.series[0] != '\0' && (!parse_window(q.series, &bucket) || window / bucket > 2000)) {
+        snprintf(msg, msglen, "series must be a bucket like 5m or 1h, with at most 2000 buckets "
+                              "in the window");
+        return APP_EFIELD;
+    }
     hist *db = svc_db(s, msg, msglen);
     if (db == NULL)
         return APP_EDB;
     err = exe_stats_json(s->exe, db, window, &resp->body, msg, msglen);
+    if (err == APP_OK && bucket > 0) {
+        /* Add "series" to the object exe_stats_json wrote ("...}\n"). */
+        while (resp->body.len > 0 && resp->body.data[resp->body.len - 1] != '}')
+            resp->body.len--;
+        resp->body.len--;
+        err = sbuf_printf(&resp->body, ",\"seriesBucketSeconds\":%ld,\"series\":", bucket);
+        if (err == APP_OK)
+            err = hist_timeseries_json(db, window, bucket, &resp->body, msg, msglen);
+        if (err == APP_OK)
+            err = sbuf_puts(&resp->body, "}\n");
+    }
     return err == APP_OK ? json_headers(resp) : err;
 }
 
@@ -515,6 +536,15 @@ static app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, ch
     return err == APP_OK ? json_headers(resp) : err;
 }
 
+static app_err ep_stats_page(svc *s, const http_req *req, http_resp *resp, char *msg,
+                             size_t msglen)
+{
+    (void)req;
+    (void)msg;
+    (void)msglen;
+    return page_render_stats(s->page, resp);
+}
+
 static app_err ep_judge0(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     hist *db = svc_db(s, msg, msglen);
@@ -546,6 +576,7 @@ static const route routes[] = {
     {"/api/insights/python-execution/report", "POST", ep_execution_report, 0, false},
     {"/api/insights/python-benchmark", "POST", ep_benchmark_post, 0, false},
     {"/api/insights/python-benchmark", "GET", ep_benchmark_get, 0, false},
+    {"/stats", "GET", ep_stats_page, 0, false},
     {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])

@@ -171,6 +171,18 @@ class ReportAndStatsTests(unittest.TestCase):
         st, _, body = svc.get(RUN + "?window=forever")
         self.assertEqual(st, 400)
 
+    def test_time_series_for_the_charts(self):
+        run_json({"code": "print(6)"})
+        st, _, raw = svc.get(RUN + "?window=1h&series=5m")
+        self.assertEqual(st, 200, raw)
+        s = json.loads(raw)
+        self.assertEqual(s["seriesBucketSeconds"], 300)
+        native = [p for p in s["series"] if p["engine"] == "native"]
+        self.assertGreaterEqual(sum(p["count"] for p in native), 1)
+        self.assertTrue(all(p["t"] % 300 == 0 for p in s["series"]))
+        st, _, _ = svc.get(RUN + "?window=7d&series=1s")  # too many buckets
+        self.assertEqual(st, 400)
+
     def test_concurrent_workers_keep_the_store_intact(self):
         before = stats()["engines"]["native"]["count"]
 
