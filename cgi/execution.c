@@ -31,7 +31,7 @@ struct exe_ctx {
     const conf *c;               /* borrowed */
     pk_set *pk[RT_NENGINES];     /* importable names per engine */
     double failed_at[RT_NENGINES];
-    char failed_msg[RT_NENGINES][200];
+    char failed_msg[RT_NENGINES][APP_ERRMSG_LEN];
     double score[RT_NENGINES];
     double score_at;             /* 0: never computed */
 };
@@ -138,7 +138,7 @@ static void engine_infos(exe_ctx *x, rt_engine_info info[RT_NENGINES])
         info[e].score = x->score[e];
         if (info[e].available && x->failed_at[e] > 0 && now - x->failed_at[e] < EXE_FAILURE_BACKOFF_S) {
             info[e].available = false;
-            snprintf(info[e].reason, sizeof info[e].reason, "failed %.1f s ago: %s",
+            snprintf(info[e].reason, sizeof info[e].reason, "failed %.1f s ago: %.200s",
                      now - x->failed_at[e], x->failed_msg[e]);
         }
     }
@@ -569,7 +569,7 @@ app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg
     app_err nerr = native_status(x->c, &native_health, nmsg, sizeof nmsg);
     if (nerr != APP_OK) {
         info[RT_NATIVE].available = false;
-        snprintf(info[RT_NATIVE].reason, sizeof info[RT_NATIVE].reason, "%s", nmsg);
+        snprintf(info[RT_NATIVE].reason, sizeof info[RT_NATIVE].reason, "%.200s", nmsg);
     }
     app_err err = sbuf_printf(out, "{\"windowSeconds\":%ld,\"engines\":{", window_s);
     for (int e = 0; e < RT_NENGINES && err == APP_OK; e++) {

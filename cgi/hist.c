@@ -56,7 +56,8 @@ static const char *const migrations[] = {
     "  token TEXT PRIMARY KEY,"
     "  created_at REAL NOT NULL, finished_at REAL,"
     "  language_id INTEGER NOT NULL,"
-    "  request TEXT NOT NULL,"  /* the submission's fields as JSON (plain text) */
+    "  request TEXT NOT NULL,"  /* the submission's fields as JSON; source_code, stdin and
+                                    expected_output inside it as one-line base64 */
     "  status_id INTEGER NOT NULL,"
     "  result TEXT);"           /* the finished submission's fields as JSON */
     "CREATE INDEX judge0_submissions_time ON judge0_submissions(created_at);",

@@ -38,7 +38,7 @@ static void check(rt_engine e, const rt_input *in, const rt_engine_info *info, c
     const reqs *r = in->r;
     why[0] = '\0';
     if (!info->available) {
-        snprintf(why, n, "unavailable: %s", info->reason);
+        snprintf(why, n, "unavailable: %.200s", info->reason);
     } else if (r->network_access) {
         snprintf(why, n, "it has no network access");
     } else if (e == RT_BROWSER && !in->caller_is_page && r->preferred_engine != ENGINE_BROWSER) {

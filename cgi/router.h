@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "app.h"
 #include "pkgs.h"
 #include "reqs.h"
 
@@ -39,7 +40,7 @@ typedef enum rt_engine { RT_BROWSER, RT_NATIVE, RT_JUDGE0, RT_NENGINES } rt_engi
 /* What the router knows about one engine. */
 typedef struct rt_engine_info {
     bool available;
-    char reason[200];       /* why not available */
+    char reason[APP_ERRMSG_LEN]; /* why not available */
     double max_time_s;      /* longest run it accepts; 0 = no limit */
     double max_memory_mb;   /* 0 = no limit */
     double max_data_mb;     /* 0 = no limit */

@@ -322,6 +322,8 @@ def run(code, data_json=None, capture_output=True, program=False):
             error = _error_info(exc)
             error["message"] = error["message"] or "out of memory"
             exit_code = 1
+            if program:
+                sys.stderr.write(error["traceback"])
         except BaseException as exc:
             status = "error"
             error = _error_info(exc)

@@ -1,0 +1,493 @@
+/* test_j0api.c - the Judge0-compatible API's pure helpers: base64, decimals,
+ * output comparison, fields, tokens, request validation, result mapping.
+ * The module's statics are reached by including its source (h2o style). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "j0api.c"
+#include "unit.h"
+
+static conf test_conf(void)
+{
+    conf c;
+    memset(&c, 0, sizeof c);
+    c.max_wall_ms = 30000;
+    c.max_memory_mb = 512;
+    c.queue_timeout_ms = 10000;
+    return c;
+}
+
+static void base64_is_mime_style_and_lenient(void **state)
+{
+    (void)state;
+    sbuf b;
+    sbuf_init(&b, 1 << 20);
+    /* The reference's example of what Judge0 emits. */
+    assert_int_equal(j0_b64_encode("hello, Judge0\n", 14, true, &b), APP_OK);
+    assert_string_equal(sbuf_str(&b), "aGVsbG8sIEp1ZGdlMAo=\n");
+    sbuf_reset(&b);
+    assert_int_equal(j0_b64_encode("", 0, true, &b), APP_OK);
+    assert_string_equal(sbuf_str(&b), "");
+    /* 60 characters per line, newline-terminated. */
+    char in[100];
+    memset(in, 'x', sizeof in);
+    sbuf_reset(&b);
+    j0_b64_encode(in, sizeof in, true, &b);
+    assert_int_equal(b.len, 136 + 3); /* 136 characters in 3 lines */
+    assert_int_equal(b.data[60], '\n');
+    assert_int_equal(b.data[121], '\n');
+    assert_int_equal(b.data[b.len - 1], '\n');
+    sbuf_reset(&b);
+    j0_b64_encode(in, sizeof in, false, &b);
+    assert_null(memchr(b.data, '\n', b.len));
+
+    /* Every byte value survives a round trip, in both forms. */
+    unsigned char all[256 * 3 + 2];
+    for (size_t i = 0; i < sizeof all; i++)
+        all[i] = (unsigned char)(i * 7);
+    for (int mime = 0; mime < 2; mime++) {
+        sbuf enc, dec;
+        sbuf_init(&enc, 1 << 20);
+        sbuf_init(&dec, 1 << 20);
+        j0_b64_encode(all, sizeof all, mime, &enc);
+        assert_int_equal(j0_b64_decode(enc.data, enc.len, &dec), APP_OK);
+        assert_int_equal(dec.len, sizeof all);
+        assert_memory_equal(dec.data, all, sizeof all);
+        sbuf_free(&enc);
+        sbuf_free(&dec);
+    }
+
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"aGVsbG8=", "hello"},
+        {"aGVs\r\nbG8=\n", "hello"},  /* MIME line breaks */
+        {"aGVsbG8", "hello"},         /* missing padding */
+        {"a G V s b G 8 =", "hello"}, /* junk is skipped, as Ruby's decode64 does */
+        {"aGk=aGVsbG8=", "hi"},       /* stops at the first '=' */
+        {"", ""},
+        {"a", ""}, /* a lone sixth of a byte gives nothing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sbuf_reset(&b);
+        assert_int_equal(j0_b64_decode(cases[i].in, strlen(cases[i].in), &b), APP_OK);
+        assert_string_equal(sbuf_str(&b), cases[i].out);
+    }
+    /* The destination's cap is honoured. */
+    sbuf small;
+    sbuf_init(&small, 4);
+    assert_int_equal(j0_b64_decode("aGVsbG8=", 8, &small), APP_ETOOBIG);
+    sbuf_free(&small);
+    sbuf_free(&b);
+}
+
+static void decimals_and_times_look_like_rails(void **state)
+{
+    (void)state;
+    struct {
+        double v;
+        const char *s;
+    } cases[] = {{5, "5.0"},   {0.012, "0.012"}, {2.5, "2.5"},      {0, "0.0"},
+                 {15, "15.0"}, {0.0104, "0.01"}, {0.0005, "0.001"}, {123.4567, "123.457"}};
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        j0_decimal(cases[i].v, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].s);
+    }
+    char t[64];
+    j0_iso_time(1712123451.306, t, sizeof t);
+    assert_string_equal(t, "2024-04-03T05:50:51.306Z");
+    j0_iso_time(0, t, sizeof t);
+    assert_string_equal(t, "1970-01-01T00:00:00.000Z");
+}
+
+static void outputs_compare_like_judge0(void **state)
+{
+    (void)state;
+    struct {
+        const char *expected, *actual;
+        int equal;
+    } cases[] = {
+        {"hi", "hi\n", 1},
+        {"a \nb\t\n\n", "a\nb", 1},  /* trailing spaces per line and at the end */
+        {"a\r\nb\r\n", "a\nb\n", 1}, /* CR is trailing whitespace */
+        {"", "\n \n\t", 1},
+        {"x\0", "x", 1},       /* Ruby's rstrip drops NUL too */
+        {"a\n\nb", "a\nb", 0}, /* inner empty lines count */
+        {"  a", "a", 0},       /* leading space counts */
+        {"\na", "a", 0},       /* leading empty line counts */
+        {"1 2", "1  2", 0},
+        {"hi", "Hi", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t elen = strlen(cases[i].expected) + (i == 4 ? 1 : 0);
+        int eq =
+            j0_output_matches(cases[i].expected, elen, cases[i].actual, strlen(cases[i].actual));
+        if (eq != cases[i].equal)
+            fail_msg("case %zu: %d", i, eq);
+    }
+}
+
+static void fields_parse_like_judge0(void **state)
+{
+    (void)state;
+    j0_fields f;
+    char msg[APP_ERRMSG_LEN];
+    assert_int_equal(j0_fields_parse(NULL, &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.n, 8);
+    assert_int_equal(f.list[0], F_TOKEN);
+    assert_int_equal(f.list[7], F_STATUS);
+    assert_int_equal(j0_fields_parse("", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.n, 8);
+    assert_int_equal(j0_fields_parse("*", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.n, F_COUNT);
+    assert_int_equal(j0_fields_parse("stdout,token,stdout,", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.list[0], F_STDOUT);
+    assert_int_equal(f.list[1], F_TOKEN);
+    assert_int_equal(j0_fields_parse("token,nope,status,bad", &f, msg, sizeof msg), APP_EFIELD);
+    assert_string_equal(msg, "invalid fields: [nope, bad]");
+    /* Names are taken as given: Judge0 does not trim. */
+    assert_int_equal(j0_fields_parse("token, stdout", &f, msg, sizeof msg), APP_EFIELD);
+    assert_string_equal(msg, "invalid fields: [ stdout]");
+}
+
+static void tokens_are_uuid_v4(void **state)
+{
+    (void)state;
+    char a[J0_TOKEN_LEN + 1], b[J0_TOKEN_LEN + 1];
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(j0_new_token(a), APP_OK);
+        assert_int_equal(strlen(a), 36);
+        for (int k = 0; k < 36; k++) {
+            if (k == 8 || k == 13 || k == 18 || k == 23)
+                assert_int_equal(a[k], '-');
+            else
+                assert_non_null(strchr("0123456789abcdef", a[k]));
+        }
+        assert_int_equal(a[14], '4');
+        assert_non_null(strchr("89ab", a[19]));
+    }
+    j0_new_token(b);
+    assert_string_not_equal(a, b);
+}
+
+/* Decodes body in create mode; returns the errors as JSON ("{}" when none). */
+static char *create(const char *body, bool b64, j0_req *r)
+{
+    conf c = test_conf();
+    j0_limits l;
+    j0_limits_get(&c, &l);
+    j0_req_init(r, &l);
+    js_span root;
+    char msg[APP_ERRMSG_LEN];
+    if (js_validate(body, strlen(body), &root, msg, sizeof msg) != APP_OK)
+        fail_msg("bad test JSON: %s", msg);
+    j0_errs e = {0};
+    assert_int_equal(j0_req_decode(&l, body, root, J0_CREATE | (b64 ? J0_BASE64 : 0), r, &e),
+                     APP_OK);
+    sbuf out;
+    sbuf_init(&out, 1 << 16);
+    j0_errs_json(&e, &out);
+    return sbuf_detach(&out, NULL);
+}
+
+static void requests_validate_like_judge0(void **state)
+{
+    (void)state;
+    struct {
+        const char *body;
+        const char *errors;
+    } cases[] = {
+        {"{\"source_code\":\"print(1)\",\"language_id\":71}", "{}"},
+        {"{\"source_code\":\"print(1)\",\"language_id\":\"92\",\"ignored\":[1]}", "{}"},
+        {"{}", "{\"source_code\":[\"can't be blank\"],\"language_id\":[\"can't be blank\","
+               "\"language with id  doesn't exist\"]}"},
+        {"{\"source_code\":\"  \\n\",\"language_id\":150000}",
+         "{\"source_code\":[\"can't be blank\"],\"language_id\":[\"language with id 150000 "
+         "doesn't exist\"]}"},
+        {"{\"source_code\":\"x\",\"language_id\":\"abc\"}",
+         "{\"language_id\":[\"language with id abc doesn't exist\"]}"},
+        {"{\"source_code\":\"x\",\"language_id\":71,\"cpu_time_limit\":31,\"cpu_extra_time\":-1,"
+         "\"wall_time_limit\":0.5,\"memory_limit\":2047.5,\"number_of_runs\":0,"
+         "\"stack_limit\":\"lots\",\"max_processes_and_or_threads\":11,\"max_file_size\":true}",
+         "{\"number_of_runs\":[\"must be greater than 0\"],\"cpu_time_limit\":[\"must be less "
+         "than or equal to 30.0\"],\"cpu_extra_time\":[\"must be greater than or equal to 0\"],"
+         "\"wall_time_limit\":[\"must be greater than or equal to 1\"],\"memory_limit\":[\"must "
+         "be greater than or equal to 2048\"],\"stack_limit\":[\"is not a number\"],"
+         "\"max_processes_and_or_threads\":[\"must be less than or equal to 10\"],"
+         "\"max_file_size\":[\"is not a number\"]}"},
+        {"{\"source_code\":\"x\",\"language_id\":71,\"memory_limit\":524289}",
+         "{\"memory_limit\":[\"must be less than or equal to 524288\"]}"},
+        {"{\"source_code\":\"x\",\"language_id\":71,\"enable_network\":true,"
+         "\"callback_url\":\"http://x/\",\"command_line_arguments\":\"a b\","
+         "\"compiler_options\":\"-O2\",\"additional_files\":\"UEsD\"}",
+         "{\"compiler_options\":[\"setting compiler options is only allowed for compiled "
+         "languages\"],\"command_line_arguments\":[\"setting command line arguments is not "
+         "allowed\"],\"callback_url\":[\"setting callback is not allowed\"],"
+         "\"additional_files\":[\"setting additional files is not allowed\"],"
+         "\"enable_network\":[\"enabling network is not allowed\"]}"},
+        /* Blank strings and false values are not "set". */
+        {"{\"source_code\":\"x\",\"language_id\":71,\"enable_network\":\"false\","
+         "\"callback_url\":\" \",\"enable_per_process_and_thread_time_limit\":0}",
+         "{}"},
+        {"{\"source_code\":\"x\",\"language_id\":71,\"enable_network\":\"yes\","
+         "\"enable_per_process_and_thread_memory_limit\":true}",
+         "{\"enable_per_process_and_thread_memory_limit\":[\"this option cannot be enabled\"],"
+         "\"enable_network\":[\"enabling network is not allowed\"]}"},
+        {"{\"source_code\":\"\\u0000\",\"language_id\":71}",
+         "{\"source_code\":[\"must be UTF-8 text without NUL bytes\"]}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        j0_req r;
+        char *errs = create(cases[i].body, false, &r);
+        if (strcmp(errs, cases[i].errors) != 0)
+            fail_msg("case %zu:\n got  %s\n want %s", i, errs, cases[i].errors);
+        free(errs);
+        j0_req_free(&r);
+    }
+
+    /* Values and defaults. */
+    j0_req r;
+    char *errs = create("{\"source_code\":\"cHJpbnQoMSk=\\n\",\"language_id\":71.9,"
+                        "\"stdin\":\"/w==\",\"cpu_time_limit\":\"2.5\",\"memory_limit\":65536.9,"
+                        "\"redirect_stderr_to_stdout\":\"t\"}",
+                        true, &r);
+    assert_string_equal(errs, "{}");
+    free(errs);
+    assert_string_equal(sbuf_str(&r.source), "print(1)");
+    assert_true(r.has_input && r.input.len == 1 && (unsigned char)r.input.data[0] == 0xff);
+    assert_false(r.has_expected);
+    assert_int_equal(r.language_id, 71);
+    assert_true(r.cpu_time_limit == 2.5 && r.cpu_extra_time == 1.0 && r.wall_time_limit == 10.0);
+    assert_int_equal(r.memory_limit, 65536);
+    assert_int_equal(r.stack_limit, 8192);
+    assert_true(r.redirect);
+    assert_false(r.network);
+
+    /* The stored form decodes back to the same request. */
+    sbuf stored;
+    sbuf_init(&stored, 1 << 16);
+    assert_int_equal(j0_req_store_json(&r, &stored), APP_OK);
+    conf c = test_conf();
+    j0_limits l;
+    j0_limits_get(&c, &l);
+    j0_req back;
+    j0_req_init(&back, &l);
+    js_span root;
+    char msg[APP_ERRMSG_LEN];
+    assert_int_equal(js_validate(stored.data, stored.len, &root, msg, sizeof msg), APP_OK);
+    assert_int_equal(j0_req_decode(&l, stored.data, root, J0_BASE64 | J0_BYTES, &back, NULL),
+                     APP_OK);
+    assert_string_equal(sbuf_str(&back.source), "print(1)");
+    assert_int_equal(back.input.len, 1);
+    assert_true(back.cpu_time_limit == 2.5 && back.memory_limit == 65536 && back.redirect);
+    assert_int_equal(back.language_id, 71);
+    /* Without J0_BYTES only the presence of the byte fields is read. */
+    j0_req lazy;
+    j0_req_init(&lazy, &l);
+    j0_req_decode(&l, stored.data, root, J0_BASE64, &lazy, NULL);
+    assert_true(lazy.has_source && lazy.has_input && !lazy.has_expected);
+    assert_int_equal(lazy.source.len, 0);
+    j0_req_free(&lazy);
+    j0_req_free(&back);
+    sbuf_free(&stored);
+    j0_req_free(&r);
+
+    /* Oversized values are refused with a length error, not truncated. */
+    size_t big = J0_MAX_SOURCE + 2;
+    char *body = malloc(big + 128);
+    assert_non_null(body);
+    int off = snprintf(body, big + 128, "{\"language_id\":71,\"source_code\":\"");
+    memset(body + off, 'a', big);
+    snprintf(body + off + big, 64, "\"}");
+    errs = create(body, false, &r);
+    assert_string_equal(errs, "{\"source_code\":[\"is too long (maximum is 1048576 bytes)\"]}");
+    free(errs);
+    free(body);
+    j0_req_free(&r);
+}
+
+static void limits_map_to_one_wall_clock_kill(void **state)
+{
+    (void)state;
+    conf c = test_conf();
+    j0_limits l;
+    j0_limits_get(&c, &l);
+    j0_req r;
+    j0_req_init(&r, &l);
+    unsigned wall, mem;
+    j0_job_limits(&c, &r, &wall, &mem); /* defaults: 5 + 1 < 10 */
+    assert_int_equal(wall, 6000);
+    assert_int_equal(mem, 125); /* 128000 KB */
+    r.cpu_time_limit = 0;       /* no CPU limit: the wall limit */
+    j0_job_limits(&c, &r, &wall, &mem);
+    assert_int_equal(wall, 10000);
+    r.cpu_time_limit = 0.01;
+    r.cpu_extra_time = 0;
+    r.memory_limit = 2048; /* below the engine's minimum */
+    j0_job_limits(&c, &r, &wall, &mem);
+    assert_int_equal(wall, XP_MIN_WALL_MS);
+    assert_int_equal(mem, XP_MIN_MEMORY_MB);
+    r.cpu_time_limit = 30;
+    r.wall_time_limit = 30;
+    r.memory_limit = 524288;
+    j0_job_limits(&c, &r, &wall, &mem);
+    assert_int_equal(wall, 30000);
+    assert_int_equal(mem, 512);
+    j0_req_free(&r);
+}
+
+/* Maps an engine result for a request with the given tweaks. */
+static void map(const char *result, const char *expected, bool redirect, double cpu_limit,
+                j0_outcome *o)
+{
+    conf c = test_conf();
+    j0_limits l;
+    j0_limits_get(&c, &l);
+    j0_req r;
+    j0_req_init(&r, &l);
+    if (expected != NULL) {
+        r.has_expected = true;
+        sbuf_puts(&r.expected, expected);
+    }
+    r.redirect = redirect;
+    r.cpu_time_limit = cpu_limit;
+    j0_outcome_init(o);
+    assert_int_equal(j0_map_result(result, strlen(result), &r, o), APP_OK);
+    j0_req_free(&r);
+}
+
+#define RES(status, out, err, extra, exit)                                                         \
+    "{\"success\":false,\"status\":\"" status "\",\"output\":\"" out "\",\"stderr\":\"" err        \
+    "\",\"error\":" extra ",\"result\":null,\"charts\":[],\"executionTime\":1,"                    \
+    "\"engine\":\"native\",\"metadata\":{\"limits\":{},\"resources\":{\"wallMs\":12.5,"            \
+    "\"queueMs\":0,\"cpuMs\":4.2,\"peakMemoryKb\":2048},\"exit\":" exit "}}"
+
+static void results_map_to_judge0_statuses(void **state)
+{
+    (void)state;
+    j0_outcome o;
+    map(RES("ok", "42\\n", "", "null", "{\"code\":0}"), NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_ACCEPTED);
+    assert_string_equal(sbuf_str(&o.out), "42\n");
+    assert_true(o.has_exit_code && o.exit_code == 0 && !o.has_exit_signal);
+    assert_true(o.has_times && o.time_s > 0.0041 && o.time_s < 0.0043 && o.wall_s == 0.0125);
+    assert_true(o.has_memory && o.memory_kb == 2048);
+    assert_string_equal(o.message, "");
+    sbuf json;
+    sbuf_init(&json, 1 << 16);
+    j0_outcome_json(&o, &json);
+    assert_string_equal(sbuf_str(&json),
+                        "{\"stdout\":\"42\\n\",\"stderr\":null,\"message\":null,\"exit_code\":0,"
+                        "\"exit_signal\":null,\"time\":\"0.004\",\"wall_time\":\"0.013\","
+                        "\"memory\":2048}");
+    sbuf_free(&json);
+    j0_outcome_free(&o);
+
+    map(RES("ok", "42 \\n", "", "null", "{\"code\":0}"), "42\n\n", false, 5, &o);
+    assert_int_equal(o.status_id, ST_ACCEPTED);
+    j0_outcome_free(&o);
+    map(RES("ok", "41\\n", "", "null", "{\"code\":0}"), "42", false, 5, &o);
+    assert_int_equal(o.status_id, ST_WRONG);
+    j0_outcome_free(&o);
+
+    map(RES("error", "", "Traceback...\\n",
+            "{\"type\":\"SystemExit\",\"message\":\"exit status 3\"}", "{\"code\":3}"),
+        "", false, 5, &o);
+    assert_int_equal(o.status_id, ST_NZEC);
+    assert_int_equal(o.exit_code, 3);
+    assert_string_equal(o.message, "Exited with error status 3");
+    assert_string_equal(sbuf_str(&o.err), "Traceback...\n");
+    j0_outcome_free(&o);
+
+    map(RES("timeout", "", "", "{\"type\":\"TimeoutError\",\"message\":\"x\"}",
+            "{\"signal\":\"SIGKILL\"}"),
+        NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_TLE);
+    assert_true(o.has_exit_signal && o.exit_signal == 9 && o.exit_code == 0);
+    assert_string_equal(o.message, "Time limit exceeded"); /* 5 + 1 < 10: the CPU limit */
+    j0_outcome_free(&o);
+    map(RES("timeout", "", "", "null", "{\"signal\":\"SIGKILL\"}"), NULL, false, 0, &o);
+    assert_string_equal(o.message, "Time limit exceeded (wall clock)");
+    j0_outcome_free(&o);
+
+    map(RES("output_limit", "xxx", "",
+            "{\"type\":\"OutputLimitExceeded\",\"message\":\"stdout "
+            "passed the limit\"}",
+            "{\"signal\":\"SIGKILL\"}"),
+        NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_SIGXFSZ);
+    assert_int_equal(o.exit_signal, 25);
+    assert_string_equal(o.message, "Output limit exceeded: stdout passed the limit");
+    j0_outcome_free(&o);
+
+    map(RES("memory_limit", "", "", "{\"type\":\"MemoryError\",\"message\":\"x\"}",
+            "{\"signal\":\"SIGKILL\"}"),
+        NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_NZEC);
+    assert_int_equal(o.exit_code, 137);
+    assert_false(o.has_exit_signal);
+    assert_string_equal(o.message, "Exited with error status 137 (memory limit exceeded)");
+    j0_outcome_free(&o);
+    map(RES("memory_limit", "", "", "{\"type\":\"MemoryError\",\"message\":\"x\"}", "{\"code\":1}"),
+        NULL, false, 5, &o);
+    assert_int_equal(o.exit_code, 1);
+    j0_outcome_free(&o);
+
+    struct {
+        const char *sig;
+        int status, num;
+    } sigs[] = {{"SIGSEGV", ST_SIGSEGV, 11}, {"SIGFPE", ST_SIGFPE, 8}, {"SIGABRT", ST_SIGABRT, 6},
+                {"SIGXFSZ", ST_SIGXFSZ, 25}, {"SIGSYS", ST_OTHER, 31}, {"signal 40", ST_OTHER, 40}};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        char res[1024];
+        char exit_obj[64];
+        snprintf(exit_obj, sizeof exit_obj, "{\"signal\":\"%s\"}", sigs[i].sig);
+        snprintf(res, sizeof res,
+                 "{\"status\":\"killed\",\"output\":\"\",\"stderr\":\"\",\"error\":null,"
+                 "\"metadata\":{\"exit\":%s}}",
+                 exit_obj);
+        map(res, NULL, false, 5, &o);
+        assert_int_equal(o.status_id, sigs[i].status);
+        assert_int_equal(o.exit_signal, sigs[i].num);
+        j0_outcome_free(&o);
+    }
+
+    map(RES("error", "", "", "{\"type\":\"EngineError\",\"message\":\"broken\"}", "{\"code\":0}"),
+        NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_INTERNAL);
+    assert_contains(o.message, "broken");
+    assert_false(o.has_times);
+    j0_outcome_free(&o);
+    map("{\"status\":", NULL, false, 5, &o);
+    assert_int_equal(o.status_id, ST_INTERNAL);
+    j0_outcome_free(&o);
+
+    /* redirect_stderr_to_stdout: stdout then stderr, compared as one. */
+    map(RES("ok", "a\\n", "b\\n", "null", "{\"code\":0}"), "a\nb", true, 5, &o);
+    assert_int_equal(o.status_id, ST_ACCEPTED);
+    assert_string_equal(sbuf_str(&o.out), "a\nb\n");
+    assert_int_equal(o.err.len, 0);
+    j0_outcome_free(&o);
+
+    /* Finishing after the CPU limit is still Time Limit Exceeded (isolate's -t). */
+    map(RES("ok", "", "", "null", "{\"code\":0}"), NULL, false, 0.001, &o);
+    assert_int_equal(o.status_id, ST_TLE);
+    j0_outcome_free(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(base64_is_mime_style_and_lenient),
+        cmocka_unit_test(decimals_and_times_look_like_rails),
+        cmocka_unit_test(outputs_compare_like_judge0),
+        cmocka_unit_test(fields_parse_like_judge0),
+        cmocka_unit_test(tokens_are_uuid_v4),
+        cmocka_unit_test(requests_validate_like_judge0),
+        cmocka_unit_test(limits_map_to_one_wall_clock_kill),
+        cmocka_unit_test(results_map_to_judge0_statuses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
