@@ -8,7 +8,7 @@
  * http_resp.  This is the only file that includes fcgiapp.h.
  *
  * Environment: PYSANDBOX_ROOT (project directory), PYSANDBOX_FCGI_SOCKET
- * (unix socket path), PYSANDBOX_WORKERS (1..256, default 8), plus the
+ * (unix socket path), PYSANDBOX_WORKERS (1..256, default 16), plus the
  * settings conf.c reads.
  */
 #include <errno.h>
@@ -27,7 +27,7 @@
 #include "http.h"
 #include "service.h"
 
-#define FCGI_DEFAULT_WORKERS 8
+#define FCGI_DEFAULT_WORKERS 16
 #define FCGI_MAX_WORKERS 256
 #define FCGI_BACKLOG 256
 
