@@ -1,8 +1,192 @@
-/* judge0.c - placeholder until the Judge0 client lands. */
+/* judge0.c - client for a Judge0 CE server (libcurl), and its decoder. */
 #include "judge0.h"
 
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http.h"
+#include "jscan.h"
+
+/* Largest request body we send (source and stdin as base64, plus the
+ * limits).  Past it jz_run() refuses with APP_ETOOBIG before calling
+ * Judge0: no public Judge0 takes bodies this large anyway. */
+#define JZ_MAX_REQUEST (16u * 1024 * 1024)
+/* Longest submission token accepted (Judge0 uses 36-character UUIDs). */
+#define JZ_MAX_TOKEN 64
+/* Longest URL we build: the configured base plus a path and query. */
+#define JZ_MAX_URL 8192
+/* Polling backoff: the first GET after this long, doubling up to the max.
+ * Judge0 caches a GET for 1 s, so polling faster than that buys nothing
+ * once the submission has been running a while. */
+#define JZ_POLL_FIRST_MS 100u
+#define JZ_POLL_MAX_MS 1000u
+/* Bytes of an error body quoted in a message. */
+#define JZ_QUOTE_MAX 200
+/* Cap on a numeric string ("0.282") or a status description. */
+#define JZ_MAX_SCALAR 256
+
+/* Fields asked for on every poll (all the decoder knows). */
+#define JZ_FIELDS                                                                                  \
+    "token,status,stdout,stderr,compile_output,message,time,wall_time,memory,"                     \
+    "exit_code,exit_signal"
+
+struct jz_client {
+    char *url; /* base URL without trailing '/'; From malloc() */
+    int language_id;
+    struct curl_slist *headers; /* From curl_slist_append() */
+    CURL *easy;                 /* one handle, so the polls reuse the create's connection */
+    CURLM *multi;               /* drives easy, so we can watch cancel_fd while it runs */
+    unsigned connect_ms, call_ms;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- base64 --------------------------------------------------------------- */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/*
+ * Walks the base64 text s[0..n), skipping CR and LF (Judge0 wraps lines at
+ * 60 characters).  Without dst it only validates and counts the decoded
+ * bytes into *outlen; with dst it also writes them, in chunks, via emit.
+ * Returns false on anything that is not canonical padded base64.
+ */
+typedef app_err (*b64_emit)(void *ctx, const unsigned char *p, size_t n);
+
+static bool b64_walk(const char *s, size_t n, size_t *outlen, b64_emit emit, void *ctx,
+                     app_err *emit_err)
+{
+    unsigned char chunk[3072];
+    size_t fill = 0, total = 0;
+    int quad[4];
+    int q = 0;
+    bool ended = false; /* a group with padding was seen: nothing may follow */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n' || c == '\r')
+            continue;
+        if (ended)
+            return false;
+        if (c == '=') {
+            /* "xx==" or "xxx=" only */
+            if (q < 2)
+                return false;
+            quad[q++] = -2;
+        } else {
+            int v = b64_value(c);
+            if (v < 0 || (q > 0 && quad[q - 1] == -2))
+                return false;
+            quad[q++] = v;
+        }
+        if (q < 4)
+            continue;
+        size_t bytes = quad[2] == -2 ? 1 : quad[3] == -2 ? 2 : 3;
+        if (quad[2] == -2 && quad[3] != -2)
+            return false;
+        ended = bytes < 3;
+        unsigned v0 = (unsigned)quad[0], v1 = (unsigned)quad[1];
+        unsigned v2 = quad[2] < 0 ? 0 : (unsigned)quad[2], v3 = quad[3] < 0 ? 0 : (unsigned)quad[3];
+        unsigned triple = v0 << 18 | v1 << 12 | v2 << 6 | v3;
+        unsigned char out3[3] = {(unsigned char)(triple >> 16), (unsigned char)(triple >> 8),
+                                 (unsigned char)triple};
+        if (emit != NULL) {
+            if (fill + bytes > sizeof chunk) {
+                if ((*emit_err = emit(ctx, chunk, fill)) != APP_OK)
+                    return false;
+                fill = 0;
+            }
+            memcpy(chunk + fill, out3, bytes);
+            fill += bytes;
+        }
+        total += bytes;
+        q = 0;
+    }
+    if (q != 0)
+        return false; /* not a multiple of four characters */
+    if (emit != NULL && fill > 0 && (*emit_err = emit(ctx, chunk, fill)) != APP_OK)
+        return false;
+    *outlen = total;
+    return true;
+}
+
+static app_err emit_sbuf(void *ctx, const unsigned char *p, size_t n)
+{
+    return sbuf_append(ctx, p, n);
+}
+
+app_err jz_base64_decode(const char *s, size_t n, sbuf *out)
+{
+    size_t len = 0;
+    app_err err = APP_OK;
+    /* First pass validates, so invalid input leaves out untouched. */
+    if (!b64_walk(s, n, &len, NULL, NULL, &err))
+        return APP_EUPSTREAM;
+    if (len > out->max - out->len)
+        return APP_ETOOBIG;
+    if (!b64_walk(s, n, &len, emit_sbuf, out, &err))
+        return err != APP_OK ? err : APP_EUPSTREAM;
+    return APP_OK;
+}
+
+app_err jz_base64_encode(const void *p, size_t n, sbuf *out)
+{
+    const unsigned char *in = p;
+    if (n > (SIZE_MAX / 4 - 1) * 3)
+        return APP_ETOOBIG;
+    size_t need = (n + 2) / 3 * 4;
+    if (need > out->max - out->len)
+        return APP_ETOOBIG; /* up front, so a refusal leaves out unchanged */
+    char chunk[4096];
+    size_t fill = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        size_t left = n - i;
+        unsigned triple = (unsigned)in[i] << 16 | (left > 1 ? (unsigned)in[i + 1] << 8 : 0) |
+                          (left > 2 ? in[i + 2] : 0);
+        chunk[fill++] = b64_alphabet[triple >> 18 & 63];
+        chunk[fill++] = b64_alphabet[triple >> 12 & 63];
+        chunk[fill++] = left > 1 ? b64_alphabet[triple >> 6 & 63] : '=';
+        chunk[fill++] = left > 2 ? b64_alphabet[triple & 63] : '=';
+        if (fill == sizeof chunk) {
+            app_err err = sbuf_append(out, chunk, fill);
+            if (err != APP_OK)
+                return err;
+            fill = 0;
+        }
+    }
+    return fill > 0 ? sbuf_append(out, chunk, fill) : APP_OK;
+}
+
+/* ---- the submission decoder -------------------------------------------------- */
 
 void jz_result_init(jz_result *r)
 {
@@ -21,4 +205,879 @@ void jz_result_free(jz_result *r)
     sbuf_free(&r->stderr_text);
     sbuf_free(&r->compile_output);
     sbuf_free(&r->message);
+}
+
+/* Clears what a previous decode left, keeping the buffers' memory. */
+static void result_clear(jz_result *r)
+{
+    r->token[0] = '\0';
+    r->status_id = 0;
+    r->status_description[0] = '\0';
+    sbuf_reset(&r->stdout_text);
+    sbuf_reset(&r->stderr_text);
+    sbuf_reset(&r->compile_output);
+    sbuf_reset(&r->message);
+    r->has_time = r->has_wall_time = r->has_memory = r->has_exit_code = r->has_exit_signal = false;
+    r->time_s = r->wall_time_s = 0;
+    r->memory_kb = 0;
+    r->exit_code = r->exit_signal = 0;
+}
+
+static bool token_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > JZ_MAX_TOKEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+            return false;
+    return true;
+}
+
+static app_err malformed(char *msg, size_t msglen, const char *field, const char *what)
+{
+    snprintf(msg, msglen, "Judge0's submission has a malformed \"%s\": %s", field, what);
+    return APP_EUPSTREAM;
+}
+
+/* Parses a decimal spelled as JSON spells numbers; strtod alone would also
+ * take "inf", "0x1p3" and leading blanks. */
+static bool parse_decimal(const char *s, double *out)
+{
+    const char *p = s[0] == '-' ? s + 1 : s;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    for (const char *q = s; *q != '\0'; q++)
+        if (strchr("0123456789.-+eE", *q) == NULL)
+            return false;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (*end != '\0' || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+/* Reads a number Judge0 may send as a JSON number or a decimal string
+ * ("0.282", Rails decimals); null leaves *has false. */
+static app_err get_number(const char *doc, js_span v, const char *field, bool *has, double *out,
+                          char *msg, size_t msglen)
+{
+    *has = false;
+    if (v.type == JS_NULL)
+        return APP_OK;
+    double d;
+    if (v.type == JS_NUMBER) {
+        d = js_number(doc, v);
+        if (!isfinite(d))
+            return malformed(msg, msglen, field, "the number is out of range");
+    } else if (v.type == JS_STRING) {
+        sbuf text;
+        sbuf_init(&text, JZ_MAX_SCALAR);
+        app_err err = js_string_decode(doc, v, &text, NULL);
+        bool ok = err == APP_OK && parse_decimal(sbuf_str(&text), &d);
+        sbuf_free(&text);
+        if (err == APP_ENOMEM)
+            return err;
+        if (!ok)
+            return malformed(msg, msglen, field, "expected a number or a decimal string");
+    } else {
+        return malformed(msg, msglen, field, "expected a number");
+    }
+    *has = true;
+    *out = d;
+    return APP_OK;
+}
+
+static app_err get_integer(const char *doc, js_span v, const char *field, double lo, double hi,
+                           bool *has, long *out, char *msg, size_t msglen)
+{
+    double d = 0;
+    app_err err = get_number(doc, v, field, has, &d, msg, msglen);
+    if (err != APP_OK || !*has)
+        return err;
+    if (d != floor(d) || d < lo || d > hi) {
+        *has = false;
+        return malformed(msg, msglen, field, "expected an integer in range");
+    }
+    *out = (long)d;
+    return APP_OK;
+}
+
+/* Decodes a text field: null stays empty; base64 text is first unescaped
+ * as a JSON string (its line breaks arrive as "\n"), then decoded. */
+static app_err get_text(const char *doc, js_span v, bool base64, const char *field, sbuf *dst,
+                        char *msg, size_t msglen)
+{
+    sbuf_reset(dst);
+    if (v.type == JS_NULL)
+        return APP_OK;
+    if (v.type != JS_STRING)
+        return malformed(msg, msglen, field, "expected a string or null");
+    if (!base64) {
+        app_err err = js_string_decode(doc, v, dst, NULL);
+        if (err == APP_ETOOBIG)
+            return malformed(msg, msglen, field, "the text is too large");
+        return err;
+    }
+    sbuf raw;
+    sbuf_init(&raw, JZ_MAX_RESPONSE);
+    app_err err = js_string_decode(doc, v, &raw, NULL);
+    if (err == APP_OK) {
+        err = jz_base64_decode(raw.data != NULL ? raw.data : "", raw.len, dst);
+        if (err == APP_EUPSTREAM)
+            err = malformed(msg, msglen, field, "invalid base64");
+        else if (err == APP_ETOOBIG)
+            err = malformed(msg, msglen, field, "the text is too large");
+    } else if (err == APP_ETOOBIG) {
+        err = malformed(msg, msglen, field, "the text is too large");
+    }
+    sbuf_free(&raw);
+    return err;
+}
+
+static app_err get_status(const char *doc, js_span v, jz_result *r, char *msg, size_t msglen)
+{
+    if (v.type == JS_NULL)
+        return APP_OK;
+    if (v.type != JS_OBJECT)
+        return malformed(msg, msglen, "status", "expected an object {id, description}");
+    js_iter it;
+    js_iter_init(&it, doc, v);
+    js_span k, m;
+    bool has_id = false;
+    long id = 0;
+    while (js_iter_next(&it, &k, &m)) {
+        if (js_string_equals(doc, k, "id")) {
+            app_err err = get_integer(doc, m, "status.id", 1, 14, &has_id, &id, msg, msglen);
+            if (err != APP_OK)
+                return err;
+        } else if (js_string_equals(doc, k, "description")) {
+            if (m.type == JS_NULL)
+                continue;
+            if (m.type != JS_STRING)
+                return malformed(msg, msglen, "status.description", "expected a string");
+            sbuf text;
+            sbuf_init(&text, JZ_MAX_SCALAR);
+            app_err err = js_string_decode(doc, m, &text, NULL);
+            if (err == APP_OK || err == APP_ETOOBIG)
+                snprintf(r->status_description, sizeof r->status_description, "%s",
+                         sbuf_str(&text));
+            sbuf_free(&text);
+            if (err == APP_ENOMEM)
+                return err;
+        }
+    }
+    if (!has_id)
+        return malformed(msg, msglen, "status.id", "missing: expected an integer from 1 to 14");
+    r->status_id = (int)id;
+    return APP_OK;
+}
+
+app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_result *r, char *msg,
+                             size_t msglen)
+{
+    result_clear(r);
+    js_span root;
+    char detail[APP_ERRMSG_LEN];
+    if (js_validate(json, len, &root, detail, sizeof detail) != APP_OK) {
+        snprintf(msg, msglen, "Judge0's answer is not valid JSON (%s)", detail);
+        return APP_EUPSTREAM;
+    }
+    if (root.type != JS_OBJECT) {
+        snprintf(msg, msglen, "Judge0's answer is a JSON %s, not a submission object",
+                 js_type_name(root.type));
+        return APP_EUPSTREAM;
+    }
+    js_iter it;
+    js_iter_init(&it, json, root);
+    js_span k, v;
+    app_err err = APP_OK;
+    bool has_status = false;
+    while (err == APP_OK && js_iter_next(&it, &k, &v)) {
+        long n = 0;
+        bool has = false;
+        if (js_string_equals(json, k, "token")) {
+            r->token[0] = '\0';
+            if (v.type == JS_NULL)
+                continue;
+            if (v.type != JS_STRING || v.len - 2 > JZ_MAX_TOKEN ||
+                !token_valid(json + v.off + 1, v.len - 2))
+                err = malformed(msg, msglen, "token", "expected a short [A-Za-z0-9-] string");
+            else
+                snprintf(r->token, sizeof r->token, "%.*s", (int)(v.len - 2), json + v.off + 1);
+        } else if (js_string_equals(json, k, "status")) {
+            err = get_status(json, v, r, msg, msglen);
+            has_status = r->status_id != 0;
+        } else if (js_string_equals(json, k, "status_id")) {
+            /* Only when asked for by name; "status" wins when both are sent. */
+            err = get_integer(json, v, "status_id", 1, 14, &has, &n, msg, msglen);
+            if (err == APP_OK && has && !has_status)
+                r->status_id = (int)n;
+        } else if (js_string_equals(json, k, "stdout")) {
+            err = get_text(json, v, base64, "stdout", &r->stdout_text, msg, msglen);
+        } else if (js_string_equals(json, k, "stderr")) {
+            err = get_text(json, v, base64, "stderr", &r->stderr_text, msg, msglen);
+        } else if (js_string_equals(json, k, "compile_output")) {
+            err = get_text(json, v, base64, "compile_output", &r->compile_output, msg, msglen);
+        } else if (js_string_equals(json, k, "message")) {
+            err = get_text(json, v, base64, "message", &r->message, msg, msglen);
+        } else if (js_string_equals(json, k, "time")) {
+            err = get_number(json, v, "time", &r->has_time, &r->time_s, msg, msglen);
+            if (err == APP_OK && r->has_time && r->time_s < 0)
+                err = malformed(msg, msglen, "time", "negative");
+        } else if (js_string_equals(json, k, "wall_time")) {
+            err = get_number(json, v, "wall_time", &r->has_wall_time, &r->wall_time_s, msg, msglen);
+            if (err == APP_OK && r->has_wall_time && r->wall_time_s < 0)
+                err = malformed(msg, msglen, "wall_time", "negative");
+        } else if (js_string_equals(json, k, "memory")) {
+            err =
+                get_integer(json, v, "memory", 0, 1e15, &r->has_memory, &r->memory_kb, msg, msglen);
+        } else if (js_string_equals(json, k, "exit_code")) {
+            err = get_integer(json, v, "exit_code", -2147483647.0, 2147483647.0, &r->has_exit_code,
+                              &n, msg, msglen);
+            r->exit_code = (int)n;
+        } else if (js_string_equals(json, k, "exit_signal")) {
+            err =
+                get_integer(json, v, "exit_signal", 0, 1024, &r->has_exit_signal, &n, msg, msglen);
+            r->exit_signal = (int)n;
+        }
+        /* Anything else (created_at, language, ...) is not ours to read. */
+    }
+    if (err != APP_OK)
+        result_clear(r);
+    if (err == APP_ENOMEM)
+        snprintf(msg, msglen, "out of memory decoding Judge0's answer");
+    return err;
+}
+
+/* ---- authentication ------------------------------------------------------------ */
+
+/* Splits url into its scheme and lower-cased host (no port). */
+static app_err url_parts(const char *url, char *scheme, size_t slen, char *host, size_t hlen,
+                         bool *has_extra, char *msg, size_t msglen)
+{
+    app_err err = APP_ECONFIG;
+    char *s = NULL, *h = NULL, *q = NULL, *f = NULL;
+    CURLU *u = curl_url();
+    if (u == NULL) {
+        snprintf(msg, msglen, "out of memory parsing the Judge0 URL");
+        return APP_ENOMEM;
+    }
+    if (url == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+        snprintf(msg, msglen, "JUDGE0_API_URL is not a valid URL");
+        goto out;
+    }
+    if (strcasecmp(s, "http") != 0 && strcasecmp(s, "https") != 0) {
+        snprintf(msg, msglen, "JUDGE0_API_URL must be an http or https URL");
+        goto out;
+    }
+    if (strlen(s) >= slen || strlen(h) >= hlen || h[0] == '\0') {
+        snprintf(msg, msglen, "JUDGE0_API_URL has an invalid host");
+        goto out;
+    }
+    snprintf(scheme, slen, "%s", s);
+    for (size_t i = 0; h[i] != '\0'; i++)
+        host[i] = (char)tolower((unsigned char)h[i]);
+    host[strlen(h)] = '\0';
+    *has_extra = curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK ||
+                 curl_url_get(u, CURLUPART_FRAGMENT, &f, 0) == CURLUE_OK;
+    err = APP_OK;
+out:
+    curl_free(s);
+    curl_free(h);
+    curl_free(q);
+    curl_free(f);
+    curl_url_cleanup(u);
+    return err;
+}
+
+static bool is_rapidapi_host(const char *host)
+{
+    static const char suffix[] = ".rapidapi.com";
+    size_t n = strlen(host), m = sizeof suffix - 1;
+    if (strcmp(host, suffix + 1) == 0)
+        return true;
+    return n > m && strcmp(host + n - m, suffix) == 0;
+}
+
+app_err jz_auth_headers(const jz_config *cfg, sbuf *out, char *msg, size_t msglen)
+{
+    char scheme[16], host[256];
+    bool extra = false;
+    app_err err =
+        url_parts(cfg->url, scheme, sizeof scheme, host, sizeof host, &extra, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    if (cfg->key == NULL || cfg->key[0] == '\0')
+        return APP_OK;
+    if (strpbrk(cfg->key, "\r\n") != NULL) {
+        snprintf(msg, msglen, "JUDGE0_API_KEY must be one line");
+        return APP_ECONFIG;
+    }
+    /* RapidAPI's gateway wants its own key header and the host it routes
+     * on; a self-hosted Judge0 checks AUTHN_HEADER, X-Auth-Token by default. */
+    if (is_rapidapi_host(host))
+        return sbuf_printf(out, "X-RapidAPI-Key: %s\nX-RapidAPI-Host: %s\n", cfg->key, host);
+    return sbuf_printf(out, "X-Auth-Token: %s\n", cfg->key);
+}
+
+/* ---- the client ------------------------------------------------------------------ */
+
+void jz_client_free(jz_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->multi != NULL)
+        curl_multi_cleanup(c->multi);
+    if (c->easy != NULL)
+        curl_easy_cleanup(c->easy);
+    curl_slist_free_all(c->headers);
+    free(c->url);
+    free(c);
+}
+
+void jz_client_set_timeouts(jz_client *c, unsigned connect_ms, unsigned call_ms)
+{
+    if (connect_ms > 0)
+        c->connect_ms = connect_ms;
+    if (call_ms > 0)
+        c->call_ms = call_ms;
+}
+
+static bool add_header(jz_client *c, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(c->headers, line);
+    if (n == NULL)
+        return false;
+    c->headers = n;
+    return true;
+}
+
+/* Collects at most JZ_MAX_RESPONSE bytes; returning short makes libcurl
+ * abort the transfer (CURLE_WRITE_ERROR). */
+typedef struct sink {
+    sbuf *body;
+    bool too_big;
+} sink;
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    app_err err = sbuf_append(s->body, p, n);
+    if (err == APP_OK)
+        return n;
+    s->too_big = err == APP_ETOOBIG;
+    return 0;
+}
+
+app_err jz_client_new(const jz_config *cfg, jz_client **out, char *msg, size_t msglen)
+{
+    *out = NULL;
+    jz_client *c = NULL;
+    sbuf auth;
+    sbuf_init(&auth, 4 * 4096);
+    char scheme[16], host[256];
+    bool extra = false;
+    app_err err =
+        url_parts(cfg->url, scheme, sizeof scheme, host, sizeof host, &extra, msg, msglen);
+    if (err != APP_OK)
+        goto out;
+    err = APP_ECONFIG;
+    if (extra || strlen(cfg->url) > JZ_MAX_URL / 2) {
+        snprintf(msg, msglen, "JUDGE0_API_URL must be a base URL without a query or fragment");
+        goto out;
+    }
+    if (cfg->language_id < 1) {
+        snprintf(msg, msglen, "JUDGE0_LANGUAGE_ID must be a positive integer");
+        goto out;
+    }
+    if ((err = jz_auth_headers(cfg, &auth, msg, msglen)) != APP_OK)
+        goto out;
+    err = APP_ENOMEM;
+    snprintf(msg, msglen, "out of memory creating the Judge0 client");
+    c = calloc(1, sizeof *c);
+    if (c == NULL || (c->url = strdup(cfg->url)) == NULL)
+        goto out;
+    size_t n = strlen(c->url);
+    while (n > 0 && c->url[n - 1] == '/')
+        c->url[--n] = '\0';
+    c->language_id = cfg->language_id;
+    c->connect_ms = JZ_CONNECT_TIMEOUT_MS;
+    c->call_ms = JZ_CALL_TIMEOUT_MS;
+    /* "Expect:" turns off 100-continue on large bodies, which costs a
+     * second against servers that never answer it. */
+    if (!add_header(c, "Accept: application/json") ||
+        !add_header(c, "Content-Type: application/json") || !add_header(c, "Expect:"))
+        goto out;
+    for (const char *line = sbuf_str(&auth); *line != '\0';) {
+        const char *nl = strchr(line, '\n'); /* jz_auth_headers ends every line with '\n' */
+        char *one = strndup(line, (size_t)(nl - line));
+        bool ok = one != NULL && add_header(c, one);
+        free(one);
+        if (!ok)
+            goto out;
+        line = nl + 1;
+    }
+    c->easy = curl_easy_init();
+    c->multi = curl_multi_init();
+    if (c->easy == NULL || c->multi == NULL)
+        goto out;
+    CURL *e = c->easy;
+    /* Redirects are not followed (and never to other schemes): Judge0 does
+     * not redirect, and a redirect would resend the key elsewhere. */
+    if (curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JZ_MAX_RESPONSE) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "pysandbox-judge0-client") != CURLE_OK) {
+        snprintf(msg, msglen, "libcurl lacks a feature the Judge0 client needs");
+        err = APP_ECONFIG;
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+    err = APP_OK;
+    msg[0] = '\0';
+out:
+    jz_client_free(c);
+    sbuf_free(&auth);
+    return err;
+}
+
+/* True when cancel_fd reports that the HTTP client went away (any
+ * readiness: nginx sends nothing more after the request, see xclient.c). */
+static bool cancelled(int cancel_fd)
+{
+    if (cancel_fd < 0)
+        return false;
+    struct pollfd p = {cancel_fd, POLLIN | POLLRDHUP, 0};
+    return poll(&p, 1, 0) > 0 && p.revents != 0;
+}
+
+/* Sleeps until `until`, watching cancel_fd. Returns false when cancelled. */
+static bool nap(int cancel_fd, long long until)
+{
+    for (;;) {
+        long long left = until - now_ms();
+        if (left <= 0)
+            return true;
+        struct pollfd p = {cancel_fd, POLLIN | POLLRDHUP, 0};
+        int n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+        if (n < 0 && errno != EINTR)
+            return !cancelled(cancel_fd);
+        if (n > 0 && p.revents != 0)
+            return false;
+    }
+}
+
+typedef struct reply {
+    long status;
+    char media[64]; /* lower-cased media type, "" when absent */
+    sbuf body;
+} reply;
+
+/* Performs one HTTP call, bounded by the per-call timeout and the overall
+ * deadline, watching cancel_fd.  A reply with any HTTP status is APP_OK. */
+static app_err call(jz_client *c, const char *url, const sbuf *post, long long deadline,
+                    int cancel_fd, reply *rep, char *msg, size_t msglen)
+{
+    long long left = deadline - now_ms();
+    if (left <= 0) {
+        snprintf(msg, msglen, "the deadline passed before Judge0 finished the submission");
+        return APP_ETIMEOUT;
+    }
+    bool deadline_bound = left < (long long)c->call_ms;
+    long limit = deadline_bound ? (long)left : (long)c->call_ms;
+    long connect = (long)c->connect_ms < limit ? (long)c->connect_ms : limit;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    sink s = {&rep->body, false};
+    CURL *e = c->easy;
+    sbuf_reset(&rep->body);
+    rep->status = 0;
+    rep->media[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    if (post != NULL) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, post->data != NULL ? post->data : "");
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post->len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, limit);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        snprintf(msg, msglen, "libcurl could not start the request");
+        return APP_EINTERNAL;
+    }
+    app_err err = APP_OK;
+    CURLcode res = CURLE_OK;
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(c->multi, &running);
+        if (mc != CURLM_OK) {
+            snprintf(msg, msglen, "libcurl failed: %s", curl_multi_strerror(mc));
+            err = APP_EINTERNAL;
+            goto out;
+        }
+        if (running == 0)
+            break;
+        if (cancelled(cancel_fd)) {
+            snprintf(msg, msglen, "the request was cancelled");
+            err = APP_EIO;
+            goto out;
+        }
+        struct curl_waitfd extra = {cancel_fd, CURL_WAIT_POLLIN, 0};
+        mc = curl_multi_poll(c->multi, cancel_fd >= 0 ? &extra : NULL, cancel_fd >= 0 ? 1 : 0, 1000,
+                             NULL);
+        if (mc != CURLM_OK) {
+            snprintf(msg, msglen, "libcurl failed: %s", curl_multi_strerror(mc));
+            err = APP_EINTERNAL;
+            goto out;
+        }
+    }
+    int queued = 0;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(c->multi, &queued)) != NULL)
+        if (m->msg == CURLMSG_DONE && m->easy_handle == e)
+            res = m->data.result;
+    errbuf[sizeof errbuf - 1] = '\0';
+    const char *why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(res);
+    switch (res) {
+    case CURLE_OK:
+        break;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        err = s.too_big || res == CURLE_FILESIZE_EXCEEDED ? APP_EUPSTREAM : APP_ENOMEM;
+        if (err == APP_EUPSTREAM)
+            snprintf(msg, msglen, "Judge0's response is too large (over %u bytes)",
+                     JZ_MAX_RESPONSE);
+        else
+            snprintf(msg, msglen, "out of memory reading Judge0's response");
+        goto out;
+    case CURLE_OPERATION_TIMEDOUT: {
+        curl_off_t pre = 0;
+        curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        if (pre == 0 && !deadline_bound && connect < limit) {
+            /* Never connected: the host does not answer at all. */
+            snprintf(msg, msglen, "could not connect to Judge0 within %ld ms", connect);
+            err = APP_EUNAVAIL;
+        } else if (deadline_bound) {
+            snprintf(msg, msglen, "the deadline passed before Judge0 finished the submission");
+            err = APP_ETIMEOUT;
+        } else {
+            snprintf(msg, msglen, "Judge0 did not answer a request within %ld ms", limit);
+            err = APP_ETIMEOUT;
+        }
+        goto out;
+    }
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+        snprintf(msg, msglen, "Judge0 is unreachable: %s", why);
+        err = APP_EUNAVAIL;
+        goto out;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        snprintf(msg, msglen, "JUDGE0_API_URL cannot be used: %s", why);
+        err = APP_ECONFIG;
+        goto out;
+    case CURLE_OUT_OF_MEMORY:
+        snprintf(msg, msglen, "out of memory talking to Judge0");
+        err = APP_ENOMEM;
+        goto out;
+    default:
+        snprintf(msg, msglen, "talking to Judge0 failed: %s", why);
+        err = APP_EUPSTREAM;
+        goto out;
+    }
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rep->status);
+    char *ctype = NULL;
+    curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);
+    if (ctype != NULL)
+        http_media_type(ctype, rep->media, sizeof rep->media);
+out:
+    curl_multi_remove_handle(c->multi, e);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    return err;
+}
+
+/* Appends a printable quote of an error body: the messages of a JSON
+ * object ({"error": "..."} or Rails' {"field": ["msg", ...]}), else the
+ * raw text; anything outside printable ASCII becomes '?'. */
+static void quote_body(const reply *rep, char *buf, size_t buflen)
+{
+    sbuf q;
+    sbuf_init(&q, JZ_QUOTE_MAX);
+    const char *doc = rep->body.data != NULL ? rep->body.data : "";
+    js_span root, k, v, el;
+    char detail[APP_ERRMSG_LEN];
+    if (js_validate(doc, rep->body.len, &root, detail, sizeof detail) == APP_OK &&
+        root.type == JS_OBJECT) {
+        js_iter it;
+        js_iter_init(&it, doc, root);
+        while (js_iter_next(&it, &k, &v)) {
+            if (q.len > 0)
+                sbuf_puts(&q, "; ");
+            if (!js_string_equals(doc, k, "error")) {
+                js_string_decode(doc, k, &q, NULL);
+                sbuf_puts(&q, ": ");
+            }
+            if (v.type == JS_STRING) {
+                js_string_decode(doc, v, &q, NULL);
+            } else if (v.type == JS_ARRAY) {
+                js_iter ai;
+                js_iter_init(&ai, doc, v);
+                bool first = true;
+                while (js_iter_next(&ai, NULL, &el)) {
+                    if (el.type != JS_STRING)
+                        continue;
+                    if (!first)
+                        sbuf_puts(&q, ", ");
+                    js_string_decode(doc, el, &q, NULL);
+                    first = false;
+                }
+            }
+        }
+    } else {
+        sbuf_append(&q, doc, rep->body.len < JZ_QUOTE_MAX ? rep->body.len : JZ_QUOTE_MAX);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < q.len && n + 1 < buflen; i++) {
+        unsigned char ch = (unsigned char)q.data[i];
+        buf[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    if (buflen > 0)
+        buf[n] = '\0';
+    sbuf_free(&q);
+}
+
+/* Maps an HTTP status we did not expect to the header's app_err. */
+static app_err status_error(const reply *rep, const char *what, char *msg, size_t msglen)
+{
+    char quote[JZ_QUOTE_MAX + 1];
+    quote_body(rep, quote, sizeof quote);
+    const char *sep = quote[0] != '\0' ? ": " : "";
+    switch (rep->status) {
+    case 401:
+    case 403:
+        snprintf(msg, msglen,
+                 "Judge0 refused our credentials (HTTP %ld on %s): check JUDGE0_API_KEY%s",
+                 rep->status, what, rep->status == 403 ? " and the server's IP allow-list" : "");
+        return APP_ECONFIG;
+    case 429:
+        snprintf(msg, msglen,
+                 "Judge0 is rate-limiting us (HTTP 429 on %s): quota or rate limit "
+                 "reached; retry later",
+                 what);
+        return APP_EBUSY;
+    case 503:
+        snprintf(msg, msglen, "Judge0 is unavailable (HTTP 503 on %s)%s%s", what, sep, quote);
+        return APP_EUNAVAIL;
+    case 422:
+        snprintf(msg, msglen, "Judge0 refused the submission (HTTP 422)%s%s", sep, quote);
+        return APP_EUPSTREAM;
+    default:
+        if (rep->status >= 300 && rep->status < 400)
+            snprintf(msg, msglen,
+                     "Judge0 answered %s with a redirect (HTTP %ld), which is not followed; set "
+                     "JUDGE0_API_URL to the final address",
+                     what, rep->status);
+        else
+            snprintf(msg, msglen, "Judge0 answered %s with HTTP %ld%s%s", what, rep->status, sep,
+                     quote);
+        return APP_EUPSTREAM;
+    }
+}
+
+static bool media_is_json(const char *media)
+{
+    size_t n = strlen(media);
+    return media[0] == '\0' || strcmp(media, "application/json") == 0 ||
+           (n > 5 && strcmp(media + n - 5, "+json") == 0);
+}
+
+static app_err build_create_body(const jz_client *c, const jz_submission *s, sbuf *b)
+{
+    app_err err = sbuf_puts(b, "{\"source_code\":\"");
+    if (err == APP_OK)
+        err = jz_base64_encode(s->source != NULL ? s->source : "", s->source_len, b);
+    if (err == APP_OK)
+        err = sbuf_puts(b, "\",\"stdin\":\"");
+    if (err == APP_OK)
+        err = jz_base64_encode(s->stdin_text != NULL ? s->stdin_text : "", s->stdin_len, b);
+    if (err == APP_OK)
+        err = sbuf_printf(b, "\",\"language_id\":%d", c->language_id);
+    if (err == APP_OK && s->cpu_time_limit_s > 0)
+        err = sbuf_printf(b, ",\"cpu_time_limit\":%.3f", s->cpu_time_limit_s);
+    if (err == APP_OK && s->wall_time_limit_s > 0)
+        err = sbuf_printf(b, ",\"wall_time_limit\":%.3f", s->wall_time_limit_s);
+    if (err == APP_OK && s->memory_limit_kb > 0)
+        err = sbuf_printf(b, ",\"memory_limit\":%u", s->memory_limit_kb);
+    if (err == APP_OK)
+        err = sbuf_putc(b, '}');
+    return err;
+}
+
+/* Reads the token out of create's {"token": "..."} answer. */
+static app_err read_token(const reply *rep, char *token, size_t len, char *msg, size_t msglen)
+{
+    const char *doc = rep->body.data != NULL ? rep->body.data : "";
+    js_span root, k, v;
+    char detail[APP_ERRMSG_LEN];
+    if (js_validate(doc, rep->body.len, &root, detail, sizeof detail) != APP_OK ||
+        root.type != JS_OBJECT) {
+        snprintf(msg, msglen, "Judge0's answer to the submission is not a JSON object");
+        return APP_EUPSTREAM;
+    }
+    js_iter it;
+    js_iter_init(&it, doc, root);
+    token[0] = '\0';
+    while (js_iter_next(&it, &k, &v)) {
+        if (!js_string_equals(doc, k, "token"))
+            continue;
+        if (v.type != JS_STRING || v.len - 2 >= len || !token_valid(doc + v.off + 1, v.len - 2)) {
+            snprintf(msg, msglen,
+                     "Judge0 sent a submission token that is not a short "
+                     "[A-Za-z0-9-] string");
+            return APP_EUPSTREAM;
+        }
+        snprintf(token, len, "%.*s", (int)(v.len - 2), doc + v.off + 1);
+    }
+    if (token[0] == '\0') {
+        snprintf(msg, msglen, "Judge0's answer to the submission has no token");
+        return APP_EUPSTREAM;
+    }
+    return APP_OK;
+}
+
+app_err jz_run(jz_client *c, const jz_submission *s, unsigned deadline_ms, int cancel_fd,
+               jz_result *r, char *msg, size_t msglen)
+{
+    long long deadline = now_ms() + deadline_ms;
+    sbuf body, url;
+    reply rep = {0};
+    sbuf_init(&body, JZ_MAX_REQUEST);
+    sbuf_init(&url, JZ_MAX_URL);
+    sbuf_init(&rep.body, JZ_MAX_RESPONSE);
+    char token[JZ_MAX_TOKEN + 1];
+    app_err err = build_create_body(c, s, &body);
+    if (err != APP_OK) {
+        snprintf(msg, msglen,
+                 err == APP_ETOOBIG ? "the submission is too large for Judge0 (over %u bytes "
+                                      "once encoded)"
+                                    : "out of memory building the submission (%u)",
+                 JZ_MAX_REQUEST);
+        goto out;
+    }
+    if ((err = sbuf_printf(&url, "%s/submissions?base64_encoded=true&wait=false", c->url)) !=
+        APP_OK) {
+        snprintf(msg, msglen, "the Judge0 URL is too long");
+        goto out;
+    }
+    if ((err = call(c, sbuf_str(&url), &body, deadline, cancel_fd, &rep, msg, msglen)) != APP_OK)
+        goto out;
+    if (rep.status != 201 && rep.status != 200) {
+        err = status_error(&rep, "the submission", msg, msglen);
+        goto out;
+    }
+    if (!media_is_json(rep.media)) {
+        snprintf(msg, msglen, "Judge0 answered the submission with %s, not JSON", rep.media);
+        err = APP_EUPSTREAM;
+        goto out;
+    }
+    if ((err = read_token(&rep, token, sizeof token, msg, msglen)) != APP_OK)
+        goto out;
+
+    sbuf_reset(&url);
+    if ((err = sbuf_printf(&url, "%s/submissions/%s?base64_encoded=true&fields=" JZ_FIELDS, c->url,
+                           token)) != APP_OK) {
+        snprintf(msg, msglen, "the Judge0 URL is too long");
+        goto out;
+    }
+    unsigned backoff = JZ_POLL_FIRST_MS;
+    /* A 429 or 503 while polling does not lose the submission: keep
+     * polling (slowly) and report it only if the deadline passes. */
+    app_err transient = APP_OK;
+    char transient_msg[APP_ERRMSG_LEN] = "";
+    int last_status = 1;
+    for (;;) {
+        long long wake = now_ms() + backoff;
+        if (!nap(cancel_fd, wake < deadline ? wake : deadline)) {
+            snprintf(msg, msglen, "the request was cancelled");
+            err = APP_EIO;
+            goto out;
+        }
+        if (now_ms() >= deadline) {
+            if (transient != APP_OK) {
+                snprintf(msg, msglen, "%s", transient_msg);
+                err = transient;
+            } else {
+                snprintf(msg, msglen, "Judge0 did not finish submission %s within %u ms (still %s)",
+                         token, deadline_ms, last_status == 2 ? "Processing" : "In Queue");
+                err = APP_ETIMEOUT;
+            }
+            goto out;
+        }
+        backoff = backoff * 2 < JZ_POLL_MAX_MS ? backoff * 2 : JZ_POLL_MAX_MS;
+        err = call(c, sbuf_str(&url), NULL, deadline, cancel_fd, &rep, msg, msglen);
+        if (err == APP_EUNAVAIL) {
+            transient = err;
+            snprintf(transient_msg, sizeof transient_msg, "%s", msg);
+            backoff = JZ_POLL_MAX_MS;
+            continue;
+        }
+        if (err != APP_OK)
+            goto out;
+        if (rep.status == 429 || rep.status == 503) {
+            transient = status_error(&rep, "a status poll", transient_msg, sizeof transient_msg);
+            backoff = JZ_POLL_MAX_MS;
+            continue;
+        }
+        if (rep.status != 200) {
+            err = status_error(
+                &rep, rep.status == 404 ? "a status poll (unknown token)" : "a status poll", msg,
+                msglen);
+            goto out;
+        }
+        if (!media_is_json(rep.media)) {
+            snprintf(msg, msglen, "Judge0 answered a status poll with %s, not JSON", rep.media);
+            err = APP_EUPSTREAM;
+            goto out;
+        }
+        err = jz_decode_submission(rep.body.data != NULL ? rep.body.data : "", rep.body.len, true,
+                                   r, msg, msglen);
+        if (err != APP_OK)
+            goto out;
+        if (r->status_id == 0) {
+            snprintf(msg, msglen, "Judge0's submission has no status");
+            err = APP_EUPSTREAM;
+            goto out;
+        }
+        if (r->status_id > 2)
+            break;
+        last_status = r->status_id;
+    }
+    if (r->token[0] == '\0')
+        snprintf(r->token, sizeof r->token, "%s", token);
+    err = APP_OK;
+out:
+    sbuf_free(&body);
+    sbuf_free(&url);
+    sbuf_free(&rep.body);
+    return err;
 }

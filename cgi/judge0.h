@@ -77,11 +77,28 @@ app_err jz_base64_decode(const char *s, size_t n, sbuf *out);
 /* Appends the base64 encoding of n bytes (no line breaks). */
 app_err jz_base64_encode(const void *p, size_t n, sbuf *out);
 
+/*
+ * Appends the authentication header lines the client sends for cfg to out,
+ * each as "Name: value\n": nothing without a key; "X-RapidAPI-Key" and
+ * "X-RapidAPI-Host: <host>" when the URL's host is rapidapi.com or ends
+ * with ".rapidapi.com" (case-insensitive); "X-Auth-Token" otherwise.
+ * Returns APP_OK, APP_ECONFIG (URL that is not http(s), key with CR or
+ * LF) with msg, or APP_ENOMEM / APP_ETOOBIG from out.
+ */
+app_err jz_auth_headers(const jz_config *cfg, sbuf *out, char *msg, size_t msglen);
+
 typedef struct jz_client jz_client;
 
-/* Returns APP_OK and *out (free with jz_client_free), or APP_ECONFIG. */
+/* Returns APP_OK and *out (free with jz_client_free), or APP_ECONFIG
+ * (URL not http(s) or with a query or fragment, language_id < 1, bad key)
+ * or APP_ENOMEM, with msg. */
 app_err jz_client_new(const jz_config *cfg, jz_client **out, char *msg, size_t msglen);
+/* Frees the client and its connections. NULL-safe. */
 void jz_client_free(jz_client *c);
+
+/* Overrides JZ_CONNECT_TIMEOUT_MS and JZ_CALL_TIMEOUT_MS for this client
+ * (0 keeps a value); tests use it to reach the per-call timeout quickly. */
+void jz_client_set_timeouts(jz_client *c, unsigned connect_ms, unsigned call_ms);
 
 /*
  * Runs a submission to completion within deadline_ms (overall), watching
@@ -93,6 +110,8 @@ void jz_client_free(jz_client *c);
  *   APP_ETIMEOUT  the deadline passed while queued or polling
  *   APP_EUPSTREAM any other status, malformed body, oversize body
  *   APP_EIO       cancelled (the client went away)
+ *   APP_ETOOBIG   the request body would pass 16 MiB
+ *   APP_ENOMEM, APP_EINTERNAL
  */
 app_err jz_run(jz_client *c, const jz_submission *s, unsigned deadline_ms, int cancel_fd,
                jz_result *r, char *msg, size_t msglen);

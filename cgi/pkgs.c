@@ -57,7 +57,7 @@ static int cmp_names(const void *a, const void *b)
 static void sort_set(const pk_set *cs)
 {
     pk_set *s = (pk_set *)cs; /* sorting is not an observable change */
-    if (s->sorted)
+    if (s->sorted || s->n == 0) /* qsort(NULL, 0) is undefined behaviour */
         return;
     qsort(s->names, s->n, sizeof *s->names, cmp_names);
     size_t w = 0;
@@ -245,6 +245,8 @@ bool pk_has(const pk_set *s, const char *name)
     char key[PK_NAME_MAX + 1];
     normalise(name, len, key);
     sort_set(s);
+    if (s->n == 0) /* bsearch(NULL, 0) is undefined behaviour too */
+        return false;
     const char *k = key;
     return bsearch(&k, s->names, s->n, sizeof *s->names, cmp_names) != NULL;
 }
