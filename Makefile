@@ -44,7 +44,7 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(VCFLAGS) $(shell pkg-config --cflags $(PKGS))
 LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 # The library every program and test links: no FastCGI, no Python.
-LIB_SRCS := app.c sbuf.c utf8.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
+LIB_SRCS := app.c sbuf.c utf8.c b64.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
             analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
             hist.c bg.c judge0.c judge0_engine.c j0api.c pkgs.c router.c \
             execution.c bench.c service.c
@@ -62,9 +62,9 @@ ZYGOTE_VFLAGS := -O2 $(HARDEN)
 ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
-UNIT_TESTS := test_utf8 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
+UNIT_TESTS := test_utf8 test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
               test_service test_judge0 test_j0api
-FUZZ_TARGETS := fuzz_json fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
+FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
         deps pyodide node-deps checksrc format clean distclean

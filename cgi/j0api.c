@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "bg.h"
 #include "form.h"
 #include "jail.h"
@@ -234,101 +235,6 @@ static void j0_limits_get(const conf *c, j0_limits *l)
 }
 
 /* --- pure helpers ----------------------------------------------------------- */
-
-static const char j0_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/*
- * Appends the base64 of n bytes to out.  mime: Ruby's Base64.encode64 form,
- * which Judge0 emits (a "\n" after every 60 characters and at the end);
- * otherwise one line without newlines.  Errors: APP_ETOOBIG, APP_ENOMEM.
- */
-static app_err j0_b64_encode(const void *p, size_t n, bool mime, sbuf *out)
-{
-    const unsigned char *s = p;
-    char chunk[4096];
-    size_t used = 0, col = 0;
-    app_err err = APP_OK;
-    for (size_t i = 0; i < n && err == APP_OK; i += 3) {
-        size_t k = n - i < 3 ? n - i : 3;
-        unsigned v = (unsigned)s[i] << 16;
-        if (k > 1)
-            v |= (unsigned)s[i + 1] << 8;
-        if (k > 2)
-            v |= s[i + 2];
-        chunk[used++] = j0_b64_alphabet[(v >> 18) & 63];
-        chunk[used++] = j0_b64_alphabet[(v >> 12) & 63];
-        chunk[used++] = k > 1 ? j0_b64_alphabet[(v >> 6) & 63] : '=';
-        chunk[used++] = k > 2 ? j0_b64_alphabet[v & 63] : '=';
-        col += 4;
-        if (mime && col == 60) {
-            chunk[used++] = '\n';
-            col = 0;
-        }
-        if (used > sizeof chunk - 8) {
-            err = sbuf_append(out, chunk, used);
-            used = 0;
-        }
-    }
-    if (mime && col > 0 && err == APP_OK)
-        chunk[used++] = '\n';
-    return err == APP_OK ? sbuf_append(out, chunk, used) : err;
-}
-
-/*
- * Appends the bytes that base64 text decodes to, as leniently as Ruby's
- * Base64.decode64 (Judge0's decoder): characters outside the alphabet
- * (newlines, spaces, '-', '_') are skipped, decoding stops at the first
- * '=', and a final partial group yields what it can.  Never fails on
- * content; errors: APP_ETOOBIG (out's cap), APP_ENOMEM.
- */
-static int j0_b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static app_err j0_b64_decode(const char *s, size_t n, sbuf *out)
-{
-    unsigned char chunk[4096];
-    size_t used = 0;
-    unsigned acc = 0, have = 0;
-    app_err err = APP_OK;
-    for (size_t i = 0; i < n && err == APP_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '=')
-            break;
-        int val = j0_b64_value(c);
-        if (val < 0)
-            continue;
-        acc = (acc << 6) | (unsigned)val;
-        if (++have == 4) {
-            chunk[used++] = (unsigned char)(acc >> 16);
-            chunk[used++] = (unsigned char)(acc >> 8);
-            chunk[used++] = (unsigned char)acc;
-            acc = 0;
-            have = 0;
-            if (used > sizeof chunk - 4) {
-                err = sbuf_append(out, chunk, used);
-                used = 0;
-            }
-        }
-    }
-    if (err != APP_OK)
-        return err;
-    if (have == 2) {
-        chunk[used++] = (unsigned char)(acc >> 4);
-    } else if (have == 3) {
-        chunk[used++] = (unsigned char)(acc >> 10);
-        chunk[used++] = (unsigned char)(acc >> 2);
-    }
-    return sbuf_append(out, chunk, used);
-}
 
 /* Writes v the way Rails prints a decimal column: "5.0", "0.012", "2.5"
  * (three decimals at most, trailing zeros dropped, at least one kept). */
@@ -764,7 +670,7 @@ static app_err j0_bytes_field(const char *doc, js_span v, bool b64, sbuf *dst, b
     sbuf_init(&text, NATIVE_MAX_BODY);
     app_err err = j0_scalar_text(doc, v, &text, present);
     if (err == APP_OK && *present)
-        err = b64 ? j0_b64_decode(text.data ? text.data : "", text.len, dst)
+        err = b64 ? b64_decode(text.data ? text.data : "", text.len, B64_LENIENT, dst)
                   : sbuf_append(dst, text.data ? text.data : "", text.len);
     sbuf_free(&text);
     if (err == APP_ETOOBIG) {
@@ -1000,7 +906,7 @@ static app_err j0_req_store_json(const j0_req *r, sbuf *out)
         else if (err == APP_OK) {
             err = sbuf_putc(out, '"');
             if (err == APP_OK)
-                err = j0_b64_encode(src[i]->data ? src[i]->data : "", src[i]->len, false, out);
+                err = b64_encode(src[i]->data ? src[i]->data : "", src[i]->len, B64_ONE_LINE, out);
             if (err == APP_OK)
                 err = sbuf_puts(out, "\",");
         }
@@ -1625,7 +1531,7 @@ static app_err j0_put_bytes(sbuf *out, const char *p, size_t n, bool present, bo
     }
     sbuf enc;
     sbuf_init(&enc, HTTP_MAX_RESPONSE);
-    app_err err = j0_b64_encode(p, n, true, &enc);
+    app_err err = b64_encode(p, n, B64_MIME, &enc);
     if (err == APP_OK)
         err = http_json_string(out, enc.data ? enc.data : "", enc.len);
     sbuf_free(&enc);

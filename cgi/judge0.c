@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "b64.h"
 #include "http.h"
 #include "jscan.h"
 
@@ -53,137 +54,6 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- base64 --------------------------------------------------------------- */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/*
- * Walks the base64 text s[0..n), skipping CR and LF (Judge0 wraps lines at
- * 60 characters).  Without dst it only validates and counts the decoded
- * bytes into *outlen; with dst it also writes them, in chunks, via emit.
- * Returns false on anything that is not canonical padded base64.
- */
-typedef app_err (*b64_emit)(void *ctx, const unsigned char *p, size_t n);
-
-static bool b64_walk(const char *s, size_t n, size_t *outlen, b64_emit emit, void *ctx,
-                     app_err *emit_err)
-{
-    unsigned char chunk[3072];
-    size_t fill = 0, total = 0;
-    int quad[4];
-    int q = 0;
-    bool ended = false; /* a group with padding was seen: nothing may follow */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n' || c == '\r')
-            continue;
-        if (ended)
-            return false;
-        if (c == '=') {
-            /* "xx==" or "xxx=" only */
-            if (q < 2)
-                return false;
-            quad[q++] = -2;
-        } else {
-            int v = b64_value(c);
-            if (v < 0 || (q > 0 && quad[q - 1] == -2))
-                return false;
-            quad[q++] = v;
-        }
-        if (q < 4)
-            continue;
-        size_t bytes = quad[2] == -2 ? 1 : quad[3] == -2 ? 2 : 3;
-        if (quad[2] == -2 && quad[3] != -2)
-            return false;
-        ended = bytes < 3;
-        unsigned v0 = (unsigned)quad[0], v1 = (unsigned)quad[1];
-        unsigned v2 = quad[2] < 0 ? 0 : (unsigned)quad[2], v3 = quad[3] < 0 ? 0 : (unsigned)quad[3];
-        unsigned triple = v0 << 18 | v1 << 12 | v2 << 6 | v3;
-        unsigned char out3[3] = {(unsigned char)(triple >> 16), (unsigned char)(triple >> 8),
-                                 (unsigned char)triple};
-        if (emit != NULL) {
-            if (fill + bytes > sizeof chunk) {
-                if ((*emit_err = emit(ctx, chunk, fill)) != APP_OK)
-                    return false;
-                fill = 0;
-            }
-            memcpy(chunk + fill, out3, bytes);
-            fill += bytes;
-        }
-        total += bytes;
-        q = 0;
-    }
-    if (q != 0)
-        return false; /* not a multiple of four characters */
-    if (emit != NULL && fill > 0 && (*emit_err = emit(ctx, chunk, fill)) != APP_OK)
-        return false;
-    *outlen = total;
-    return true;
-}
-
-static app_err emit_sbuf(void *ctx, const unsigned char *p, size_t n)
-{
-    return sbuf_append(ctx, p, n);
-}
-
-app_err jz_base64_decode(const char *s, size_t n, sbuf *out)
-{
-    size_t len = 0;
-    app_err err = APP_OK;
-    /* First pass validates, so invalid input leaves out untouched. */
-    if (!b64_walk(s, n, &len, NULL, NULL, &err))
-        return APP_EUPSTREAM;
-    if (len > out->max - out->len)
-        return APP_ETOOBIG;
-    if (!b64_walk(s, n, &len, emit_sbuf, out, &err))
-        return err != APP_OK ? err : APP_EUPSTREAM;
-    return APP_OK;
-}
-
-app_err jz_base64_encode(const void *p, size_t n, sbuf *out)
-{
-    const unsigned char *in = p;
-    if (n > (SIZE_MAX / 4 - 1) * 3)
-        return APP_ETOOBIG;
-    size_t need = (n + 2) / 3 * 4;
-    if (need > out->max - out->len)
-        return APP_ETOOBIG; /* up front, so a refusal leaves out unchanged */
-    char chunk[4096];
-    size_t fill = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        size_t left = n - i;
-        unsigned triple = (unsigned)in[i] << 16 | (left > 1 ? (unsigned)in[i + 1] << 8 : 0) |
-                          (left > 2 ? in[i + 2] : 0);
-        chunk[fill++] = b64_alphabet[triple >> 18 & 63];
-        chunk[fill++] = b64_alphabet[triple >> 12 & 63];
-        chunk[fill++] = left > 1 ? b64_alphabet[triple >> 6 & 63] : '=';
-        chunk[fill++] = left > 2 ? b64_alphabet[triple & 63] : '=';
-        if (fill == sizeof chunk) {
-            app_err err = sbuf_append(out, chunk, fill);
-            if (err != APP_OK)
-                return err;
-            fill = 0;
-        }
-    }
-    return fill > 0 ? sbuf_append(out, chunk, fill) : APP_OK;
 }
 
 /* ---- the submission decoder -------------------------------------------------- */
@@ -324,8 +194,8 @@ static app_err get_text(const char *doc, js_span v, bool base64, const char *fie
     sbuf_init(&raw, JZ_MAX_RESPONSE);
     app_err err = js_string_decode(doc, v, &raw, NULL);
     if (err == APP_OK) {
-        err = jz_base64_decode(raw.data != NULL ? raw.data : "", raw.len, dst);
-        if (err == APP_EUPSTREAM)
+        err = b64_decode(raw.data != NULL ? raw.data : "", raw.len, B64_STRICT, dst);
+        if (err == APP_EFIELD)
             err = malformed(msg, msglen, field, "invalid base64");
         else if (err == APP_ETOOBIG)
             err = malformed(msg, msglen, field, "the text is too large");
@@ -915,11 +785,11 @@ static app_err build_create_body(const jz_client *c, const jz_submission *s, sbu
 {
     app_err err = sbuf_puts(b, "{\"source_code\":\"");
     if (err == APP_OK)
-        err = jz_base64_encode(s->source != NULL ? s->source : "", s->source_len, b);
+        err = b64_encode(s->source != NULL ? s->source : "", s->source_len, B64_ONE_LINE, b);
     if (err == APP_OK)
         err = sbuf_puts(b, "\",\"stdin\":\"");
     if (err == APP_OK)
-        err = jz_base64_encode(s->stdin_text != NULL ? s->stdin_text : "", s->stdin_len, b);
+        err = b64_encode(s->stdin_text != NULL ? s->stdin_text : "", s->stdin_len, B64_ONE_LINE, b);
     if (err == APP_OK)
         err = sbuf_printf(b, "\",\"language_id\":%d", c->language_id);
     if (err == APP_OK && s->cpu_time_limit_s > 0)

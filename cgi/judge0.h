@@ -70,13 +70,6 @@ void jz_result_free(jz_result *r);
 app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_result *r, char *msg,
                              size_t msglen);
 
-/* Decodes base64 (standard alphabet, padding required, CR/LF ignored) and
- * appends the bytes to out.  APP_EUPSTREAM for invalid input. */
-app_err jz_base64_decode(const char *s, size_t n, sbuf *out);
-
-/* Appends the base64 encoding of n bytes (no line breaks). */
-app_err jz_base64_encode(const void *p, size_t n, sbuf *out);
-
 /*
  * Appends the authentication header lines the client sends for cfg to out,
  * each as "Name: value\n": nothing without a key; "X-RapidAPI-Key" and

@@ -1,4 +1,4 @@
-/* test_j0api.c - the Judge0-compatible API's pure helpers: base64, decimals,
+/* test_j0api.c - the Judge0-compatible API's pure helpers: decimals,
  * output comparison, fields, tokens, request validation, result mapping.
  * The module's statics are reached by including its source (h2o style). */
 #include <stdio.h>
@@ -15,70 +15,6 @@ static conf test_conf(void)
     c.max_memory_mb = 512;
     c.queue_timeout_ms = 10000;
     return c;
-}
-
-static void base64_is_mime_style_and_lenient(void **state)
-{
-    (void)state;
-    sbuf b;
-    sbuf_init(&b, 1 << 20);
-    /* The reference's example of what Judge0 emits. */
-    assert_int_equal(j0_b64_encode("hello, Judge0\n", 14, true, &b), APP_OK);
-    assert_string_equal(sbuf_str(&b), "aGVsbG8sIEp1ZGdlMAo=\n");
-    sbuf_reset(&b);
-    assert_int_equal(j0_b64_encode("", 0, true, &b), APP_OK);
-    assert_string_equal(sbuf_str(&b), "");
-    /* 60 characters per line, newline-terminated. */
-    char in[100];
-    memset(in, 'x', sizeof in);
-    sbuf_reset(&b);
-    j0_b64_encode(in, sizeof in, true, &b);
-    assert_int_equal(b.len, 136 + 3); /* 136 characters in 3 lines */
-    assert_int_equal(b.data[60], '\n');
-    assert_int_equal(b.data[121], '\n');
-    assert_int_equal(b.data[b.len - 1], '\n');
-    sbuf_reset(&b);
-    j0_b64_encode(in, sizeof in, false, &b);
-    assert_null(memchr(b.data, '\n', b.len));
-
-    /* Every byte value survives a round trip, in both forms. */
-    unsigned char all[256 * 3 + 2];
-    for (size_t i = 0; i < sizeof all; i++)
-        all[i] = (unsigned char)(i * 7);
-    for (int mime = 0; mime < 2; mime++) {
-        sbuf enc, dec;
-        sbuf_init(&enc, 1 << 20);
-        sbuf_init(&dec, 1 << 20);
-        j0_b64_encode(all, sizeof all, mime, &enc);
-        assert_int_equal(j0_b64_decode(enc.data, enc.len, &dec), APP_OK);
-        assert_int_equal(dec.len, sizeof all);
-        assert_memory_equal(dec.data, all, sizeof all);
-        sbuf_free(&enc);
-        sbuf_free(&dec);
-    }
-
-    struct {
-        const char *in, *out;
-    } cases[] = {
-        {"aGVsbG8=", "hello"},
-        {"aGVs\r\nbG8=\n", "hello"},  /* MIME line breaks */
-        {"aGVsbG8", "hello"},         /* missing padding */
-        {"a G V s b G 8 =", "hello"}, /* junk is skipped, as Ruby's decode64 does */
-        {"aGk=aGVsbG8=", "hi"},       /* stops at the first '=' */
-        {"", ""},
-        {"a", ""}, /* a lone sixth of a byte gives nothing */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sbuf_reset(&b);
-        assert_int_equal(j0_b64_decode(cases[i].in, strlen(cases[i].in), &b), APP_OK);
-        assert_string_equal(sbuf_str(&b), cases[i].out);
-    }
-    /* The destination's cap is honoured. */
-    sbuf small;
-    sbuf_init(&small, 4);
-    assert_int_equal(j0_b64_decode("aGVsbG8=", 8, &small), APP_ETOOBIG);
-    sbuf_free(&small);
-    sbuf_free(&b);
 }
 
 static void decimals_and_times_look_like_rails(void **state)
@@ -480,7 +416,6 @@ static void results_map_to_judge0_statuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(base64_is_mime_style_and_lenient),
         cmocka_unit_test(decimals_and_times_look_like_rails),
         cmocka_unit_test(outputs_compare_like_judge0),
         cmocka_unit_test(fields_parse_like_judge0),
