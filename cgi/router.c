@@ -110,14 +110,20 @@ void rt_route(const rt_input *in, const rt_engine_info info[RT_NENGINES], rt_dec
                      "%sthe page can run it in the browser, with no server resources",
                      first_reason[0] ? "; " : "");
     }
-    /* Rule 4: the rest by weighted score (stable: native before judge0 before browser). */
+    /* Rule 4: the rest by weighted score (stable: native before judge0 before
+     * browser); CPU-heavy work tries every server engine before the browser,
+     * whatever the scores, since a busy tab is the cost rule 3 avoids. */
     static const rt_engine rest[] = {RT_NATIVE, RT_JUDGE0, RT_BROWSER};
     for (;;) {
         int best = -1;
         double best_score = -1;
+        bool server_left = (eligible[RT_NATIVE] && !taken[RT_NATIVE]) ||
+                           (eligible[RT_JUDGE0] && !taken[RT_JUDGE0]);
         for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++) {
             rt_engine e = rest[i];
             if (!eligible[e] || taken[e])
+                continue;
+            if (e == RT_BROWSER && r->cpu_intensive && server_left)
                 continue;
             double s = info[e].score * (info[e].remote ? RT_REMOTE_WEIGHT : 1.0);
             if (s > best_score) {

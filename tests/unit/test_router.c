@@ -80,6 +80,15 @@ static void the_page_runs_in_the_browser_unless_cpu_heavy(void **state)
     r.cpu_intensive = true;
     d = route(w, &r, true, "import numpy");
     assert_int_equal(d.order[0], RT_NATIVE);
+    /* ...even when the browser scores better: it is the last resort. */
+    w->info[RT_NATIVE].score = w->info[RT_JUDGE0].score = 5;
+    w->info[RT_BROWSER].score = 99;
+    d = route(w, &r, true, "print(1)");
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.order[0], RT_NATIVE);
+    assert_int_equal(d.order[1], RT_JUDGE0);
+    assert_int_equal(d.order[2], RT_BROWSER);
+    w->info[RT_NATIVE].score = w->info[RT_JUDGE0].score = w->info[RT_BROWSER].score = 90;
     /* pandas is not in the browser: native, and the reason is recorded. */
     r.cpu_intensive = false;
     d = route(w, &r, true, "import pandas as pd\nfrom os import path");
