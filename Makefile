@@ -47,13 +47,13 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 LIB_SRCS := app.c sbuf.c utf8.c b64.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
             analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
             hist.c bg.c judge0.c judge0_engine.c j0api.c pkgs.c router.c \
-            execution.c bench.c service.c
+            execution.c bench.c service.c zygote.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
 # ASan's terabytes of shadow mappings would exceed: it gets its own objects,
 # built with UBSan only in the sanitizer variant.
-ZYGOTE_SRCS := zygote_main.c jail.c xproto.c app.c
+ZYGOTE_SRCS := zygote_main.c zygote.c jail.c xproto.c app.c
 ifeq ($(VARIANT),san)
 ZYGOTE_VFLAGS := -O1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ZYGOTE_VLDFLAGS := -fsanitize=undefined
@@ -63,8 +63,8 @@ ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
 UNIT_TESTS := test_utf8 test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
-              test_service test_judge0 test_j0api
-FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
+              test_service test_judge0 test_j0api test_result
+FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
         deps pyodide node-deps checksrc format clean distclean

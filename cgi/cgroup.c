@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ struct cg {
     char base[V1_COUNT][CG_PATH_MAX];
     bool memsw;                   /* v1 memory.memsw.* exists (swap accounting) */
     uint64_t *oom_before;         /* From calloc(): oom_kill count at job start, per slot */
+    /* v1, per slot: an eventfd the kernel signals on OOM, and the
+     * memory.oom_control descriptor it is registered on; -1 when none. */
+    int *oom_efd, *oom_ctl;
     char describe[256];
 };
 
@@ -224,6 +228,31 @@ static bool open_v1(cg *c, const char *tag, char *why, size_t whylen)
     return true;
 }
 
+/* cgroup v1 has no memory.oom.group: the OOM killer may kill one process of
+ * a jail and let the rest run on.  An eventfd registered on each slot's
+ * memory.oom_control lets the supervisor end the whole jail instead. */
+static void v1_watch_oom(cg *c)
+{
+    for (unsigned s = 0; s < c->nslots; s++) {
+        char path[CG_PATH_MAX], line[64];
+        if (!slot_dir(c, V1_MEMORY, s, path, "memory.oom_control"))
+            continue;
+        int ctl = open(path, O_RDONLY | O_CLOEXEC);
+        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        snprintf(line, sizeof line, "%d %d", efd, ctl);
+        if (ctl >= 0 && efd >= 0 && slot_dir(c, V1_MEMORY, s, path, "cgroup.event_control") &&
+            write_text(path, line)) {
+            c->oom_efd[s] = efd;
+            c->oom_ctl[s] = ctl;
+            continue;
+        }
+        if (ctl >= 0)
+            close(ctl);
+        if (efd >= 0)
+            close(efd);
+    }
+}
+
 static bool open_v2(cg *c, const char *tag, char *why, size_t whylen)
 {
     char *base = c->base[0];
@@ -270,16 +299,26 @@ app_err cg_open(const char *tag, unsigned nslots, cg **out, char *why, size_t wh
     if (c == NULL)
         return APP_ENOMEM;
     c->oom_before = calloc(nslots, sizeof *c->oom_before);
-    if (c->oom_before == NULL) {
+    c->oom_efd = malloc(nslots * sizeof *c->oom_efd);
+    c->oom_ctl = malloc(nslots * sizeof *c->oom_ctl);
+    if (c->oom_before == NULL || c->oom_efd == NULL || c->oom_ctl == NULL) {
+        free(c->oom_before);
+        free(c->oom_efd);
+        free(c->oom_ctl);
         free(c);
         return APP_ENOMEM;
     }
+    for (unsigned s = 0; s < nslots; s++)
+        c->oom_efd[s] = c->oom_ctl[s] = -1;
     c->nslots = nslots;
     why[0] = '\0';
     char mnt[CG_PATH_MAX], mroot[CG_PATH_MAX];
     if (find_mount("memory", mnt, mroot) || find_mount("pids", mnt, mroot)) {
-        if (open_v1(c, tag, why, whylen))
+        if (open_v1(c, tag, why, whylen)) {
             c->mode = CG_V1;
+            if (c->base[V1_MEMORY][0] != '\0')
+                v1_watch_oom(c);
+        }
     } else if (find_mount(NULL, mnt, mroot)) {
         if (open_v2(c, tag, why, whylen))
             c->mode = CG_V2;
@@ -300,15 +339,28 @@ void cg_free(cg *c)
 {
     if (c == NULL)
         return;
+    for (unsigned s = 0; s < c->nslots; s++) {
+        if (c->oom_efd[s] >= 0)
+            close(c->oom_efd[s]);
+        if (c->oom_ctl[s] >= 0)
+            close(c->oom_ctl[s]);
+    }
     for (int i = 0; i < V1_COUNT; i++)
         remove_slots(c, i);
     free(c->oom_before);
+    free(c->oom_efd);
+    free(c->oom_ctl);
     free(c);
 }
 
 cg_mode cg_mode_of(const cg *c)
 {
     return c->mode;
+}
+
+int cg_oom_fd(const cg *c, unsigned slot)
+{
+    return c->mode == CG_V1 && slot < c->nslots ? c->oom_efd[slot] : -1;
 }
 
 const char *cg_describe_json(const cg *c)
@@ -370,21 +422,27 @@ app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_
     return APP_OK;
 }
 
-app_err cg_attach(cg *c, unsigned slot, pid_t pid, char *err, size_t errlen)
+int cg_open_procs(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen)
 {
-    char text[32];
-    snprintf(text, sizeof text, "%d", (int)pid);
     int n = c->mode == CG_V1 ? V1_COUNT : c->mode == CG_V2 ? 1 : 0;
+    int count = 0;
     for (int i = 0; i < n; i++) {
+        char path[CG_PATH_MAX];
         if (c->base[i][0] == '\0')
             continue;
-        if (!slot_write(c, i, slot, "cgroup.procs", text)) {
-            snprintf(err, errlen, "cgroup: moving %d into slot %u failed: %s", (int)pid, slot,
-                     strerror(errno));
-            return APP_EJAIL;
+        int fd = -1;
+        if (count < max && slot_dir(c, i, slot, path, "cgroup.procs"))
+            fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            snprintf(err, errlen, "cgroup: opening slot %u's cgroup.procs failed: %s", slot,
+                     count < max ? strerror(errno) : "too many controllers");
+            while (count > 0)
+                close(fds[--count]);
+            return -1;
         }
+        fds[count++] = fd;
     }
-    return APP_OK;
+    return count;
 }
 
 void cg_read_usage(cg *c, unsigned slot, cg_usage *u)

@@ -53,8 +53,21 @@ const char *cg_describe_json(const cg *c);
 app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_tasks, char *err,
                       size_t errlen);
 
-/* Moves pid into the slot's groups. */
-app_err cg_attach(cg *c, unsigned slot, pid_t pid, char *err, size_t errlen);
+/*
+ * Opens the slot's cgroup.procs file of every active controller for
+ * writing, so another process (the zygote) can move a child in by writing
+ * its pid.  Stores at most max descriptors in fds; the caller closes them.
+ * Returns how many, or -1 with err (none left open).
+ */
+int cg_open_procs(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen);
+
+/*
+ * An eventfd (non-blocking) that becomes readable when the OOM killer acts
+ * in the slot, or -1.  cgroup v1 only: under v2 the slot's
+ * memory.oom.group makes the kernel kill the whole jail by itself.  The
+ * caller reads 8 bytes to re-arm it; it stays owned by c.
+ */
+int cg_oom_fd(const cg *c, unsigned slot);
 
 /* Reads what the slot used since cg_limit_slot(). */
 void cg_read_usage(cg *c, unsigned slot, cg_usage *u);

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -59,7 +60,16 @@
 /* Most connections from the front at once. */
 #define EX_MAX_CLIENTS 512u
 
-typedef enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_ZYGOTE, SRC_CLIENT, SRC_CHAN, SRC_OUT, SRC_ERR } src_kind;
+typedef enum src_kind {
+    SRC_LISTEN,
+    SRC_SIGNAL,
+    SRC_ZYGOTE,
+    SRC_CLIENT,
+    SRC_CHAN,
+    SRC_OUT,
+    SRC_ERR,
+    SRC_OOM, /* obj: the slot's entry in ex.oom_ev, whose index is the slot */
+} src_kind;
 
 typedef struct ev_src {
     src_kind kind;
@@ -75,6 +85,7 @@ typedef struct child {
     pid_t pid;
     unsigned slot;
     int chan, out, err; /* -1 once closed */
+    int status;           /* the init's status pipe (jail_init_report); -1 once closed */
     child_state state;
     xp_req_hdr job;        /* the running job's header (its limits) */
     struct client *client; /* the job's owner; NULL when it went away */
@@ -126,6 +137,7 @@ static struct {
 
     unsigned nslots;
     child **slots;      /* From calloc(): the child in each slot, or NULL */
+    ev_src *oom_ev;     /* From calloc(): per slot, for cg_oom_fd() */
     child *idle;        /* ready children, LIFO */
     unsigned n_idle, n_starting, n_running;
     client *queue_head, *queue_tail;
@@ -398,6 +410,7 @@ static void child_free(child *ch)
     close_fd(&ch->chan);
     close_fd(&ch->out);
     close_fd(&ch->err);
+    close_fd(&ch->status);
     sbuf_free(&ch->out_buf);
     sbuf_free(&ch->err_buf);
     sbuf_free(&ch->res);
@@ -489,8 +502,21 @@ static void child_maybe_answer_early(child *ch)
 
 /* The child was reaped: everything in its PID namespace is gone, so the
  * pipes hold their last bytes and then EOF. */
+/* The runner's wait status as its init reported it, or the init's own
+ * status when there is no report (it was killed: by us, by the OOM killer,
+ * or before it could start a runner). */
+static int runner_status(child *ch, int init_status)
+{
+    jail_init_report r;
+    if (ch->status < 0 || read(ch->status, &r, sizeof r) != (ssize_t)sizeof r ||
+        r.magic != JAIL_INIT_MAGIC)
+        return init_status;
+    return r.wait_status;
+}
+
 static void child_finish(child *ch, int status, const struct rusage *ru)
 {
+    status = runner_status(ch, status);
     if (ch->out >= 0)
         child_drain_stream(ch, &ch->out, &ch->out_buf, RES_STDOUT_LIMIT);
     if (ch->err >= 0)
@@ -600,15 +626,32 @@ static void request_spawn(void)
         char err[APP_ERRMSG_LEN];
         /* The server maxima until a job lowers them. */
         if (cg_limit_slot(ex.cg, slot, ((uint64_t)ex.c.max_memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20,
-                          XP_DEFAULT_NPROC, err, sizeof err) != APP_OK) {
+                          XP_DEFAULT_NPROC + JAIL_INIT_TASKS, err, sizeof err) != APP_OK) {
+            note_error("%s", err);
+            return;
+        }
+    }
+    /* The zygote moves the child into the slot's cgroups before releasing
+     * it (so it can root a cgroup namespace there): it gets the slot's
+     * cgroup.procs files, opened here, with the request. */
+    int cg_fds[ZY_MAX_CG_FDS];
+    int ncg = 0;
+    if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE) {
+        char err[APP_ERRMSG_LEN];
+        ncg = cg_open_procs(ex.cg, slot, cg_fds, ZY_MAX_CG_FDS, err, sizeof err);
+        if (ncg < 0) {
             note_error("%s", err);
             return;
         }
     }
     zy_msg m = {.type = ZY_SPAWN, .slot = slot, .outside_uid = slot_uid(slot),
                 .outside_gid = slot_gid(slot)};
-    if (send(ex.zygote_fd, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t)sizeof m) {
-        note_error("cannot reach the zygote: %s", strerror(errno));
+    bool sent = zy_send(ex.zygote_fd, &m, cg_fds, ncg);
+    int send_errno = errno;
+    for (int i = 0; i < ncg; i++)
+        close(cg_fds[i]);
+    if (!sent) {
+        note_error("cannot reach the zygote: %s", strerror(send_errno));
         return;
     }
     /* Reserve the slot until the answer arrives. */
@@ -619,28 +662,13 @@ static void request_spawn(void)
 static void zygote_message(void)
 {
     zy_msg m;
-    char cbuf[CMSG_SPACE(3 * sizeof(int))];
-    struct iovec iov = {&m, sizeof m};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof cbuf};
-    ssize_t n = recvmsg(ex.zygote_fd, &mh, MSG_CMSG_CLOEXEC);
+    int fds[ZY_CHILD_FDS] = {-1, -1, -1, -1};
+    int nfds = 0;
+    ssize_t n = zy_recv(ex.zygote_fd, &m, fds, ZY_CHILD_FDS, &nfds);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
-    int fds[3] = {-1, -1, -1};
-    int nfds = 0;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-            nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            if (nfds > 3)
-                nfds = 3;
-            memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
-        }
-    }
-    if (n <= 0 || (size_t)n != sizeof m) {
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        if (n <= 0)
-            zygote_gone();
+    if (n <= 0) {
+        zygote_gone(); /* closed, or speaking nonsense */
         return;
     }
     m.text[sizeof m.text - 1] = '\0';
@@ -661,7 +689,7 @@ static void zygote_message(void)
     }
     ex.spawn_pending = false;
     ex.slots[m.slot] = NULL;
-    if (m.err != 0 || nfds != 3) {
+    if (m.err != 0 || nfds != ZY_CHILD_FDS) {
         for (int i = 0; i < nfds; i++)
             close(fds[i]);
         ex.spawn_errors++;
@@ -673,7 +701,7 @@ static void zygote_message(void)
             if (ch != NULL) {
                 ch->pid = m.pid;
                 ch->slot = m.slot;
-                ch->chan = ch->out = ch->err = -1;
+                ch->chan = ch->out = ch->err = ch->status = -1;
                 ch->state = CH_STARTING;
                 ex.n_starting++;
                 snprintf(ch->fail_msg, sizeof ch->fail_msg, "%s", m.text);
@@ -687,7 +715,7 @@ static void zygote_message(void)
     }
     child *ch = calloc(1, sizeof *ch);
     if (ch == NULL) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < ZY_CHILD_FDS; i++)
             close(fds[i]);
         kill(m.pid, SIGKILL);
         return;
@@ -698,20 +726,14 @@ static void zygote_message(void)
     ch->chan = fds[0];
     ch->out = fds[1];
     ch->err = fds[2];
+    ch->status = fds[3];
     ch->state = CH_STARTING;
     sbuf_init(&ch->out_buf, XP_MAX_STREAM_BYTES);
     sbuf_init(&ch->err_buf, XP_MAX_STREAM_BYTES);
     sbuf_init(&ch->res, 4 + (size_t)XP_MAX_CHILD_RESULT);
     ex.slots[m.slot] = ch;
     ex.n_starting++;
-    char err[APP_ERRMSG_LEN];
-    /* Into the slot's cgroup before it can receive any job. */
-    if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE &&
-        cg_attach(ex.cg, m.slot, ch->pid, err, sizeof err) != APP_OK) {
-        note_error("%s", err);
-        child_kill(ch, RES_NO_RESULT);
-    }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < ZY_CHILD_FDS; i++)
         set_nonblock(fds[i]);
     ch->ev_chan = (ev_src){SRC_CHAN, ch};
     ch->ev_out = (ev_src){SRC_OUT, ch};
@@ -729,7 +751,8 @@ static void start_job(client *cl, child *ch)
     char err[APP_ERRMSG_LEN];
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE &&
         cg_limit_slot(ex.cg, ch->slot,
-                      ((uint64_t)cl->hdr.memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20, cl->hdr.nproc,
+                      ((uint64_t)cl->hdr.memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20,
+                      cl->hdr.nproc + JAIL_INIT_TASKS,
                       err, sizeof err) != APP_OK) {
         note_error("%s", err);
         child_kill(ch, RES_NO_RESULT); /* reaped, slot freed; the job is retried */
@@ -786,10 +809,12 @@ static void status_json(sbuf *b)
                 (unsigned long long)ex.jobs_failed, (unsigned long long)ex.spawns,
                 (unsigned long long)ex.spawn_errors);
     sbuf_printf(b,
-                "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\"],"
+                "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\","
+                "\"cgroup\"],"
                 "\"network\":\"none (empty namespace, AF_UNIX sockets only)\","
-                "\"filesystem\":\"read-only root: /usr/lib, /usr/share; private /tmp (%u MB), "
-                "/dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
+                "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share; private /tmp "
+                "(%u MB), /dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
+                "\"init\":\"PID 1 reaps and reports; the job runs as PID 2\","
                 "\"seccomp\":{\"mode\":\"allowlist\",\"denied\":%s},\"noNewPrivs\":true,"
                 "\"capabilities\":\"none\",\"outsideIds\":",
                 ex.c.jail_tmp_mb, ex.mount_proc ? "fresh procfs (subset=pid)" : "none",
@@ -992,6 +1017,19 @@ static void check_timers(void)
     }
 }
 
+/* The OOM killer acted in a slot (cgroup v1): it may have killed a single
+ * process of the jail; end the whole jail, so the job stops now and is
+ * reported as over its memory limit rather than running on. */
+static void oom_event(unsigned slot)
+{
+    uint64_t count;
+    while (read(cg_oom_fd(ex.cg, slot), &count, sizeof count) == (ssize_t)sizeof count)
+        ;
+    child *ch = ex.slots[slot];
+    if (ch != NULL && ch != &slot_reserved && ch->state == CH_RUNNING)
+        child_kill(ch, RES_OOM);
+}
+
 static void reap(void)
 {
     for (;;) {
@@ -1041,6 +1079,18 @@ static int listen_on(const char *path)
     return fd;
 }
 
+/* nftw() callback: removes the slots' device directories (they hold only
+ * character devices) and, last, the jail root itself. */
+static int remove_jail_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)f;
+    if (type == FTW_DP)
+        rmdir(path);
+    else if (S_ISCHR(st->st_mode))
+        unlink(path);
+    return 0;
+}
+
 static void shutdown_all(void)
 {
     ex.stopping = true;
@@ -1053,7 +1103,7 @@ static void shutdown_all(void)
     while (waitpid(-1, NULL, 0) > 0)
         ;
     cg_free(ex.cg);
-    rmdir(ex.jail_root);
+    nftw(ex.jail_root, remove_jail_entry, 4, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     unlink(ex.c.executor_socket);
 }
 
@@ -1105,7 +1155,8 @@ int main(int argc, char **argv)
     ex.slots = calloc(ex.nslots, sizeof *ex.slots);
     ex.per_slot_uid = geteuid() == 0;
     cg_open("pysandbox", ex.nslots, &ex.cg, ex.cg_why, sizeof ex.cg_why);
-    if (ex.cg == NULL || ex.slots == NULL)
+    ex.oom_ev = calloc(ex.nslots, sizeof *ex.oom_ev);
+    if (ex.cg == NULL || ex.slots == NULL || ex.oom_ev == NULL)
         return 1;
     /* Without cgroups nothing bounds the memory of several processes
      * together, so jobs may not fork (threads remain). */
@@ -1143,6 +1194,11 @@ int main(int argc, char **argv)
     ex.ev_sig = (ev_src){SRC_SIGNAL, NULL};
     ep_add(ex.listen_fd, EPOLLIN, &ex.ev_listen);
     ep_add(ex.sig_fd, EPOLLIN, &ex.ev_sig);
+    for (unsigned slot = 0; slot < ex.nslots; slot++) {
+        ex.oom_ev[slot] = (ev_src){SRC_OOM, &ex.oom_ev[slot]};
+        if (cg_oom_fd(ex.cg, slot) >= 0)
+            ep_add(cg_oom_fd(ex.cg, slot), EPOLLIN, &ex.oom_ev[slot]);
+    }
     start_zygote();
     logf_("listening on %s (%u slots, pool %u, cgroup %s, %s)", ex.c.executor_socket, ex.nslots,
           ex.c.pool_size, cg_describe_json(ex.cg),
@@ -1172,6 +1228,9 @@ int main(int argc, char **argv)
             }
             case SRC_ZYGOTE:
                 zygote_message();
+                break;
+            case SRC_OOM:
+                oom_event((unsigned)((ev_src *)src->obj - ex.oom_ev));
                 break;
             case SRC_CLIENT: {
                 client *cl = src->obj;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -22,6 +24,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -72,26 +76,39 @@ static bool jail_die_with_parent(char *err, size_t errlen)
     return true;
 }
 
-/* 2. fd 0 is /dev/null, 1 and 2 the output pipes, 3 the request channel,
- * nothing else: the zygote's control socket and any other inherited
- * descriptor must not reach user code. */
-static bool jail_fds(int out, int errfd, int chan, char *err, size_t errlen)
+/* The character devices a jail gets, by name under /dev. */
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom"};
+#define JAIL_NDEV (sizeof dev_nodes / sizeof dev_nodes[0])
+
+/* dir/name (the slot's own node) or /dev/name. */
+static void dev_source(const jail_spec *s, const char *name, char *out, size_t len)
 {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    snprintf(out, len, "%s/%s", s->dev_dir != NULL ? s->dev_dir : "/dev", name);
+}
+
+/* 2. fd 0 is /dev/null (the slot's own), 1 and 2 the output pipes, 3 the
+ * request channel, 4 the init's status pipe, nothing else: the zygote's
+ * control socket and any other inherited descriptor must not reach user
+ * code. */
+static bool jail_fds(const jail_spec *s, const jail_io *io, char *err, size_t errlen)
+{
+    char null_path[PATH_MAX];
+    dev_source(s, "null", null_path, sizeof null_path);
+    int null = open(null_path, O_RDWR | O_CLOEXEC);
     if (null < 0)
-        return FAIL("open /dev/null");
-    int src[4] = {null, out, errfd, chan};
-    int high[4];
-    for (int i = 0; i < 4; i++) { /* above 9, so no dup2 below clobbers a source */
+        return FAIL(null_path);
+    int src[5] = {null, io->stdout_fd, io->stderr_fd, io->channel_fd, io->status_fd};
+    int high[5];
+    for (int i = 0; i < 5; i++) { /* above 9, so no dup2 below clobbers a source */
         high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
         if (high[i] < 0)
             return FAIL("dup descriptor");
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (dup2(high[i], i) != i)
             return FAIL("dup2");
-    if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
-        for (int fd = 4; fd < 65536; fd++)
+    if (syscall(SYS_close_range, 5u, ~0u, 0u) != 0) {
+        for (int fd = 5; fd < 65536; fd++)
             close(fd);
     }
     return true;
@@ -99,7 +116,7 @@ static bool jail_fds(int out, int errfd, int chan, char *err, size_t errlen)
 
 /* 3. The inside uid/gid (the only ones mapped).  The user namespace still
  * grants capabilities here, which the mounts below need; they are dropped
- * explicitly in step 8 (no execve will do it for us). */
+ * explicitly in step 9 (no execve will do it for us). */
 static bool jail_ids(char *err, size_t errlen)
 {
     if (setresgid(JAIL_INSIDE_ID, JAIL_INSIDE_ID, JAIL_INSIDE_ID) != 0)
@@ -109,25 +126,35 @@ static bool jail_ids(char *err, size_t errlen)
     return true;
 }
 
-/* Bind src read-only at dst, keeping the flags the kernel locked on the
- * source mount (a user namespace may not clear them: nsjail remountPt). */
-static bool bind_ro(const char *src, const char *dst, char *err, size_t errlen)
+/* 4. A cgroup namespace rooted at the slot's cgroups (the zygote moved us
+ * there before letting us run): /proc/self/cgroup shows "/", not the host's
+ * cgroup tree and the supervisor's pid. */
+static bool jail_cgroup_ns(char *err, size_t errlen)
 {
-    if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0)
+    if (unshare(CLONE_NEWCGROUP) != 0)
+        return FAIL("unshare(CLONE_NEWCGROUP)");
+    return true;
+}
+
+/*
+ * A read-only overlay of the host directory src at dst (relative to the
+ * new root).  The files are the host's, but their inodes belong to this
+ * mount alone, so advisory locks and inotify watches on them are invisible
+ * to other jails and to the host; a bind mount would share the host's
+ * inodes and make them a channel.  An overlay without an upper layer needs
+ * two lower ones: the second is the new root's empty tmp directory (its
+ * own tmpfs covers it later; the overlay keeps the directory underneath).
+ */
+static bool ro_layer(const jail_spec *s, const char *src, const char *dst, char *err,
+                     size_t errlen)
+{
+    char opts[PATH_MAX + 64];
+    int n = snprintf(opts, sizeof opts, "lowerdir=%s:%s/tmp", src, s->root_dir);
+    if (n < 0 || (size_t)n >= sizeof opts) {
+        errno = ENAMETOOLONG;
         return FAIL(dst);
-    struct statvfs sv;
-    if (statvfs(dst, &sv) != 0)
-        return FAIL("statvfs");
-    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC)
-        flags |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME)
-        flags |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME)
-        flags |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME)
-        flags |= MS_RELATIME;
-    if (mount(NULL, dst, NULL, flags, NULL) != 0)
+    }
+    if (mount("overlay", dst, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) != 0)
         return FAIL(dst);
     return true;
 }
@@ -144,22 +171,44 @@ static bool make_dirs(const char *const *dirs, char *err, size_t errlen)
  * libraries of its extension modules, and shared data such as fonts,
  * zoneinfo and matplotlib's data.  Nothing of /home, /root, /etc, /var,
  * /run, the service's files or other jails is mounted. */
-static const char *const ro_binds[] = {"/usr/lib", "/usr/share", NULL};
+static const char *const ro_layers[] = {"/usr/lib", "/usr/share", NULL};
 
-static bool jail_dev(bool with_proc, char *err, size_t errlen)
+/* The device nodes, opened (O_PATH) while the host's tree is still
+ * reachable: the slot's directory is hidden once the root tmpfs covers it. */
+static bool open_dev_sources(const jail_spec *s, int fds[JAIL_NDEV], char *err, size_t errlen)
+{
+    for (size_t i = 0; i < JAIL_NDEV; i++)
+        fds[i] = -1;
+    for (size_t i = 0; i < JAIL_NDEV; i++) {
+        char path[PATH_MAX];
+        dev_source(s, dev_nodes[i], path, sizeof path);
+        fds[i] = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fds[i] < 0)
+            return FAIL(path);
+    }
+    return true;
+}
+
+static void close_all(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+static bool jail_dev(const int dev_fds[JAIL_NDEV], bool with_proc, char *err, size_t errlen)
 {
     if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=755") != 0)
         return FAIL("mount /dev");
-    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom"};
-    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-        char host[32], here[32];
-        snprintf(host, sizeof host, "/dev/%s", nodes[i]);
-        snprintf(here, sizeof here, "dev/%s", nodes[i]);
+    for (size_t i = 0; i < JAIL_NDEV; i++) {
+        char src[64], here[32];
+        snprintf(src, sizeof src, "/proc/self/fd/%d", dev_fds[i]);
+        snprintf(here, sizeof here, "dev/%s", dev_nodes[i]);
         int fd = open(here, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
         if (fd < 0)
             return FAIL(here);
         close(fd);
-        if (mount(host, here, NULL, MS_BIND, NULL) != 0)
+        if (mount(src, here, NULL, MS_BIND, NULL) != 0)
             return FAIL(here);
     }
     if (with_proc) {
@@ -180,7 +229,12 @@ static bool jail_dev(bool with_proc, char *err, size_t errlen)
     return true;
 }
 
-static bool jail_etc(char *err, size_t errlen)
+/* The host's /etc/ld.so.cache, read once by jail_prepare(): each jail gets
+ * a private copy rather than the host's inode. */
+static char *ldso_cache;
+static size_t ldso_cache_len;
+
+static bool jail_etc(const jail_spec *s, char *err, size_t errlen)
 {
     static const struct {
         const char *path, *text;
@@ -200,50 +254,56 @@ static bool jail_etc(char *err, size_t errlen)
      * it holds nothing but symlinks. */
     if (access("/etc/alternatives", F_OK) == 0 &&
         (mkdir("etc/alternatives", 0755) != 0 ||
-         !bind_ro("/etc/alternatives", "etc/alternatives", err, errlen)))
+         !ro_layer(s, "/etc/alternatives", "etc/alternatives", err, errlen)))
         return false;
     /* dlopen() by soname (ctypes.CDLL("libm.so.6")) needs the loader cache. */
-    if (access("/etc/ld.so.cache", R_OK) == 0) {
-        int fd = open("etc/ld.so.cache", O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (ldso_cache != NULL) {
+        int fd = open("etc/ld.so.cache", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
         if (fd < 0)
             return FAIL("etc/ld.so.cache");
+        bool ok = write(fd, ldso_cache, ldso_cache_len) == (ssize_t)ldso_cache_len;
+        int saved = errno;
         close(fd);
-        if (!bind_ro("/etc/ld.so.cache", "etc/ld.so.cache", err, errlen))
-            return false;
+        errno = saved;
+        if (!ok)
+            return FAIL("write etc/ld.so.cache");
     }
     return true;
 }
 
-/* 4. A root made of a small tmpfs holding read-only binds, private /tmp,
- * /dev and /dev/shm, a fresh /proc, then pivot_root (not chroot, which
- * capabilities could escape) and the root itself made read-only. */
+/* 5. A root made of a small tmpfs holding read-only overlays of the host's
+ * runtime, private /etc, /tmp, /dev and /dev/shm, a fresh /proc, then
+ * pivot_root (not chroot, which capabilities could escape) and the root
+ * itself made read-only. */
 static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         return FAIL("make / private"); /* nothing may propagate back to the host */
-    if (mount("tmpfs", s->root_dir, "tmpfs", MS_NOSUID | MS_NODEV,
-              "size=1m,nr_inodes=256,mode=755") != 0)
-        return FAIL("mount root tmpfs");
-    if (chdir(s->root_dir) != 0)
-        return FAIL("chdir root");
+    int dev_fds[JAIL_NDEV];
+    bool ok = open_dev_sources(s, dev_fds, err, errlen);
+    char opts[96];
+    snprintf(opts, sizeof opts, "size=%zuk,nr_inodes=256,mode=755", 1024 + ldso_cache_len / 1024);
+    if (ok && mount("tmpfs", s->root_dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+        ok = FAIL("mount root tmpfs");
+    if (ok && chdir(s->root_dir) != 0)
+        ok = FAIL("chdir root");
     static const char *const dirs[] = {"usr", "usr/lib", "usr/share", "etc",
                                        "dev", "tmp", "proc", NULL};
-    if (!make_dirs(dirs, err, errlen))
-        return false;
-    if (symlink("usr/lib", "lib") != 0)
-        return FAIL("symlink lib");
-    if (access("/usr/lib64", F_OK) == 0) {
-        if (mkdir("usr/lib64", 0755) != 0 || !bind_ro("/usr/lib64", "usr/lib64", err, errlen))
-            return false;
-        if (symlink("usr/lib64", "lib64") != 0)
-            return FAIL("symlink lib64");
+    ok = ok && make_dirs(dirs, err, errlen);
+    if (ok && symlink("usr/lib", "lib") != 0)
+        ok = FAIL("symlink lib");
+    if (ok && access("/usr/lib64", F_OK) == 0) {
+        ok = mkdir("usr/lib64", 0755) == 0 ? ro_layer(s, "/usr/lib64", "usr/lib64", err, errlen)
+                                            : FAIL("mkdir usr/lib64");
+        if (ok && symlink("usr/lib64", "lib64") != 0)
+            ok = FAIL("symlink lib64");
     }
-    for (const char *const *b = ro_binds; *b != NULL; b++)
-        if (!bind_ro(*b, *b + 1, err, errlen))
-            return false;
-    if (!jail_etc(err, errlen) || !jail_dev(s->mount_proc, err, errlen))
+    for (const char *const *l = ro_layers; ok && *l != NULL; l++)
+        ok = ro_layer(s, *l, *l + 1, err, errlen);
+    ok = ok && jail_etc(s, err, errlen) && jail_dev(dev_fds, s->mount_proc, err, errlen);
+    close_all(dev_fds, JAIL_NDEV);
+    if (!ok)
         return false;
-    char opts[96];
     snprintf(opts, sizeof opts, "size=%um,nr_inodes=%u,mode=1777", s->tmp_mb, JAIL_TMP_INODES);
     if (mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) != 0)
         return FAIL("mount /tmp");
@@ -265,7 +325,7 @@ static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
     return true;
 }
 
-/* 5. */
+/* 6. */
 static bool jail_hostname(char *err, size_t errlen)
 {
     if (sethostname("sandbox", 7) != 0)
@@ -273,7 +333,7 @@ static bool jail_hostname(char *err, size_t errlen)
     return true;
 }
 
-/* 6. A new session (no controlling terminal, so no TIOCSTI into anyone's
+/* 7. A new session (no controlling terminal, so no TIOCSTI into anyone's
  * tty, and no signals to the service's process group), default signal
  * handling, and two deliberate exceptions: SIGPIPE and SIGXFSZ are
  * ignored, so writing to a closed pipe or past RLIMIT_FSIZE raises an
@@ -303,7 +363,7 @@ static bool set_limit(int resource, rlim_t soft, rlim_t hard)
     return setrlimit(resource, &rl) == 0;
 }
 
-/* 7. Server maxima as hard limits; a job can only lower them. */
+/* 8. Server maxima as hard limits; a job can only lower them. */
 static bool jail_rlimits(const jail_spec *s, char *err, size_t errlen)
 {
     if (!set_limit(RLIMIT_CORE, 0, 0))
@@ -320,7 +380,8 @@ static bool jail_rlimits(const jail_spec *s, char *err, size_t errlen)
         return FAIL("RLIMIT_FSIZE");
     if (!set_limit(RLIMIT_NOFILE, s->max_nofile, s->max_nofile))
         return FAIL("RLIMIT_NOFILE");
-    if (s->max_nproc > 0 && !set_limit(RLIMIT_NPROC, s->max_nproc, s->max_nproc))
+    if (s->max_nproc > 0 && !set_limit(RLIMIT_NPROC, s->max_nproc + JAIL_INIT_TASKS,
+                                        s->max_nproc + JAIL_INIT_TASKS))
         return FAIL("RLIMIT_NPROC");
     if (!set_limit(RLIMIT_CPU, s->max_cpu_s, (rlim_t)s->max_cpu_s + 1))
         return FAIL("RLIMIT_CPU");
@@ -331,7 +392,7 @@ static bool jail_rlimits(const jail_spec *s, char *err, size_t errlen)
     return true;
 }
 
-/* 8. No capabilities in any set, none obtainable again. */
+/* 9. No capabilities in any set, none obtainable again. */
 static bool jail_drop_caps(char *err, size_t errlen)
 {
     for (int cap = 0; cap <= 63; cap++) {
@@ -365,7 +426,7 @@ static bool jail_drop_caps(char *err, size_t errlen)
     return true;
 }
 
-/* 9. */
+/* 10. */
 static bool jail_no_new_privs(char *err, size_t errlen)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -391,6 +452,9 @@ static const char *const denied_syscalls[] = {
     /* kernel modules, kexec, reboot, swap, accounting, quotas */
     "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot",
     "swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
+    /* file watches: nothing a job needs, and a watch on anything shared with
+     * the host would see the host's activity */
+    "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
     /* kernel keyrings (persistent across jobs), bpf, userfaultfd, io_uring, perf */
     "add_key", "request_key", "keyctl", "bpf", "userfaultfd", "io_uring_setup", "io_uring_enter",
     "io_uring_register", "perf_event_open",
@@ -408,9 +472,11 @@ static const char *const denied_syscalls[] = {
     NULL,
 };
 
-/* Syscalls whose allow rules carry argument conditions. */
+/* Syscalls whose allow rules carry argument conditions.  (ioctl's refused
+ * commands are in the second filter: libseccomp drops conditional rules of
+ * a syscall that also has an unconditional one.) */
 static const char *const argument_checked[] = {"clone", "clone3", "fork", "vfork", "socket",
-                                               "socketpair", "ioctl", NULL};
+                                               "socketpair", NULL};
 
 static bool in_list(const char *const *list, const char *name)
 {
@@ -470,38 +536,83 @@ static int add_argument_rules(scmp_filter_ctx ctx, bool deny_fork)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair), 1,
                               SCMP_A0(SCMP_CMP_NE, AF_UNIX));
-    /* ioctl: not TIOCSTI/TIOCLINUX (terminal injection); the kernel reads the
-     * command as 32 bits, so compare only those. */
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+    return rc;
+}
+
+/* The second filter: everything the first allows, except ioctl's terminal
+ * injection commands TIOCSTI and TIOCLINUX.  The kernel runs every filter
+ * and keeps the strictest answer, so EPERM here wins over the first
+ * filter's ALLOW.  It reads the command as 32 bits: compare only those. */
+static int add_ioctl_rules(scmp_filter_ctx ctx)
+{
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
-    if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
     return rc;
 }
 
-/* The compiled filter, built once in the zygote and inherited by children. */
-static struct sock_filter *filter_code;
-static unsigned short filter_len;
-static bool filter_deny_fork;
+/* A compiled filter, built once in the zygote and inherited by children. */
+typedef struct bpf_prog {
+    struct sock_filter *code;
+    unsigned short len;
+} bpf_prog;
 
-static app_err build_filter(bool deny_fork, char *err, size_t errlen)
+static bpf_prog main_filter, ioctl_filter;
+static bool filter_deny_fork;
+static bool filters_built;
+
+/* Exports ctx as BPF into *prog.  Returns 0 or a negative errno-style code. */
+static int export_filter(scmp_filter_ctx ctx, bpf_prog *prog)
 {
-    app_err result = APP_EJAIL;
-    int memfd = -1;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
-    if (ctx == NULL) {
-        snprintf(err, errlen, "jail: seccomp_init failed");
-        return APP_EJAIL;
+    int rc = -EIO;
+    int memfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (memfd < 0)
+        return -errno;
+    if (seccomp_export_bpf(ctx, memfd) != 0)
+        goto out;
+    off_t size = lseek(memfd, 0, SEEK_END);
+    if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+        size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+        goto out;
+    free(prog->code);
+    prog->len = 0;
+    prog->code = malloc((size_t)size);
+    if (prog->code == NULL) {
+        rc = -ENOMEM;
+        goto out;
     }
-    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-    if (rc == 0)
-        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); /* set explicitly in step 9 */
-    if (rc == 0)
-        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); /* binary search, not a chain */
+    if (pread(memfd, prog->code, (size_t)size, 0) != size)
+        goto out;
+    prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    rc = 0;
+out:
+    close(memfd);
+    return rc;
+}
+
+/* A filter context with our common attributes: foreign architectures kill
+ * the process, no_new_privs is set explicitly in step 10. */
+static scmp_filter_ctx new_filter(uint32_t default_action)
+{
+    scmp_filter_ctx ctx = seccomp_init(default_action);
+    if (ctx == NULL)
+        return NULL;
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0 ||
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0 ||
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0) { /* binary search, not a chain */
+        seccomp_release(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static app_err build_filters(bool deny_fork, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = new_filter(SCMP_ACT_ERRNO(ENOSYS));
+    scmp_filter_ctx ioctl_ctx = new_filter(SCMP_ACT_ALLOW);
+    int rc = ctx != NULL && ioctl_ctx != NULL ? 0 : -ENOMEM;
     for (int nr = 0; nr < 1024 && rc == 0; nr++) {
         char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
         if (name == NULL)
@@ -514,65 +625,265 @@ static app_err build_filter(bool deny_fork, char *err, size_t errlen)
     }
     if (rc == 0)
         rc = add_argument_rules(ctx, deny_fork);
+    if (rc == 0)
+        rc = add_ioctl_rules(ioctl_ctx);
+    if (rc == 0)
+        rc = export_filter(ctx, &main_filter);
+    if (rc == 0)
+        rc = export_filter(ioctl_ctx, &ioctl_filter);
+    seccomp_release(ctx);
+    seccomp_release(ioctl_ctx);
     if (rc != 0) {
-        snprintf(err, errlen, "jail: building the seccomp filter failed: %s", strerror(-rc));
-        goto out;
+        snprintf(err, errlen, "jail: building the seccomp filters failed: %s", strerror(-rc));
+        return APP_EJAIL;
     }
-    memfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
-    if (memfd < 0 || (rc = seccomp_export_bpf(ctx, memfd)) != 0) {
-        snprintf(err, errlen, "jail: exporting the seccomp filter failed");
-        goto out;
-    }
-    off_t size = lseek(memfd, 0, SEEK_END);
-    if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
-        size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
-        snprintf(err, errlen, "jail: the seccomp filter has an unexpected size");
-        goto out;
-    }
-    free(filter_code);
-    filter_code = malloc((size_t)size);
-    if (filter_code == NULL || pread(memfd, filter_code, (size_t)size, 0) != size) {
-        snprintf(err, errlen, "jail: reading the seccomp filter failed");
-        goto out;
-    }
-    filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
     filter_deny_fork = deny_fork;
+    filters_built = true;
+    return APP_OK;
+}
+
+/* Reads the host's loader cache for jail_etc(), up to JAIL_LDSO_CACHE_MAX. */
+static app_err load_ldso_cache(char *err, size_t errlen)
+{
+    int fd = open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return APP_OK; /* none on this host: dlopen by soname searches the default paths */
+    app_err result = APP_EJAIL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > JAIL_LDSO_CACHE_MAX) {
+        snprintf(err, errlen, "jail: /etc/ld.so.cache is empty or larger than %u bytes",
+                 JAIL_LDSO_CACHE_MAX);
+        goto out;
+    }
+    free(ldso_cache);
+    ldso_cache = malloc((size_t)st.st_size);
+    if (ldso_cache == NULL || read(fd, ldso_cache, (size_t)st.st_size) != st.st_size) {
+        snprintf(err, errlen, "jail: reading /etc/ld.so.cache failed");
+        free(ldso_cache);
+        ldso_cache = NULL;
+        goto out;
+    }
+    ldso_cache_len = (size_t)st.st_size;
     result = APP_OK;
 out:
-    if (memfd >= 0)
-        close(memfd);
-    seccomp_release(ctx);
+    close(fd);
     return result;
 }
 
-/* 10. Last: from here on the process can only do what the filter allows. */
-static bool jail_seccomp(const jail_spec *s, char *err, size_t errlen)
+/* The runner's stack: mapped once in the zygote (so the jobs' RLIMIT_DATA
+ * baseline includes it) and inherited, untouched, by every child. */
+static char *runner_stack;
+static size_t runner_stack_len;
+#define RUNNER_GUARD (64u * 1024)
+
+static app_err map_runner_stack(char *err, size_t errlen)
 {
-    if (filter_code == NULL || filter_deny_fork != s->deny_fork) {
-        if (build_filter(s->deny_fork, err, errlen) != APP_OK)
-            return false;
+    if (runner_stack != NULL)
+        return APP_OK;
+    size_t len = ((size_t)JAIL_RUNNER_STACK_MB << 20) + RUNNER_GUARD;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "jail: mapping the runner's stack failed: %s", strerror(errno));
+        return APP_EJAIL;
     }
-    struct sock_fprog prog = {filter_len, filter_code};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+    /* Overflow faults (SIGSEGV) instead of running into other memory. */
+    if (mprotect(p, RUNNER_GUARD, PROT_NONE) != 0) {
+        munmap(p, len);
+        snprintf(err, errlen, "jail: guarding the runner's stack failed: %s", strerror(errno));
+        return APP_EJAIL;
+    }
+    runner_stack = p;
+    runner_stack_len = len;
+    return APP_OK;
+}
+
+/* --- 11. the init ---------------------------------------------------------
+ *
+ * clone(CLONE_NEWPID) made us PID 1 of the jail, and the kernel shields
+ * PID 1 from every signal it has no handler for, even one it sends itself:
+ * RLIMIT_CPU's SIGXCPU, abort()'s SIGABRT or kill(getpid(), SIGTERM)
+ * would be dropped and the job misreported.  So PID 1 stays a small init
+ * that reaps and reports, and the job runs in PID 2, the runner, where
+ * signals act as everywhere else.  When the runner ends, the init writes
+ * its wait status on fd 4 and exits, and the kernel kills whatever else
+ * is left in the namespace.
+ *
+ * The runner is made with CLONE_VM: sharing the warm interpreter's memory
+ * costs nothing, where a fork would copy its page tables for every job.
+ * The price is discipline in the init: it keeps the original stack, and it
+ * makes system calls without glibc, whose wrappers write errno (thread-
+ * local storage the runner shares) -- it touches no memory but its own
+ * stack.  The runner can still write to the init's memory, and gains
+ * nothing by it: the init has the same credentials, namespaces and
+ * filters, and all it could forge is the runner's own exit status.
+ * (PR_SET_DUMPABLE would not help either: dumpability belongs to the
+ * shared memory.)
+ */
+static long raw_syscall(long nr, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return ret;
+#elif defined(__aarch64__)
+    register long x8 __asm__("x8") = nr;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    return x0;
+#else
+#error "the jail's init needs raw system calls for this architecture"
+#endif
+}
+
+/* Set by the init once its own filters are in place; the runner waits for
+ * it, so no user code ever runs beside an unfiltered process. */
+static int init_sealed;
+
+static bool install_filter(const bpf_prog *p, bool raw)
+{
+    struct sock_fprog prog = {p->len, p->code};
+    long rc = raw ? raw_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0)
+                  : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+    return rc == 0;
+}
+
+static _Noreturn void init_exit(long code)
+{
+    for (;;)
+        raw_syscall(SYS_exit_group, code, 0, 0, 0);
+}
+
+static _Noreturn void init_main(long runner)
+{
+    /* The runner has its own copies of fds 0-3: without ours, the output
+     * pipes reach EOF as soon as the runner is done with them. */
+    raw_syscall(SYS_close_range, 0, 3, 0, 0);
+    if (!install_filter(&main_filter, true) || !install_filter(&ioctl_filter, true))
+        init_exit(JAIL_INIT_EXIT_UNFILTERED);
+    __atomic_store_n(&init_sealed, 1, __ATOMIC_RELEASE);
+    raw_syscall(SYS_futex, (long)&init_sealed, FUTEX_WAKE, 1, 0);
+    for (;;) {
+        int status = 0;
+        long pid = raw_syscall(SYS_wait4, -1, (long)&status, __WALL, 0);
+        if (pid == runner) {
+            jail_init_report r = {JAIL_INIT_MAGIC, status};
+            raw_syscall(SYS_write, 4, (long)&r, sizeof r, 0);
+            init_exit(0);
+        }
+        if (pid == -ECHILD)
+            init_exit(JAIL_INIT_EXIT_LOST);
+    }
+}
+
+typedef struct runner_start {
+    void (*fn)(void *, const char *);
+    void *arg;
+} runner_start;
+
+/* 12. Last: from here on the process can only do what the filters allow. */
+static bool jail_seccomp(char *err, size_t errlen)
+{
+    if (!install_filter(&main_filter, false))
         return FAIL("install seccomp filter");
+    if (!install_filter(&ioctl_filter, false))
+        return FAIL("install ioctl filter");
     return true;
+}
+
+static int runner_entry(void *p)
+{
+    const runner_start *rs = p; /* on the init's stack, which stays put */
+    char err[APP_ERRMSG_LEN] = "";
+    close(4); /* the status pipe is the init's */
+    while (__atomic_load_n(&init_sealed, __ATOMIC_ACQUIRE) == 0)
+        syscall(SYS_futex, &init_sealed, FUTEX_WAIT, 0, NULL);
+    bool ok = jail_seccomp(err, sizeof err);
+    rs->fn(rs->arg, ok ? NULL : err);
+    _exit(127); /* the runner must not return */
+}
+
+static bool jail_split(const jail_spec *s, const runner_start *rs, char *err, size_t errlen)
+{
+    int flags = CLONE_VM | SIGCHLD | (s->tid_cache != NULL ? CLONE_CHILD_SETTID : 0);
+    /* The kernel stores the runner's tid in glibc's cache (shared memory),
+     * so raise() and pthread_kill() in the runner address the runner. */
+    pid_t pid = clone(runner_entry, runner_stack + runner_stack_len, flags, (void *)rs, NULL, NULL,
+                      s->tid_cache);
+    if (pid < 0)
+        return FAIL("clone the runner");
+    init_main(pid);
+}
+
+app_err jail_make_devices(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return FAIL(dir), APP_EJAIL;
+    for (size_t i = 0; i < JAIL_NDEV; i++) {
+        char host[32], path[PATH_MAX];
+        snprintf(host, sizeof host, "/dev/%s", dev_nodes[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, dev_nodes[i]);
+        struct stat hs, st;
+        if (stat(host, &hs) != 0 || !S_ISCHR(hs.st_mode))
+            return FAIL(host), APP_EJAIL;
+        if (lstat(path, &st) == 0 && (!S_ISCHR(st.st_mode) || st.st_rdev != hs.st_rdev) &&
+            unlink(path) != 0)
+            return FAIL(path), APP_EJAIL;
+        if (mknod(path, S_IFCHR | 0666, hs.st_rdev) != 0 && errno != EEXIST)
+            return FAIL(path), APP_EJAIL;
+        if (chmod(path, 0666) != 0) /* mknod honours the umask */
+            return FAIL(path), APP_EJAIL;
+    }
+    char null_path[PATH_MAX];
+    snprintf(null_path, sizeof null_path, "%s/null", dir);
+    int fd = open(null_path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return FAIL(null_path), APP_EJAIL; /* e.g. EACCES: a nodev filesystem */
+    bool ok = write(fd, "", 1) == 1;
+    close(fd);
+    if (!ok)
+        return FAIL(null_path), APP_EJAIL;
+    return APP_OK;
 }
 
 app_err jail_prepare(const jail_spec *spec, char *err, size_t errlen)
 {
-    return build_filter(spec->deny_fork, err, errlen);
+    if (strpbrk(spec->root_dir, ",:\\") != NULL) {
+        snprintf(err, errlen, "jail: the root directory %s must not contain ',', ':' or '\\'",
+                 spec->root_dir);
+        return APP_EJAIL;
+    }
+    app_err e = build_filters(spec->deny_fork, err, errlen);
+    if (e == APP_OK)
+        e = load_ldso_cache(err, errlen);
+    if (e == APP_OK)
+        e = map_runner_stack(err, errlen);
+    return e;
 }
 
-app_err jail_enter(const jail_spec *spec, int stdout_fd, int stderr_fd, int channel_fd, char *err,
-                   size_t errlen)
+app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void *, const char *),
+                   void *arg, char *err, size_t errlen)
 {
-    bool ok = jail_die_with_parent(err, errlen) &&
-              jail_fds(stdout_fd, stderr_fd, channel_fd, err, errlen) && jail_ids(err, errlen) &&
+    if (!filters_built || filter_deny_fork != spec->deny_fork || runner_stack == NULL) {
+        snprintf(err, errlen, "jail: jail_prepare() was not called for this spec");
+        return APP_EINTERNAL;
+    }
+    runner_start rs = {runner, arg};
+    bool ok = jail_die_with_parent(err, errlen) && jail_fds(spec, io, err, errlen) &&
+              jail_ids(err, errlen) && jail_cgroup_ns(err, errlen) &&
               jail_mounts(spec, err, errlen) && jail_hostname(err, errlen) &&
               jail_session(err, errlen) && jail_rlimits(spec, err, errlen) &&
               jail_drop_caps(err, errlen) && jail_no_new_privs(err, errlen) &&
-              jail_seccomp(spec, err, errlen);
-    return ok ? APP_OK : APP_EJAIL;
+              jail_split(spec, &rs, err, errlen);
+    (void)ok; /* jail_split() returns only on failure */
+    return APP_EJAIL;
 }
 
 app_err jail_job_limits(const jail_job *job, char *err, size_t errlen)
@@ -581,7 +892,8 @@ app_err jail_job_limits(const jail_job *job, char *err, size_t errlen)
         return FAIL("job RLIMIT_CPU"), APP_EJAIL;
     if (!set_limit(RLIMIT_NOFILE, job->nofile, job->nofile))
         return FAIL("job RLIMIT_NOFILE"), APP_EJAIL;
-    if (job->nproc > 0 && !set_limit(RLIMIT_NPROC, job->nproc, job->nproc))
+    if (job->nproc > 0 && !set_limit(RLIMIT_NPROC, job->nproc + JAIL_INIT_TASKS,
+                                      job->nproc + JAIL_INIT_TASKS))
         return FAIL("job RLIMIT_NPROC"), APP_EJAIL;
     if (job->data > 0 && !set_limit(RLIMIT_DATA, job->data, job->data))
         return FAIL("job RLIMIT_DATA"), APP_EJAIL;

@@ -3,17 +3,20 @@
  *
  * A jailed child is cloned by the zygote with new user, PID, mount,
  * network, IPC and UTS namespaces (JAIL_CLONE_FLAGS).  The parent side
- * writes its ID maps (jail_write_id_maps); the child then calls
- * jail_enter(), which applies every remaining layer in one fixed, audited
- * order, seccomp last:
+ * writes its ID maps (jail_write_id_maps) and moves it into its slot's
+ * cgroups; the child then calls jail_enter(), which applies every
+ * remaining layer in one fixed, audited order, seccomp last:
  *
- *   1 die with the supervisor         6 session, signals, umask, cwd
- *   2 file descriptors: 0 /dev/null,  7 rlimits (server maxima)
- *     1/2 output pipes, 3 channel;    8 drop privileges: inside uid/gid,
- *     everything else closed             no capabilities, locked securebits
- *   3 inside uid/gid                  9 no_new_privs
- *   4 minimal read-only root          10 seccomp-bpf filter
- *   5 hostname
+ *   1 die with the supervisor          7 session, signals, umask, cwd
+ *   2 file descriptors: 0 /dev/null,   8 rlimits (server maxima)
+ *     1/2 output pipes, 3 channel,     9 drop privileges: no capabilities,
+ *     4 init status; nothing else         locked securebits
+ *   3 inside uid/gid                  10 no_new_privs
+ *   4 cgroup namespace                11 split: PID 1 stays a small init
+ *   5 minimal read-only root              (reaps, reports the runner's
+ *     (private inodes: overlays,          status on fd 4), PID 2 runs
+ *     own device nodes)                   the job
+ *   6 hostname                        12 seccomp-bpf filters (both)
  *
  * The network namespace is left without any interface up; IPC and UTS
  * namespaces need nothing more.  Per-job limits are applied later, when the
@@ -27,6 +30,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "app.h"
@@ -47,7 +51,12 @@
 #define JAIL_STACK_MB 8u
 
 typedef struct jail_spec {
-    const char *root_dir; /* empty directory, reachable by every slot uid, to build the root on */
+    const char *root_dir; /* directory, reachable by every slot uid, to build the root on (its
+                           * host contents are hidden); no ',', ':' or '\\' (it is named in
+                           * overlay mount options) */
+    const char *dev_dir;  /* directory holding this slot's own null, zero, full, random and
+                           * urandom nodes (see jail_make_devices), or NULL for the host's */
+    int *tid_cache;       /* glibc's cached tid of the main thread, or NULL (see zygote_main.c) */
     unsigned tmp_mb;      /* size of /tmp */
     bool mount_proc;      /* mount a fresh procfs (subset=pid) at /proc */
     bool deny_fork;       /* seccomp refuses new processes (no per-jail process limit exists) */
@@ -74,19 +83,62 @@ typedef struct jail_job {
 app_err jail_write_id_maps(pid_t pid, uid_t outside_uid, gid_t outside_gid, char *err,
                            size_t errlen);
 
-/* Zygote side, once at start-up: builds the seccomp filter for spec so each
- * child only installs it.  Returns APP_OK or APP_EJAIL with err. */
+/* Zygote side, once at start-up: builds the seccomp filters for spec,
+ * reads /etc/ld.so.cache (each jail gets a private copy) and maps the
+ * runner's stack, so each child only installs, writes and uses them.
+ * Returns APP_OK or APP_EJAIL with err. */
 app_err jail_prepare(const jail_spec *spec, char *err, size_t errlen);
 
+/* The descriptors a child is given; they become fds 1, 2, 3 and 4. */
+typedef struct jail_io {
+    int stdout_fd, stderr_fd; /* write ends of the output pipes */
+    int channel_fd;           /* the request/result channel */
+    int status_fd;            /* write end of the init's status pipe */
+} jail_io;
+
+/* What the jail's init writes on fd 4 when the runner ends: its wait
+ * status, as waitpid() reports it.  Nothing is written when the init
+ * itself is killed (a timeout, the OOM killer, the supervisor). */
+#define JAIL_INIT_MAGIC 0x504a4931u /* "PJI1" */
+typedef struct jail_init_report {
+    uint32_t magic;
+    int32_t wait_status;
+} jail_init_report;
+
+/* The runner's C stack (the init keeps the original one). */
+#define JAIL_RUNNER_STACK_MB JAIL_STACK_MB
+/* Tasks the jail uses besides the job's own: the init.  Process limits
+ * (RLIMIT_NPROC, the pids cgroup) add it so a job keeps its full count. */
+#define JAIL_INIT_TASKS 1u
+/* Exit codes of the init when it could not do its job (no report on fd 4). */
+#define JAIL_INIT_EXIT_UNFILTERED 118 /* installing its seccomp filters failed */
+#define JAIL_INIT_EXIT_LOST 119       /* it has no child left, yet never reaped the runner */
+/* Largest /etc/ld.so.cache copied into a jail (Debian's is about 40 KiB). */
+#define JAIL_LDSO_CACHE_MAX (4u << 20)
+
 /*
- * Child side: applies layers 1-10 above.  stdout_fd, stderr_fd and
- * channel_fd become fds 1, 2 and 3; every other descriptor is closed.
- * Returns APP_OK with the process fully jailed, or APP_EJAIL with the
- * failing step, the source line and strerror(errno) in err; the caller
- * must then exit without running any user code.
+ * Child side: applies layers 1-12 above.  Does not return on success: the
+ * calling process stays PID 1 as the init, and a new process (PID 2,
+ * sharing its memory) calls runner(arg, NULL) once fully jailed, or
+ * runner(arg, message) if its own last step failed, in which case it must
+ * report the message and exit without running user code; runner must not
+ * return.  Returns APP_EJAIL with the failing step, the source line and
+ * strerror(errno) in err (APP_EINTERNAL: jail_prepare() was not called for
+ * spec); the caller must then exit without running any user code.
  */
-app_err jail_enter(const jail_spec *spec, int stdout_fd, int stderr_fd, int channel_fd, char *err,
-                   size_t errlen);
+app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void *, const char *),
+                   void *arg, char *err, size_t errlen);
+
+/*
+ * Zygote side (root on the host): creates dir (mode 0755) holding fresh
+ * character devices null, zero, full, random and urandom with the host's
+ * numbers, so a jail bind-mounts inodes no other jail or host process
+ * uses (advisory locks and inotify watches on the host's /dev/null would
+ * be a channel).  Verifies that dir/null can be opened and written (the
+ * filesystem may be mounted nodev).  Returns APP_OK, or APP_EJAIL with
+ * err; the caller may then fall back to the host's nodes.
+ */
+app_err jail_make_devices(const char *dir, char *err, size_t errlen);
 
 /* Child side, once the job is known: lowers rlimits to the job's values. */
 app_err jail_job_limits(const jail_job *job, char *err, size_t errlen);

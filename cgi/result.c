@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "jscan.h"
+#include "zygote.h"
 
 static const char *const statuses[] = {"ok", "error", "timeout", "memory_limit", "output_limit",
                                        "killed", NULL};
@@ -150,7 +151,14 @@ app_err res_compose(const res_parts *p, sbuf *out)
     char message[APP_ERRMSG_LEN] = "";
     const char *etype = NULL;
     char sigbuf[32];
-    if (p->verdict == RES_TIMEOUT) {
+    /* Memory first: a jail whose processes the OOM killer picked off one by
+     * one may run on into its wall-time limit, and the cause is the memory. */
+    if (p->verdict == RES_OOM || p->oom_killed) {
+        status = "memory_limit";
+        etype = "MemoryError";
+        snprintf(message, sizeof message,
+                 "the program exceeded the %u MB memory limit and was stopped", p->memory_limit_mb);
+    } else if (p->verdict == RES_TIMEOUT) {
         status = "timeout";
         etype = "TimeoutError";
         snprintf(message, sizeof message,
@@ -166,11 +174,6 @@ app_err res_compose(const res_parts *p, sbuf *out)
         status = "output_limit";
         etype = "ResultTooLarge";
         snprintf(message, sizeof message, "the result and charts were larger than the limit");
-    } else if (p->oom_killed) {
-        status = "memory_limit";
-        etype = "MemoryError";
-        snprintf(message, sizeof message,
-                 "the program exceeded the %u MB memory limit and was stopped", p->memory_limit_mb);
     } else if (v.valid) {
         status = v.status;
     } else if (p->child_json != NULL || p->verdict == RES_NO_RESULT) {
@@ -191,6 +194,12 @@ app_err res_compose(const res_parts *p, sbuf *out)
                  res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf),
                  p->exit_signal == SIGSEGV ? " (a crash: e.g. unbounded recursion or a C extension)"
                                            : "");
+    } else if (p->exit_code == ZY_EXIT_NO_CHANNEL) {
+        status = "error";
+        etype = "ResultChannelClosed";
+        snprintf(message, sizeof message,
+                 "the program closed or damaged the result channel (fd 3), so its result could "
+                 "not be delivered");
     } else if (p->exit_code != 0) {
         status = "error";
         etype = "SystemExit";

@@ -32,6 +32,7 @@ typedef enum res_verdict {
     RES_STDERR_LIMIT,   /* stderr passed its cap: killed */
     RES_RESULT_LIMIT,   /* the result passed its cap: killed */
     RES_NO_RESULT,      /* the child broke the channel protocol */
+    RES_OOM,            /* the OOM killer acted in the jail's cgroup: the jail was killed */
 } res_verdict;
 
 typedef struct res_parts {

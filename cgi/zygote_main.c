@@ -5,10 +5,12 @@
  * descriptor besides 0-2: fd 3, the SOCK_SEQPACKET control socket (see
  * zygote.h).  It initialises CPython with an isolated configuration,
  * imports and warms numpy, pandas, matplotlib (Agg), scipy and the harness,
- * builds the seccomp filter, then serves spawn requests.  For each it
+ * builds the seccomp filters, then serves spawn requests.  For each it
  * clones one child into new namespaces (CLONE_PARENT: the child belongs to
- * the supervisor), writes the child's id maps, releases it, and hands the
- * supervisor the other ends of the child's channel and output pipes.
+ * the supervisor), writes the child's id maps, moves it into its slot's
+ * cgroups (through descriptors the supervisor sends with the request),
+ * releases it, and hands the supervisor the other ends of the child's
+ * channel, output pipes and init status pipe.
  *
  * The zygote never reads a job.  Code and data go from the supervisor
  * straight to a jailed child, so no user's request ever sits in the memory
@@ -18,6 +20,9 @@
  *
  * Usage (by the executor only):
  *   pysandbox-zygote HARNESS JAIL_ROOT TMP_MB MAX_CPU_S MAX_NOFILE MAX_NPROC DENY_FORK PROC
+ * Every child inherits this process's memory, including the exec-time
+ * argument and environment blocks that /proc/self/cmdline and environ
+ * show: main() copies what it needs and blanks the host paths there.
  */
 #include <Python.h>
 
@@ -35,8 +40,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +55,12 @@ static PyObject *run_json;  /* new ref, kept for the zygote's life: harness.run_
 static size_t baseline_data; /* VmData after warm-up, bytes: RLIMIT_DATA = this + job memory */
 static int *tid_cache;       /* glibc's cached tid of the main thread (see spawn_child) */
 static jail_spec spec;       /* this zygote's jail settings, from argv */
+/* Slots whose private device nodes exist (jail_make_devices), and whether
+ * this host allows them at all (a nodev filesystem does not). */
+#define ZY_MAX_SLOTS 512
+static unsigned char devices_made[ZY_MAX_SLOTS / 8];
+static bool private_devices = true;
+static char devices_note[APP_ERRMSG_LEN];
 
 static void die(const char *why)
 {
@@ -168,15 +179,20 @@ static size_t collapse_heap(void)
  * program through the harness so lazy first-call costs (pandas formatting,
  * matplotlib fonts, BLAS) are paid here, once, not in every child. */
 static const char warmup_py[] =
-    "import gc, importlib.util, json, sys, time\n"
+    "import gc, json, os, sys, time\n"
     "t0 = time.perf_counter()\n"
     "import numpy, pandas, scipy, scipy.stats, matplotlib\n"
     "matplotlib.use('Agg')\n"
     "import matplotlib.pyplot\n"
-    "spec = importlib.util.spec_from_file_location('pysandbox_harness', HARNESS_PATH)\n"
-    "harness = importlib.util.module_from_spec(spec)\n"
+    "# Compiled under a neutral name: the host path of the file must not show\n"
+    "# in the jail (tracebacks, __file__, code objects).\n"
+    "import types\n"
+    "with open(HARNESS_PATH, encoding='utf-8') as f:\n"
+    "    code = compile(f.read(), '/pysandbox/harness.py', 'exec')\n"
+    "harness = types.ModuleType('pysandbox_harness')\n"
+    "harness.__file__ = '/pysandbox/harness.py'\n"
     "sys.modules['pysandbox_harness'] = harness\n"
-    "spec.loader.exec_module(harness)\n"
+    "exec(code, harness.__dict__)\n"
     "WARM = '''\n"
     "import json, statistics, re, datetime, collections, math\n"
     "import numpy as np, pandas as pd, matplotlib.pyplot as plt\n"
@@ -199,7 +215,14 @@ static const char warmup_py[] =
     "    'packages': {m.__name__: m.__version__ for m in (numpy, pandas, matplotlib, scipy)},\n"
     "    'warmupMs': round((time.perf_counter() - t0) * 1000),\n"
     "})\n"
-    "del r, spec, t0\n"
+    "del r, code, f, t0\n"
+    "# The font cache was read from (or written to) the host directory named\n"
+    "# by MPLCONFIGDIR; jobs get the jail's own, and matplotlib must look again.\n"
+    "os.environ['MPLCONFIGDIR'] = '/tmp/matplotlib'\n"
+    "for name in ('get_configdir', 'get_cachedir'):\n"
+    "    fn = getattr(matplotlib, name)\n"
+    "    setattr(matplotlib, name, matplotlib._logged_cached(name.upper()[4:] + '=%s', fn.__wrapped__))\n"
+    "del name, fn\n"
     "# Children start with only fds 0-3: cached fonts must not keep files open.\n"
     "import matplotlib.font_manager\n"
     "matplotlib.font_manager._get_font.cache_clear()\n"
@@ -348,19 +371,16 @@ static void child_run(void)
     }
     uint32_t n = (uint32_t)len;
     if (xp_write_full(3, &n, sizeof n) != 0 || xp_write_full(3, text, (size_t)len) != 0)
-        _exit(126);
+        _exit(ZY_EXIT_NO_CHANNEL);
     _exit(0); /* no interpreter finalisation: the namespace is discarded anyway */
 }
 
-static void child_main(int chan, int out, int errfd, int sync_fd)
+/* The runner (PID 2 of the jail): reports readiness, then runs one job. */
+static void runner(void *arg, const char *jail_error)
 {
-    char c;
-    /* Wait until the zygote has written our id maps. */
-    if (read(sync_fd, &c, 1) != 1)
-        _exit(120);
-    char err[APP_ERRMSG_LEN];
-    if (jail_enter(&spec, out, errfd, chan, err, sizeof err) != APP_OK)
-        child_fail(chan, err);
+    (void)arg;
+    if (jail_error != NULL)
+        child_fail(3, jail_error);
     /* Jailed: only now touch Python (at-fork hooks run inside the jail). */
     PyOS_AfterFork_Child();
     char ready = ZY_CHILD_READY;
@@ -369,24 +389,30 @@ static void child_main(int chan, int out, int errfd, int sync_fd)
     child_run();
 }
 
+static void child_main(unsigned slot, const jail_io *io, int sync_fd)
+{
+    char c;
+    /* Wait until the zygote has written our id maps and moved us into the
+     * slot's cgroups. */
+    if (read(sync_fd, &c, 1) != 1)
+        _exit(120);
+    char dev_dir[PATH_MAX];
+    jail_spec mine = spec;
+    mine.tid_cache = tid_cache;
+    if (private_devices) {
+        snprintf(dev_dir, sizeof dev_dir, "%s/dev-%u", spec.root_dir, slot);
+        mine.dev_dir = dev_dir;
+    }
+    char err[APP_ERRMSG_LEN];
+    jail_enter(&mine, io, runner, NULL, err, sizeof err); /* returns only on failure */
+    child_fail(io->channel_fd, err);
+}
+
 /* --- spawning ----------------------------------------------------------- */
 
 static void reply(const zy_msg *m, const int *fds, int nfds)
 {
-    struct iovec iov = {(void *)m, sizeof *m};
-    char cbuf[CMSG_SPACE(3 * sizeof(int))];
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds > 0) {
-        memset(cbuf, 0, sizeof cbuf);
-        mh.msg_control = cbuf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
-    }
-    if (sendmsg(CONTROL_FD, &mh, MSG_NOSIGNAL) < 0)
+    if (!zy_send(CONTROL_FD, m, fds, nfds))
         exit(0); /* the executor is gone */
 }
 
@@ -399,25 +425,62 @@ static void spawn_failed(zy_msg *m, int err, const char *what)
     reply(m, NULL, 0);
 }
 
-static void spawn_child(zy_msg *m)
+/* Makes the slot's private device nodes once; on the first failure the
+ * zygote falls back to the host's nodes for good (and says so). */
+static void ensure_devices(unsigned slot)
 {
-    int chan[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, sync[2] = {-1, -1};
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0 ||
-        pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(sync, O_CLOEXEC) != 0) {
-        int e = errno;
-        for (int i = 0; i < 2; i++) {
-            if (chan[i] >= 0)
-                close(chan[i]);
-            if (out[i] >= 0)
-                close(out[i]);
-            if (errp[i] >= 0)
-                close(errp[i]);
-            if (sync[i] >= 0)
-                close(sync[i]);
+    if (!private_devices || (slot < ZY_MAX_SLOTS && (devices_made[slot / 8] & (1u << (slot % 8)))))
+        return;
+    char dir[PATH_MAX], err[APP_ERRMSG_LEN];
+    snprintf(dir, sizeof dir, "%s/dev-%u", spec.root_dir, slot);
+    if (jail_make_devices(dir, err, sizeof err) != APP_OK) {
+        private_devices = false;
+        snprintf(devices_note, sizeof devices_note, "%s", err);
+        fprintf(stderr, "pysandbox-zygote: jails use the host's device nodes: %s\n", err);
+        return;
+    }
+    if (slot < ZY_MAX_SLOTS)
+        devices_made[slot / 8] |= (unsigned char)(1u << (slot % 8));
+}
+
+/* Writes pid into each cgroup.procs the supervisor opened for the slot. */
+static bool attach_cgroups(long pid, const int *cg_fds, int ncg, char *err, size_t errlen)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%ld", pid);
+    for (int i = 0; i < ncg; i++) {
+        if (write(cg_fds[i], text, (size_t)n) != n) {
+            snprintf(err, errlen, "moving the child into its slot's cgroups: %s", strerror(errno));
+            return false;
         }
+    }
+    return true;
+}
+
+static void close_pairs(int (*pairs)[2], size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            if (pairs[i][k] >= 0) {
+                close(pairs[i][k]);
+                pairs[i][k] = -1;
+            }
+}
+
+static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
+{
+    /* channel, stdout, stderr, init status, release */
+    int p[5][2] = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}};
+    enum { CHAN, OUT, ERR, STATUS, SYNC };
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p[CHAN]) != 0 ||
+        pipe2(p[OUT], O_CLOEXEC) != 0 || pipe2(p[ERR], O_CLOEXEC) != 0 ||
+        pipe2(p[STATUS], O_CLOEXEC) != 0 || pipe2(p[SYNC], O_CLOEXEC) != 0) {
+        int e = errno;
+        close_pairs(p, 5);
         spawn_failed(m, e, "creating the child's descriptors");
         return;
     }
+    ensure_devices(m->slot);
     if (thread_count() != 1) {
         die("the zygote has more than one thread; refusing to fork");
     }
@@ -429,34 +492,29 @@ static void spawn_child(zy_msg *m)
     unsigned long flags = JAIL_CLONE_FLAGS | CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
     if (pid == 0) {
-        close(chan[0]);
-        close(out[0]);
-        close(errp[0]);
-        close(sync[1]);
-        child_main(chan[1], out[1], errp[1], sync[0]);
+        jail_io io = {.stdout_fd = p[OUT][1], .stderr_fd = p[ERR][1], .channel_fd = p[CHAN][1],
+                      .status_fd = p[STATUS][1]};
+        child_main(m->slot, &io, p[SYNC][0]);
         _exit(127);
     }
     int clone_errno = errno;
     PyOS_AfterFork_Parent();
-    close(chan[1]);
-    close(out[1]);
-    close(errp[1]);
-    close(sync[0]);
+    for (int i = 0; i < 4; i++) { /* the child's ends */
+        close(p[i][1]);
+        p[i][1] = -1;
+    }
+    close(p[SYNC][0]);
+    p[SYNC][0] = -1;
     if (pid < 0) {
-        close(chan[0]);
-        close(out[0]);
-        close(errp[0]);
-        close(sync[1]);
+        close_pairs(p, 5);
         spawn_failed(m, clone_errno, "clone");
         return;
     }
     char err[APP_ERRMSG_LEN];
-    if (jail_write_id_maps((pid_t)pid, m->outside_uid, m->outside_gid, err, sizeof err) != APP_OK) {
+    if (jail_write_id_maps((pid_t)pid, m->outside_uid, m->outside_gid, err, sizeof err) != APP_OK ||
+        !attach_cgroups(pid, cg_fds, ncg, err, sizeof err)) {
         kill((pid_t)pid, SIGKILL);
-        close(chan[0]);
-        close(out[0]);
-        close(errp[0]);
-        close(sync[1]);
+        close_pairs(p, 5);
         m->type = ZY_SPAWNED;
         m->pid = (int32_t)pid; /* still the supervisor's child: it reaps it */
         m->err = EPERM;
@@ -464,17 +522,14 @@ static void spawn_child(zy_msg *m)
         reply(m, NULL, 0);
         return;
     }
-    (void)!write(sync[1], "g", 1);
-    close(sync[1]);
+    (void)!write(p[SYNC][1], "g", 1);
     m->type = ZY_SPAWNED;
     m->pid = (int32_t)pid;
     m->err = 0;
     m->text[0] = '\0';
-    int fds[3] = {chan[0], out[0], errp[0]};
-    reply(m, fds, 3);
-    close(chan[0]);
-    close(out[0]);
-    close(errp[0]);
+    int fds[ZY_CHILD_FDS] = {p[CHAN][0], p[OUT][0], p[ERR][0], p[STATUS][0]};
+    reply(m, fds, ZY_CHILD_FDS);
+    close_pairs(p, 5);
 }
 
 /* Finds glibc's cached tid of this thread (exported for libthread_db). */
@@ -485,6 +540,33 @@ static int *find_tid_cache(void)
         return NULL;
     int *p = (int *)((char *)pthread_self() + desc[2]);
     return *p == (int)gettid() ? p : NULL;
+}
+
+/*
+ * Keeps a copy of argv[i] in out and blanks the original: children would
+ * show it in /proc/self/cmdline, and these are host paths.
+ */
+static void take_arg(char *argv_i, char *out, size_t len)
+{
+    snprintf(out, len, "%s", argv_i);
+    memset(argv_i, 0, strlen(argv_i));
+}
+
+/* Same for the environment block: MPLCONFIGDIR names a host directory.
+ * setenv() moves the live value to the heap; the exec-time copy, which
+ * /proc/self/environ shows, is blanked. */
+static void hide_env_value(const char *name)
+{
+    size_t nlen = strlen(name);
+    for (char **e = environ; *e != NULL; e++) {
+        if (strncmp(*e, name, nlen) != 0 || (*e)[nlen] != '=')
+            continue;
+        char *original = *e;
+        if (setenv(name, original + nlen + 1, 1) != 0)
+            die("setenv");
+        memset(original, 0, strlen(original));
+        return;
+    }
 }
 
 int main(int argc, char **argv)
@@ -501,8 +583,12 @@ int main(int argc, char **argv)
      * every child into its jail; drop them. */
     if (geteuid() == 0 && setgroups(0, NULL) != 0)
         die("setgroups");
+    static char harness_path[PATH_MAX], root_dir[PATH_MAX];
+    take_arg(argv[1], harness_path, sizeof harness_path);
+    take_arg(argv[2], root_dir, sizeof root_dir);
+    hide_env_value("MPLCONFIGDIR");
     spec = (jail_spec){
-        .root_dir = argv[2],
+        .root_dir = root_dir,
         .tmp_mb = arg_uint(argv[3]),
         .max_cpu_s = arg_uint(argv[4]),
         .max_nofile = arg_uint(argv[5]),
@@ -514,34 +600,52 @@ int main(int argc, char **argv)
     if (tid_cache == NULL)
         fprintf(stderr, "pysandbox-zygote: glibc's tid cache not found; raise() in jobs may fail\n");
 
-    char info[ZY_TEXT_MAX - 256];
-    init_python(argv[1], info, sizeof info);
-    baseline_data = vm_data_bytes();
-    /* The jobs' RLIMIT_DATA is relative to the warm interpreter's size; the
-     * hard maximum set at jail time leaves room for the largest job. */
-    spec.max_data = 0;
+    char info[ZY_TEXT_MAX - 1024];
+    init_python(harness_path, info, sizeof info);
     char err[APP_ERRMSG_LEN];
+    /* Before measuring the baseline: the runner's stack is part of it. */
+    spec.max_data = 0;
     if (jail_prepare(&spec, err, sizeof err) != APP_OK)
         die(err);
+    baseline_data = vm_data_bytes();
     if (thread_count() != 1)
         die("importing the warm packages started threads; set their thread counts to 1");
     check_no_open_files();
     size_t collapsed = collapse_heap();
+    ensure_devices(0); /* finds out now whether this host allows private nodes */
 
     zy_msg m = {.type = ZY_READY};
+    char note[2 * APP_ERRMSG_LEN] = "null";
+    if (!private_devices) {
+        /* The note is our own text (strerror and paths): quotes only need escaping. */
+        size_t w = 0;
+        note[w++] = '"';
+        for (const char *c = devices_note; *c != '\0' && w < sizeof note - 3; c++) {
+            if (*c == '"' || *c == '\\')
+                note[w++] = '\\';
+            note[w++] = (unsigned char)*c < 0x20 ? ' ' : *c;
+        }
+        note[w++] = '"';
+        note[w] = '\0';
+    }
     snprintf(m.text, sizeof m.text,
-             "{\"info\":%s,\"baselineDataKb\":%zu,\"hugePagesKb\":%zu,\"tidFixup\":%s}", info,
-             baseline_data / 1024, collapsed / 1024, tid_cache ? "true" : "false");
+             "{\"info\":%s,\"baselineDataKb\":%zu,\"hugePagesKb\":%zu,\"tidFixup\":%s,"
+             "\"privateDevices\":%s,\"privateDevicesNote\":%s}",
+             info, baseline_data / 1024, collapsed / 1024, tid_cache ? "true" : "false",
+             private_devices ? "true" : "false", note);
     reply(&m, NULL, 0);
 
     for (;;) {
-        ssize_t n = recv(CONTROL_FD, &m, sizeof m, 0);
+        int cg_fds[ZY_MAX_CG_FDS], ncg = 0;
+        ssize_t n = zy_recv(CONTROL_FD, &m, cg_fds, ZY_MAX_CG_FDS, &ncg);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n == 0)
             return 0; /* the executor closed the control socket */
-        if ((size_t)n != sizeof m || m.type != ZY_SPAWN)
+        if (n < 0 || m.type != ZY_SPAWN)
             die("malformed control message");
-        spawn_child(&m);
+        spawn_child(&m, cg_fds, ncg);
+        for (int i = 0; i < ncg; i++)
+            close(cg_fds[i]);
     }
 }

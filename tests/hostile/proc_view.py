@@ -2,9 +2,9 @@
 # host pids of the executor, zygote, FastCGI front and nginx (from `data`),
 # and read the host-wide files (/proc/sys, kcore, kallsyms, sysrq-trigger,
 # net, mounts of other processes, meminfo).
-# MUST HAPPEN: /proc lists only the jail's own processes (itself as PID 1 and
-# the child it forked); no host pid is visible; host-wide files are absent
-# (procfs mounted with subset=pid); the job is PID 1 with no parent in view.
+# MUST HAPPEN: /proc lists only the jail's own processes (the init as PID 1,
+# itself as PID 2 and the child it forked); no host pid is visible; host-wide
+# files are absent (procfs mounted with subset=pid).
 import os
 import time
 
@@ -19,7 +19,7 @@ report = {
     "proc_pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
     "proc_entries": sorted(p for p in os.listdir("/proc") if not p.isdigit()),
     "host_pids_visible": [p for p in data["host_pids"] if os.path.exists(f"/proc/{p}")
-                          and p not in (1, child)],
+                          and p not in (1, os.getpid(), child)],
     "host_files": {},
 }
 for name in ("sys/kernel/core_pattern", "kcore", "kallsyms", "sysrq-trigger", "net/tcp", "meminfo",

@@ -1,7 +1,7 @@
-# ATTACK: use advisory locks on files every jail shares with the host (the
-# read-only binds of /usr/lib, /etc/ld.so.cache and the /dev nodes are the
-# host's own inodes) as a channel between concurrent jobs, and to interfere
-# with host processes.
+# ATTACK: use advisory locks on files every jail reads from the host (the
+# runtime under /usr/lib, /etc/ld.so.cache, /dev/null: with bind mounts they
+# would be the host's own inodes) as a channel between concurrent jobs, and
+# to interfere with host processes.
 # data["role"] == "hold": take exclusive flock()s and a POSIX read lock,
 # then wait until the host says "go".
 # data["role"] == "probe": try the same locks without blocking and report

@@ -21,6 +21,14 @@ from tests.http.service import ROOT, Service
 RUN = "/api/insights/python-execution"
 
 
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
 class FakeJudge0:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="pysb-j0fake-")
@@ -30,11 +38,11 @@ class FakeJudge0:
             [sys.executable, os.path.join(ROOT, "tests", "fakes", "judge0_fake.py"), "--port", "0",
              "--port-file", port_file, "--log-file", self.log])
         deadline = time.time() + 15
-        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+        while not (port := read_text(port_file)):
             if time.time() > deadline:
                 raise RuntimeError("the fake Judge0 did not start")
             time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{open(port_file).read().strip()}"
+        self.url = f"http://127.0.0.1:{port}"
 
     def requests(self):
         with open(self.log) as f:

@@ -205,8 +205,12 @@ class EngineLifecycleTests(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertIn(h["status"], ("ok", "degraded"))
         jail = h["jail"]
-        self.assertEqual(set(jail["namespaces"]), {"user", "pid", "mount", "network", "ipc", "uts"})
+        self.assertEqual(set(jail["namespaces"]),
+                         {"user", "pid", "mount", "network", "ipc", "uts", "cgroup"})
         self.assertIn("execve", jail["seccomp"]["denied"])
+        self.assertIn("inotify_init1", jail["seccomp"]["denied"])
+        # This machine's run directory allows device nodes: every slot gets its own.
+        self.assertIs(h["interpreter"]["privateDevices"], True, h["interpreter"])
         self.assertIn(jail["cgroup"]["version"], ("v1", "v2", "none"))
         self.assertEqual(h["interpreter"]["info"]["python"][:4], "3.11")
 

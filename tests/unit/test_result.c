@@ -1,0 +1,197 @@
+/* test_result.c - composing a native answer (result.c): which verdict wins,
+ * how an exit status reads, and what survives of the untrusted child JSON. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "jscan.h"
+#include "result.h"
+#include "unit.h"
+#include "utf8.h"
+#include "zygote.h"
+
+static const char ok_child[] =
+    "{\"status\":\"ok\",\"error\":null,\"result\":{\"n\":1},\"charts\":[],\"executionTime\":12.5}";
+
+static res_parts parts(const char *child)
+{
+    return (res_parts){.child_json = child,
+                       .child_len = child ? strlen(child) : 0,
+                       .out = "",
+                       .err = "",
+                       .verdict = RES_EXITED,
+                       .exited = true,
+                       .wall_limit_ms = 3000,
+                       .memory_limit_mb = 128,
+                       .nofile = 100,
+                       .nproc = 10,
+                       .stream_cap = 1 << 20,
+                       .wall_ms = 4.25};
+}
+
+/* Composes p; the answer must be valid JSON (UTF-8) whatever went in. */
+static char *compose(const res_parts *p)
+{
+    sbuf out;
+    sbuf_init(&out, 1 << 20);
+    assert_int_equal(res_compose(p, &out), APP_OK);
+    js_span root;
+    char msg[APP_ERRMSG_LEN];
+    if (js_validate(out.data, out.len, &root, msg, sizeof msg) != APP_OK)
+        fail_msg("not JSON (%s): %s", msg, out.data);
+    char *s = strdup(sbuf_str(&out));
+    sbuf_free(&out);
+    return s;
+}
+
+static void a_clean_run_keeps_the_childs_fields(void **state)
+{
+    (void)state;
+    res_parts p = parts(ok_child);
+    p.out = "hi\n";
+    p.out_len = 3;
+    char *s = compose(&p);
+    assert_contains(s, "\"success\":true,\"status\":\"ok\",\"output\":\"hi\\n\"");
+    assert_contains(s, "\"result\":{\"n\":1}");
+    assert_contains(s, "\"executionTime\":12.5");
+    assert_contains(s, "\"engine\":\"native\"");
+    assert_contains(s, "\"exit\":{\"code\":0}");
+    free(s);
+}
+
+static void memory_outranks_a_timeout(void **state)
+{
+    (void)state;
+    /* A memory bomb spread over processes, then the wall clock. */
+    res_parts p = parts(NULL);
+    p.verdict = RES_TIMEOUT;
+    p.exited = false;
+    p.exit_signal = SIGKILL;
+    p.oom_killed = true;
+    char *s = compose(&p);
+    assert_contains(s, "\"status\":\"memory_limit\"");
+    assert_contains(s, "\"type\":\"MemoryError\"");
+    assert_contains(s, "128 MB");
+    free(s);
+    /* The supervisor's own OOM verdict, even before the counter moved. */
+    p = parts(ok_child);
+    p.verdict = RES_OOM;
+    s = compose(&p);
+    assert_contains(s, "\"status\":\"memory_limit\"");
+    assert_contains(s, "\"success\":false");
+    free(s);
+    /* A timeout alone stays a timeout. */
+    p = parts(NULL);
+    p.verdict = RES_TIMEOUT;
+    p.exited = false;
+    p.exit_signal = SIGKILL;
+    s = compose(&p);
+    assert_contains(s, "\"status\":\"timeout\"");
+    assert_contains(s, "3.0 s wall-time limit");
+    free(s);
+}
+
+static void exit_statuses_read_as_causes(void **state)
+{
+    (void)state;
+    struct {
+        bool exited;
+        int code_or_signal;
+        const char *status, *type, *phrase;
+    } cases[] = {
+        {false, SIGXCPU, "timeout", "TimeoutError", "more CPU time than its 3 s limit"},
+        {false, SIGSEGV, "killed", "Crash", "unbounded recursion"},
+        {false, SIGABRT, "killed", "Crash", "killed by SIGABRT"},
+        {false, SIGSYS, "killed", "SeccompViolation", "SIGSYS"},
+        {true, ZY_EXIT_NO_CHANNEL, "error", "ResultChannelClosed", "fd 3"},
+        {true, 3, "error", "SystemExit", "status 3"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        res_parts p = parts(NULL);
+        p.exited = cases[i].exited;
+        p.exit_code = cases[i].exited ? cases[i].code_or_signal : 0;
+        p.exit_signal = cases[i].exited ? 0 : cases[i].code_or_signal;
+        char *s = compose(&p);
+        char want[64];
+        snprintf(want, sizeof want, "\"status\":\"%s\"", cases[i].status);
+        if (strstr(s, want) == NULL || strstr(s, cases[i].type) == NULL ||
+            strstr(s, cases[i].phrase) == NULL)
+            fail_msg("case %zu: %s", i, s);
+        free(s);
+    }
+    /* os._exit(0) without a result: finished, nothing to say. */
+    res_parts p = parts(NULL);
+    char *s = compose(&p);
+    assert_contains(s, "\"status\":\"ok\"");
+    free(s);
+}
+
+static void the_child_cannot_forge_the_supervisors_fields(void **state)
+{
+    (void)state;
+    const char *forged =
+        "{\"status\":\"ok\",\"engine\":\"judge0\",\"metadata\":{\"exit\":{\"code\":99}},"
+        "\"success\":false,\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\"},"
+        "{\"format\":\"svg\",\"data\":\"<script>\"},{\"format\":\"png\",\"data\":1},7],"
+        "\"executionTime\":1}";
+    res_parts p = parts(forged);
+    p.exit_code = 0;
+    char *s = compose(&p);
+    assert_contains(s, "\"engine\":\"native\"");
+    assert_not_contains(s, "judge0");
+    assert_contains(s, "\"exit\":{\"code\":0}");
+    assert_contains(s, "\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\"}]");
+    assert_not_contains(s, "<script>");
+    assert_contains(s, "\"success\":true");
+    free(s);
+    /* Its timing is not believed when the supervisor stopped the job. */
+    p.verdict = RES_STDOUT_LIMIT;
+    s = compose(&p);
+    assert_contains(s, "\"executionTime\":4.250");
+    assert_contains(s, "\"stdout\":true");
+    free(s);
+}
+
+static void malformed_child_json_is_an_engine_error(void **state)
+{
+    (void)state;
+    const char *bad[] = {"{\"status\":", "[]", "{\"status\":\"fine\"}", "{\"status\":1}",
+                         "{\"status\":\"ok\"\xff}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        res_parts p = parts(bad[i]);
+        char *s = compose(&p);
+        if (strstr(s, "\"type\":\"EngineError\"") == NULL || strstr(s, "\"status\":\"error\"") == NULL)
+            fail_msg("case %zu: %s", i, s);
+        free(s);
+    }
+}
+
+static void any_output_bytes_become_valid_json(void **state)
+{
+    (void)state;
+    const char bytes[] = "a\xff\xfe\x00z\xe2\x82"; /* invalid UTF-8, a NUL, a cut sequence */
+    res_parts p = parts(ok_child);
+    p.out = bytes;
+    p.out_len = sizeof bytes - 1;
+    p.err = "\x1b[31m";
+    p.err_len = 5;
+    char *s = compose(&p);
+    assert_true(utf8_valid(s, strlen(s), NULL));
+    assert_contains(s, "\\u0000");
+    assert_contains(s, "a\\ufffd\\ufffd\\u0000z\\ufffd"); /* each bad byte: U+FFFD */
+    assert_contains(s, "\\u001b");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_clean_run_keeps_the_childs_fields),
+        cmocka_unit_test(memory_outranks_a_timeout),
+        cmocka_unit_test(exit_statuses_read_as_causes),
+        cmocka_unit_test(the_child_cannot_forge_the_supervisors_fields),
+        cmocka_unit_test(malformed_child_json_is_an_engine_error),
+        cmocka_unit_test(any_output_bytes_become_valid_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
