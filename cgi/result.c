@@ -140,6 +140,13 @@ static app_err put_error(sbuf *out, const char *type, const char *message)
     return err;
 }
 
+/* Signals that mean the process failed by itself: a fault, or abort(). */
+static bool is_fault(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT ||
+           sig == SIGTRAP;
+}
+
 app_err res_compose(const res_parts *p, sbuf *out)
 {
     child_view v;
@@ -188,7 +195,8 @@ app_err res_compose(const res_parts *p, sbuf *out)
                  (p->wall_limit_ms + 999) / 1000);
     } else if (!p->exited) {
         status = "killed";
-        etype = p->exit_signal == SIGSYS ? "SeccompViolation" : "Crash";
+        etype = p->exit_signal == SIGSYS ? "SeccompViolation" : is_fault(p->exit_signal) ? "Crash"
+                                                                                        : "Signal";
         snprintf(message, sizeof message,
                  "the interpreter was killed by %s before producing a result%s",
                  res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf),

@@ -10,6 +10,7 @@ sanitizer run).
 import http.client
 import json
 import os
+import pwd
 import random
 import shutil
 import socket
@@ -27,10 +28,16 @@ def free_port():
 
 
 class Service:
-    def __init__(self, env=None):
+    def __init__(self, env=None, user=None):
+        """user: run the service as this (unprivileged) account instead of
+        ours, through setpriv; only root can do that."""
         self.port = free_port()
+        self.user = user
         self.run_dir = tempfile.mkdtemp(prefix="pysb-test-")
         os.chmod(self.run_dir, 0o755)
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            os.chown(self.run_dir, pw.pw_uid, pw.pw_gid)
         self.env = dict(os.environ)
         # Each instance gets its own outside uids for its jails, so suites and
         # a developer's `make run` never share a slot uid (RLIMIT_NPROC counts per uid).
@@ -41,8 +48,16 @@ class Service:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        subprocess.run([os.path.join(ROOT, "tools", "service"), "start"], env=self.env,
-                       check=True, stdout=subprocess.DEVNULL, timeout=120)
+        cmd = [os.path.join(ROOT, "tools", "service"), "start"]
+        env = self.env
+        if self.user is not None:
+            pw = pwd.getpwnam(self.user)
+            cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+                   "--reset-env"] + ["env"] + [f"{k}={v}" for k, v in self.env.items()
+                                               if k.startswith(("PYSANDBOX_", "JUDGE0_", "PORT"))] + \
+                  ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + self.run_dir] + cmd
+            env = None
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
         return self
 
     def stop(self):

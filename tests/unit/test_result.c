@@ -103,6 +103,7 @@ static void exit_statuses_read_as_causes(void **state)
         {false, SIGSEGV, "killed", "Crash", "unbounded recursion"},
         {false, SIGABRT, "killed", "Crash", "killed by SIGABRT"},
         {false, SIGSYS, "killed", "SeccompViolation", "SIGSYS"},
+        {false, SIGTERM, "killed", "\"Signal\"", "killed by SIGTERM"},
         {true, ZY_EXIT_NO_CHANNEL, "error", "ResultChannelClosed", "fd 3"},
         {true, 3, "error", "SystemExit", "status 3"},
     };
