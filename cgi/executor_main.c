@@ -59,6 +59,8 @@
 #define EX_MAX_SPAWN_FAILURES 3u
 /* Most connections from the front at once. */
 #define EX_MAX_CLIENTS 512u
+/* How long stopping waits for killed children to be reaped. */
+#define EX_SHUTDOWN_REAP_MS 5000u
 
 typedef enum src_kind {
     SRC_LISTEN,
@@ -1099,9 +1101,22 @@ static void shutdown_all(void)
             kill(ex.slots[i]->pid, SIGKILL);
     if (ex.zygote_pid > 0)
         kill(ex.zygote_pid, SIGKILL);
-    /* Reap everything so the cgroups are empty and can be removed. */
-    while (waitpid(-1, NULL, 0) > 0)
-        ;
+    /* Reap everything so the cgroups are empty and can be removed; a child
+     * we never learned the pid of (a spawn in flight) dies with the zygote,
+     * but stopping must not hang on one that would not. */
+    uint64_t give_up = now_ms() + EX_SHUTDOWN_REAP_MS;
+    for (;;) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid < 0 && errno != EINTR)
+            break; /* ECHILD: all reaped */
+        if (pid == 0) {
+            if (now_ms() >= give_up) {
+                logf_("stopping with children still running");
+                break;
+            }
+            usleep(10 * 1000);
+        }
+    }
     cg_free(ex.cg);
     nftw(ex.jail_root, remove_jail_entry, 4, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     unlink(ex.c.executor_socket);

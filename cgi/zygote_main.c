@@ -492,6 +492,12 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
     unsigned long flags = JAIL_CLONE_FLAGS | CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
     if (pid == 0) {
+        /* The supervisor's ends are not ours; the release pipe's write end
+         * must go at once, or a zygote dying before the release would leave
+         * us waiting for it forever. */
+        for (int i = 0; i < 4; i++)
+            close(p[i][0]);
+        close(p[SYNC][1]);
         jail_io io = {.stdout_fd = p[OUT][1], .stderr_fd = p[ERR][1], .channel_fd = p[CHAN][1],
                       .status_fd = p[STATUS][1]};
         child_main(m->slot, &io, p[SYNC][0]);
