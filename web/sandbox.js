@@ -1,0 +1,701 @@
+/* sandbox.js - the sandbox page: starts the Python worker, runs the user's
+ * code in it, shows what happened, and answers a parent frame.
+ *
+ * Loaded by a plain <script> in <head>, after the three JSON elements it
+ * reads, so the worker (and with it the 8 MB runtime download and compile)
+ * starts before the browser has even parsed <body>.  Everything that touches
+ * the document waits for DOMContentLoaded.
+ *
+ * Untrusted text (code, data, output, tracebacks, results, parent messages)
+ * only ever reaches the DOM through textContent, value, or DOM nodes built
+ * here; never through innerHTML.  The protocol is described in
+ * docs/design/frontend-pyodide.md.
+ */
+"use strict";
+
+(function () {
+  // After Stop writes SIGINT into the interrupt buffer, how long the run may
+  // take to unwind before the worker is killed and replaced.  A busy loop
+  // stops in a few ms; time.sleep() and long C calls never look at the
+  // buffer, so they need the kill.
+  const STOP_GRACE_MS = 500;
+  // Rows of a DataFrame result drawn as a table (the harness sends at most
+  // what its to_json produced; a huge table would freeze the page).
+  const MAX_TABLE_ROWS = 200;
+  // What the status line says during each load stage the worker reports.
+  const STAGE_TEXT = {
+    worker: "Starting the Python worker…",
+    runtime: "Downloading the Python runtime…",
+    python: "Starting Python…",
+    harness: "Preparing the sandbox…",
+    ready: "Ready",
+  };
+
+  function readJson(id, fallback) {
+    const el = document.getElementById(id);
+    if (el === null) return fallback;
+    try {
+      return JSON.parse(el.textContent);
+    } catch (err) {
+      return fallback;
+    }
+  }
+
+  const config = readJson("pysb-config", null);
+  const input = readJson("pysb-input", { code: "", analysisType: null, autorun: false });
+  const dataEl = document.getElementById("pysb-data");
+  // The posted data as JSON text, handed to Python untouched: parsing and
+  // re-serialising it here would turn 1.0 into 1 and round big integers.
+  const pageDataText = dataEl !== null ? dataEl.textContent : "[]";
+
+  const parentOrigins = new Set();
+  if (config !== null && Array.isArray(config.allowedParentOrigins)) {
+    for (const o of config.allowedParentOrigins) {
+      if (typeof o === "string") parentOrigins.add(o);
+    }
+  }
+  parentOrigins.add(location.origin);
+  const framed = window.parent !== window;
+
+  /* --- engine state -------------------------------------------------- */
+
+  const engine = {
+    state: "loading", // loading | ready | failed
+    worker: null,
+    interrupt: null, // Uint8Array over a SharedArrayBuffer when isolated
+    watchdog: 0,
+    started: 0,
+    stage: "worker",
+    percent: 0,
+    shown: 0, // the progress value drawn, which creeps inside a stage
+    failure: "",
+    info: null, // the worker's ready message
+    notice: "", // why the runtime was last restarted, shown once ready
+  };
+
+  const runs = {
+    queue: [],
+    current: null,
+    nextId: 1,
+    stopTimer: 0,
+    autorunDone: false,
+  };
+
+  let ui = null; // element handles, once the body is parsed
+
+  function startEngine() {
+    clearTimeout(engine.watchdog);
+    engine.state = "loading";
+    engine.stage = "worker";
+    engine.percent = 2;
+    engine.shown = 0;
+    engine.failure = "";
+    engine.started = performance.now();
+    if (config === null || typeof config.workerUrl !== "string") {
+      failEngine("The page configuration is missing or unreadable; reload the page.");
+      return;
+    }
+    engine.interrupt = null;
+    if (self.crossOriginIsolated && typeof SharedArrayBuffer === "function") {
+      engine.interrupt = new Uint8Array(new SharedArrayBuffer(1));
+    }
+    let worker;
+    try {
+      worker = new Worker(config.workerUrl);
+    } catch (err) {
+      failEngine(`The Python worker could not be started: ${err.message}`);
+      return;
+    }
+    engine.worker = worker;
+    worker.onmessage = (event) => {
+      if (engine.worker === worker) onWorkerMessage(event.data);
+    };
+    worker.onerror = (event) => {
+      if (engine.worker !== worker) return;
+      event.preventDefault();
+      onWorkerCrash(event.message || "the worker script failed");
+    };
+    worker.onmessageerror = () => {
+      if (engine.worker === worker) onWorkerCrash("a message from the worker could not be read");
+    };
+    worker.postMessage({
+      type: "init",
+      config: Object.assign({}, config, { snapshot: snapshotSetting() }),
+      interruptBuffer: engine.interrupt ? engine.interrupt.buffer : null,
+    });
+    const timeout = Number(config.loadTimeoutMs) > 0 ? Number(config.loadTimeoutMs) : 60000;
+    engine.watchdog = setTimeout(() => {
+      if (engine.worker === worker && engine.state === "loading") {
+        failEngine(`Python did not finish loading within ${Math.round(timeout / 1000)} s ` +
+                   `(stuck at: ${STAGE_TEXT[engine.stage] || engine.stage}). ` +
+                   "The runtime may be blocked by the network or a browser setting.");
+      }
+    }, timeout);
+    showProgress();
+  }
+
+  // ?pysb-snapshot=off loads without the memory snapshot (for measuring and
+  // for ruling it out when debugging); the default is on.
+  function snapshotSetting() {
+    try {
+      return new URLSearchParams(location.search).get("pysb-snapshot") !== "off";
+    } catch (err) {
+      return true;
+    }
+  }
+
+  function stopWorker() {
+    clearTimeout(engine.watchdog);
+    if (engine.worker !== null) {
+      engine.worker.terminate();
+      engine.worker = null;
+    }
+  }
+
+  function restartEngine(reason) {
+    stopWorker();
+    engine.notice = reason;
+    startEngine();
+  }
+
+  function failEngine(message) {
+    stopWorker();
+    engine.state = "failed";
+    engine.failure = message;
+    // Nothing queued can run now; callers get a definite answer.
+    const pending = runs.current ? [runs.current].concat(runs.queue) : runs.queue.slice();
+    runs.current = null;
+    runs.queue = [];
+    clearTimeout(runs.stopTimer);
+    for (const run of pending) {
+      finishRun(run, engineResult("unavailable", "EngineUnavailable",
+                                  `Python could not be loaded: ${message}`));
+    }
+    notifyParent({ type: "error", message });
+    showProgress();
+    updateButtons();
+  }
+
+  function onWorkerCrash(message) {
+    if (engine.state === "loading") {
+      failEngine(`The Python worker crashed while loading: ${message}`);
+      return;
+    }
+    const run = runs.current;
+    runs.current = null;
+    clearTimeout(runs.stopTimer);
+    if (run !== null) {
+      finishRun(run, engineResult("error", "EngineError",
+                                  `The Python runtime crashed: ${message}`));
+    }
+    restartEngine("The Python runtime crashed and was restarted; variables and loaded " +
+                  "packages were reset.");
+  }
+
+  function onWorkerMessage(msg) {
+    if (msg === null || typeof msg !== "object") return;
+    switch (msg.type) {
+      case "progress":
+        engine.stage = msg.stage;
+        engine.percent = Math.max(engine.percent, Number(msg.percent) || 0);
+        notifyParent({ type: "progress", stage: msg.stage, percent: engine.percent });
+        showProgress();
+        break;
+      case "ready":
+        clearTimeout(engine.watchdog);
+        engine.state = "ready";
+        engine.stage = "ready";
+        engine.percent = 100;
+        engine.info = msg;
+        engine.info.pageMs = Math.round(performance.now() - engine.started);
+        document.documentElement.dataset.engineSnapshot = String(msg.snapshot);
+        mark("pysb-ready", {
+          stages: msg.stages,
+          snapshot: msg.snapshot,
+          workerStart: Math.round(msg.startedAt - performance.timeOrigin),
+          workerCreated: Math.round(engine.started),
+        });
+        showProgress();
+        updateButtons();
+        notifyParent({ type: "ready", pyodideVersion: msg.pyodideVersion,
+                       pythonVersion: msg.pythonVersion, loadMs: engine.info.pageMs });
+        if (input.autorun && !runs.autorunDone) {
+          runs.autorunDone = true;
+          submitRun({ source: "page", code: String(input.code || ""), dataText: pageDataText });
+        }
+        pump();
+        break;
+      case "snapshot":
+        // Only tools and tests look at this (a snapshot is saved after ready).
+        document.documentElement.dataset.snapshot = msg.saved ? "saved" : "not-saved";
+        break;
+      case "load-error":
+        failEngine(`Python could not be loaded (${msg.stage}): ${msg.message}`);
+        break;
+      case "result":
+        if (runs.current !== null && msg.id === runs.current.id) {
+          const run = runs.current;
+          runs.current = null;
+          clearTimeout(runs.stopTimer);
+          finishRun(run, msg.result);
+          if (msg.fatal) {
+            restartEngine("The Python runtime failed and was restarted; variables and loaded " +
+                          "packages were reset.");
+          } else {
+            pump();
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /* --- runs ---------------------------------------------------------- */
+
+  // run: {source: "ui"|"page"|"parent", code, dataText, parentId?, origin?}
+  function submitRun(run) {
+    run.id = runs.nextId++;
+    if (engine.state === "failed") {
+      finishRun(run, engineResult("unavailable", "EngineUnavailable",
+                                  `Python could not be loaded: ${engine.failure}`));
+      return;
+    }
+    runs.queue.push(run);
+    pump();
+  }
+
+  function pump() {
+    if (engine.state !== "ready" || runs.current !== null || runs.queue.length === 0) return;
+    const run = runs.queue.shift();
+    runs.current = run;
+    run.started = performance.now();
+    if (ui !== null && run.source !== "ui") ui.code.value = run.code;
+    clearOutputs();
+    setStatus("Running…", "busy");
+    updateButtons();
+    engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText });
+  }
+
+  function stopRun() {
+    const run = runs.current;
+    if (run === null || run.stopping) return;
+    run.stopping = true;
+    setStatus("Stopping…", "busy");
+    if (engine.interrupt !== null) {
+      // SIGINT: Python raises KeyboardInterrupt at its next bytecode check.
+      Atomics.store(engine.interrupt, 0, 2);
+      runs.stopTimer = setTimeout(() => killRun(run), STOP_GRACE_MS);
+    } else {
+      killRun(run); // not cross-origin isolated: no way to interrupt
+    }
+  }
+
+  function killRun(run) {
+    if (runs.current !== run) return;
+    runs.current = null;
+    const result = engineResult("killed", "KeyboardInterrupt",
+                                "execution was stopped; the Python runtime was restarted");
+    result.metadata.restarted = true;
+    finishRun(run, result);
+    restartEngine("The program did not respond to Stop, so the Python runtime was restarted; " +
+                  "variables and loaded packages were reset.");
+  }
+
+  function finishRun(run, result) {
+    if (result === null || typeof result !== "object") {
+      result = engineResult("error", "EngineError", "the worker returned no result");
+    }
+    run.ms = performance.now() - (run.started || performance.now());
+    if (run.source === "parent") {
+      replyToParent(run, Object.assign({}, result, { type: "result", id: run.parentId }));
+    } else if (run.source === "page") {
+      // The autorun of a batch-analyze page, e.g. one a parent POSTed into
+      // its iframe: the parent gets the result without asking for it.
+      notifyParent(Object.assign({}, result, { type: "result", id: null, source: "autorun" }));
+    }
+    renderResult(run, result);
+    updateButtons();
+  }
+
+  // A result in the harness's shape for runs the engine could not carry out.
+  function engineResult(status, type, message) {
+    return {
+      success: false,
+      status,
+      output: "",
+      stderr: "",
+      error: { type, message, traceback: "" },
+      result: null,
+      charts: [],
+      executionTime: 0,
+      limits: { outputTruncated: false, stderrTruncated: false, resultTruncated: false,
+                chartsDropped: 0 },
+      engine: "browser",
+      metadata: { pyodideVersion: config ? config.pyodideVersion : null },
+    };
+  }
+
+  /* --- packages the browser engine lacks ----------------------------- */
+
+  // Names of packages a run needed but the browser engine could not provide.
+  // This is the hook for the server engine: once it exists, such runs are
+  // resubmitted there instead of only being explained.
+  function unavailablePackages(result) {
+    const names = new Set();
+    const meta = result.metadata || {};
+    for (const p of meta.missingPackages || []) names.add(String(p));
+    const err = result.error;
+    if (err && err.missingModule && names.size === 0 &&
+        Array.isArray(meta.packagesRequested) &&
+        meta.packagesRequested.indexOf(err.missingModule) >= 0) {
+      names.add(String(err.missingModule));
+    }
+    return Array.from(names);
+  }
+
+  function unavailableNotice(result) {
+    const pkgs = unavailablePackages(result);
+    const lines = pkgs.map((p) =>
+      `${p} is not available in the browser engine: the Pyodide served here has no ${p} wheel.`);
+    const err = result.error;
+    if (lines.length === 0 && err && err.type === "ModuleNotFoundError" && err.missingModule) {
+      lines.push(`No module named '${err.missingModule}': it is neither in Python's standard ` +
+                 "library nor among the packages the browser engine can load.");
+    }
+    return lines.join("\n");
+  }
+
+  /* --- parent frame protocol ----------------------------------------- */
+
+  function notifyParent(msg) {
+    if (!framed) return;
+    // The browser delivers only to the origin the parent really has; the
+    // others are dropped silently, so the list leaks nothing to anyone.
+    for (const origin of parentOrigins) {
+      try {
+        window.parent.postMessage(msg, origin);
+      } catch (err) {
+        // an origin the browser cannot parse: skip it
+      }
+    }
+  }
+
+  function replyToParent(run, msg) {
+    try {
+      window.parent.postMessage(msg, run.origin);
+    } catch (err) {
+      console.warn("pysandbox: could not reply to the parent frame:", err);
+    }
+  }
+
+  function onParentMessage(event) {
+    if (!framed || event.source !== window.parent || !parentOrigins.has(event.origin)) return;
+    const msg = event.data;
+    if (msg === null || typeof msg !== "object") return;
+    if (msg.type === "stop") {
+      stopRun();
+      return;
+    }
+    if (msg.type !== "run") return;
+    const parentId = typeof msg.id === "string" || typeof msg.id === "number" ? msg.id : null;
+    const run = { source: "parent", origin: event.origin, parentId, code: "", dataText: "" };
+    let problem = "";
+    if (typeof msg.code !== "string") {
+      problem = "'code' must be a string";
+    } else if (msg.dataJson !== undefined && typeof msg.dataJson !== "string") {
+      problem = "'dataJson' must be a string of JSON text";
+    } else if (msg.dataJson === undefined && msg.data !== undefined && !Array.isArray(msg.data)) {
+      problem = "'data' must be an array";
+    }
+    if (problem === "") {
+      run.code = msg.code;
+      if (typeof msg.dataJson === "string") {
+        run.dataText = msg.dataJson;
+      } else if (Array.isArray(msg.data)) {
+        try {
+          run.dataText = JSON.stringify(msg.data);
+        } catch (err) {
+          problem = `'data' cannot be sent as JSON: ${err.message}`;
+        }
+      } else {
+        run.dataText = pageDataText;
+      }
+    }
+    if (problem !== "") {
+      replyToParent(run, Object.assign(engineResult("error", "BadRequest", problem),
+                                       { type: "result", id: parentId }));
+      return;
+    }
+    submitRun(run);
+  }
+
+  window.addEventListener("message", onParentMessage);
+
+  /* --- drawing ------------------------------------------------------- */
+
+  // User-timing marks (pysb-ready, pysb-run-start, pysb-run-end) are what
+  // tools/bench-browser reads; they cost next to nothing.
+  function mark(name, detail) {
+    try {
+      performance.mark(name, { detail });
+    } catch (err) {
+      // very old browsers: no detail argument; the figures are optional
+    }
+  }
+
+  function setStatus(text, kind) {
+    if (ui === null) return;
+    ui.statusText.textContent = text;
+    ui.status.dataset.state = kind;
+  }
+
+  let creepTimer = 0;
+
+  function showProgress() {
+    if (ui === null) return;
+    clearInterval(creepTimer);
+    creepTimer = 0;
+    ui.retry.hidden = engine.state !== "failed";
+    if (engine.state === "failed") {
+      ui.progress.hidden = true;
+      setStatus(engine.failure, "failed");
+      showNotice(engine.failure, "error");
+      return;
+    }
+    if (engine.state === "ready") {
+      ui.progress.value = 100;
+      ui.progress.hidden = true;
+      const info = engine.info || {};
+      setStatus(`Ready: Python ${info.pythonVersion || ""} (Pyodide ${info.pyodideVersion || ""})` +
+                ` loaded in ${((info.pageMs || 0) / 1000).toFixed(2)} s`, "ready");
+      if (engine.notice) {
+        showNotice(engine.notice, "warning");
+        engine.notice = "";
+      }
+      return;
+    }
+    ui.progress.hidden = false;
+    setStatus(STAGE_TEXT[engine.stage] || "Loading Python…", "loading");
+    // Pyodide reports no byte-level progress, so between stages the bar
+    // creeps towards the next stage's mark to show that work goes on.
+    const ceiling = engine.stage === "python" ? 85 : Math.min(engine.percent + 10, 99);
+    engine.shown = Math.max(engine.shown, engine.percent);
+    ui.progress.value = engine.shown;
+    creepTimer = setInterval(() => {
+      engine.shown += (ceiling - engine.shown) * 0.04;
+      ui.progress.value = engine.shown;
+    }, 100);
+  }
+
+  function updateButtons() {
+    if (ui === null) return;
+    ui.run.disabled = engine.state !== "ready" || runs.current !== null;
+    ui.stop.disabled = runs.current === null;
+  }
+
+  function showNotice(text, kind) {
+    if (ui === null) return;
+    if (!text) {
+      ui.notice.hidden = true;
+      ui.notice.textContent = "";
+      return;
+    }
+    ui.notice.textContent = text;
+    ui.notice.dataset.kind = kind;
+    ui.notice.hidden = false;
+  }
+
+  function clearOutputs() {
+    if (ui === null) return;
+    showNotice("");
+    ui.stdout.textContent = "";
+    ui.stderr.textContent = "";
+    ui.error.textContent = "";
+    ui.errorBox.hidden = true;
+    ui.result.textContent = "";
+    ui.resultHtml.replaceChildren();
+    ui.resultHtml.hidden = true;
+    ui.charts.replaceChildren();
+    ui.chartsBox.hidden = true;
+    ui.timing.textContent = "";
+  }
+
+  const STATUS_TEXT = {
+    ok: "Finished",
+    error: "Finished with an error",
+    memory_limit: "Stopped: out of memory",
+    output_limit: "Stopped: the output limit was reached",
+    killed: "Stopped",
+    unavailable: "Python is not available",
+  };
+
+  let lastRender = null; // kept for a result that arrives before the body exists
+
+  function renderResult(run, result) {
+    lastRender = { run, result };
+    if (ui === null) return; // onDomReady draws it
+    try {
+      drawResult(run, result);
+    } finally {
+      mark("pysb-run-end", { runId: run.id, source: run.source });
+    }
+  }
+
+  function drawResult(run, result) {
+    clearOutputs();
+    ui.stdout.textContent = String(result.output || "");
+    ui.stderr.textContent = String(result.stderr || "");
+    const err = result.error;
+    if (err) {
+      ui.errorBox.hidden = false;
+      const tb = String(err.traceback || "");
+      ui.error.textContent = tb !== "" ? tb : `${err.type}: ${err.message}`;
+    }
+    renderValue(result.result);
+    renderCharts(result.charts);
+
+    const notices = [];
+    const missing = unavailableNotice(result);
+    if (missing) notices.push(missing);
+    const limits = result.limits || {};
+    if (limits.outputTruncated) notices.push("The output was cut at the output limit.");
+    if (limits.stderrTruncated) notices.push("The error output was cut at the output limit.");
+    if (limits.resultTruncated) notices.push("The result was too large and is shown as a summary.");
+    if (limits.chartsDropped) notices.push(`${limits.chartsDropped} chart(s) were left out ` +
+                                           "(too many or too large).");
+    if (result.metadata && result.metadata.restarted) {
+      notices.push("The program did not respond to Stop, so the Python runtime was restarted.");
+    }
+    if (notices.length > 0) showNotice(notices.join("\n"), missing ? "error" : "warning");
+
+    const label = STATUS_TEXT[result.status] || String(result.status);
+    setStatus(err && err.line ? `${label} (line ${err.line})` : label,
+              result.success ? "ready" : "failed");
+    const exec = Number(result.executionTime) || 0;
+    ui.timing.textContent = `${exec.toFixed(1)} ms in Python, ${Math.round(run.ms)} ms in all`;
+    ui.root.dataset.runs = String((Number(ui.root.dataset.runs) || 0) + 1);
+    ui.root.dataset.lastStatus = String(result.status);
+  }
+
+  function cellText(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+
+  function renderValue(value) {
+    if (value === null || value === undefined) return;
+    if (typeof value === "object" && !Array.isArray(value) && value.__type__ === "DataFrame" &&
+        Array.isArray(value.columns) && Array.isArray(value.records)) {
+      // Drawn from the records, not from value.html: pandas' HTML carries
+      // the user's strings, and no sanitiser is as safe as not parsing it.
+      const shape = Array.isArray(value.shape) ? value.shape : [value.records.length,
+                                                                value.columns.length];
+      ui.result.textContent = `DataFrame: ${shape[0]} rows × ${shape[1]} columns` +
+        (value.records.length > MAX_TABLE_ROWS ? ` (first ${MAX_TABLE_ROWS} shown)` : "");
+      const table = document.createElement("table");
+      const head = table.createTHead().insertRow();
+      for (const c of value.columns) {
+        const th = document.createElement("th");
+        th.textContent = String(c);
+        head.appendChild(th);
+      }
+      const body = table.createTBody();
+      for (const rec of value.records.slice(0, MAX_TABLE_ROWS)) {
+        const tr = body.insertRow();
+        for (const c of value.columns) {
+          tr.insertCell().textContent =
+            rec !== null && typeof rec === "object" ? cellText(rec[c]) : "";
+        }
+      }
+      ui.resultHtml.appendChild(table);
+      ui.resultHtml.hidden = false;
+      return;
+    }
+    ui.result.textContent = JSON.stringify(value, null, 2);
+  }
+
+  function renderCharts(charts) {
+    if (!Array.isArray(charts)) return;
+    for (const c of charts) {
+      if (!c || c.format !== "png" || typeof c.data !== "string" ||
+          !/^[A-Za-z0-9+/]*={0,2}$/.test(c.data)) {
+        continue;
+      }
+      const img = document.createElement("img");
+      img.alt = "chart";
+      if (Number(c.width) > 0) img.width = Number(c.width);
+      if (Number(c.height) > 0) img.height = Number(c.height);
+      img.src = `data:image/png;base64,${c.data}`;
+      ui.charts.appendChild(img);
+      ui.chartsBox.hidden = false;
+    }
+  }
+
+  /* --- wiring -------------------------------------------------------- */
+
+  // Size in characters, which is bytes for the usual ASCII JSON; counting
+  // rows would mean parsing up to 50 MB on the main thread.
+  function describeData(text) {
+    const n = text.length;
+    if (n <= 2) return "no data posted";
+    if (n < 1024) return `data: ${n} characters of JSON`;
+    if (n < 1024 * 1024) return `data: ${(n / 1024).toFixed(1)} kB of JSON`;
+    return `data: ${(n / 1048576).toFixed(1)} MB of JSON`;
+  }
+
+  function onDomReady() {
+    const $ = (id) => document.getElementById(id);
+    ui = {
+      root: document.documentElement,
+      status: $("status"),
+      statusText: $("status-text"),
+      progress: $("load-progress"),
+      retry: $("retry"),
+      code: $("code"),
+      run: $("run"),
+      stop: $("stop"),
+      dataInfo: $("data-info"),
+      timing: $("timing"),
+      notice: $("notice"),
+      stdout: $("stdout"),
+      stderr: $("stderr"),
+      errorBox: $("error-box"),
+      error: $("error"),
+      result: $("result"),
+      resultHtml: $("result-html"),
+      charts: $("charts"),
+      chartsBox: $("charts-box"),
+    };
+    ui.code.value = String(input.code || "");
+    ui.dataInfo.textContent = describeData(pageDataText);
+    ui.run.addEventListener("click", () => {
+      if (engine.state !== "ready" || runs.current !== null) return;
+      mark("pysb-run-start", { runId: runs.nextId });
+      submitRun({ source: "ui", code: ui.code.value, dataText: pageDataText });
+    });
+    ui.stop.addEventListener("click", stopRun);
+    ui.retry.addEventListener("click", () => {
+      showNotice("");
+      startEngine();
+    });
+    ui.code.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        ui.run.click();
+      }
+    });
+    showProgress();
+    updateButtons();
+    if (lastRender !== null) renderResult(lastRender.run, lastRender.result);
+    if (runs.current !== null) setStatus("Running…", "busy");
+  }
+
+  startEngine();
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onDomReady);
+  } else {
+    onDomReady();
+  }
+})();

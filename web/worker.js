@@ -1,0 +1,402 @@
+/* worker.js - the browser engine: one Pyodide runtime, kept warm, in a
+ * classic Web Worker started by sandbox.js.
+ *
+ * Messages in (from sandbox.js):
+ *   {type:"init", config, interruptBuffer?}   once, right after the worker starts
+ *   {type:"run", id, code, dataText}          one at a time (the page queues)
+ * Messages out:
+ *   {type:"progress", stage, percent, ms}     while loading
+ *   {type:"ready", loadMs, stages, pyodideVersion, pythonVersion, snapshot}
+ *   {type:"snapshot", saved}                  after ready, when a memory snapshot was stored
+ *   {type:"load-error", stage, message}       loading failed; the page offers a retry
+ *   {type:"result", id, result, fatal?}       result = harness dict + engine + metadata
+ *
+ * A classic worker, not a module one: importScripts() of the UMD pyodide.js
+ * needs no .mjs MIME type and works the same from a blob: URL, should the page
+ * ever move into an opaque-origin iframe (see docs/design/frontend-pyodide.md).
+ */
+"use strict";
+
+// Where the harness lives inside the Emscripten file system: its own folder,
+// at the end of sys.path.  User code could still replace it on purpose;
+// nothing in the worker is a security boundary, the browser tab is.
+const HARNESS_DIR = "/pysandbox";
+const HARNESS_MODULE = "pysandbox_harness";
+
+// Memory snapshots: a copy of the wasm heap taken right after Python has
+// started and imported the harness.  Restoring one skips the interpreter's
+// start-up, which is most of a warm load.  Kept in the Cache API, keyed by
+// Pyodide version and SNAPSHOT_LAYOUT, with the harness's sha256 stored
+// beside it, so a new Pyodide or harness never restores a stale heap
+// (Pyodide itself also checks its build id).
+const SNAPSHOT_CACHE = "pysandbox-snapshots";
+// Part of the key: bump it whenever this file changes what the heap holds
+// at snapshot time (load options, installHarness), so old snapshots are
+// never restored into a worker that expects a different heap.
+const SNAPSHOT_LAYOUT = 1;
+// Run after a restore (see where it is used).  The sys.path line undoes a
+// second "" that Pyodide inserts on every start, restored or not.
+const RESEED = `
+import sys
+if "random" in sys.modules:
+    sys.modules["random"].seed()
+if "tempfile" in sys.modules:
+    sys.modules["tempfile"]._name_sequence = None
+sys.path[:] = list(dict.fromkeys(sys.path))
+`;
+
+let config = null;
+let pyodide = null;
+let harness = null; /* PyProxy of the harness module; lives as long as the worker */
+let interrupt = null; /* Uint8Array over the page's SharedArrayBuffer, or null */
+let importToPackage = null; /* import name -> lockfile package name */
+let findImports = null; /* PyProxy of pyodide.code.find_imports, kept for the worker's life */
+let loadInfo = null;
+let loadStage = "runtime"; /* reported with a load error */
+const t0 = performance.now();
+
+function post(msg) {
+  self.postMessage(msg);
+}
+
+function progress(stage, percent) {
+  post({ type: "progress", stage, percent, ms: Math.round(performance.now() - t0) });
+}
+
+self.onmessage = (event) => {
+  const msg = event.data;
+  if (msg === null || typeof msg !== "object") return;
+  if (msg.type === "init" && config === null) {
+    config = msg.config;
+    if (msg.interruptBuffer) interrupt = new Uint8Array(msg.interruptBuffer);
+    init().catch((err) => {
+      post({ type: "load-error", stage: loadStage, message: describe(err) });
+    });
+  } else if (msg.type === "run") {
+    runOne(msg);
+  }
+};
+
+function describe(err) {
+  if (err && typeof err === "object" && "message" in err) {
+    return `${err.name || "Error"}: ${err.message}`;
+  }
+  return String(err);
+}
+
+async function fetchText(url, what) {
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`${what} (${url}): HTTP ${resp.status}`);
+  return resp.text();
+}
+
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/* Snapshot cache --------------------------------------------------------- */
+
+function snapshotsUsable() {
+  return config.snapshot !== false && typeof caches !== "undefined";
+}
+
+// One entry per Pyodide version and layout; the harness it was made with is
+// in its X-Harness-Sha256 header, so the lookup need not wait for the
+// harness download.  The Cache API wants a URL; this one is never fetched.
+function snapshotKey() {
+  const base = absolute(config.pyodideUrl);
+  return new URL(`__pysandbox_snapshot__/${encodeURIComponent(config.pyodideVersion)}/` +
+                 `${SNAPSHOT_LAYOUT}.bin`, base).href;
+}
+
+// The cached entry (a Response whose body is not read yet), or null.
+async function findSnapshot(key) {
+  try {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    return (await cache.match(key)) || null;
+  } catch (err) {
+    return null; // storage disabled or evicted: load normally
+  }
+}
+
+// The entry's bytes, once checked against the harness and its own length;
+// rejects otherwise (and the caller then loads without it).  A short read
+// must never reach Pyodide, which restores whatever heap it is given; its
+// own magic-number and build-id checks cover the rest.
+async function snapshotBytes(entry, harnessHash) {
+  const [hash, buf] = await Promise.all([harnessHash, entry.arrayBuffer()]);
+  if (entry.headers.get("X-Harness-Sha256") !== hash) {
+    throw new Error("the snapshot was made with another harness.py");
+  }
+  if (String(buf.byteLength) !== entry.headers.get("X-Snapshot-Length")) {
+    throw new Error("the snapshot entry is incomplete");
+  }
+  return new Uint8Array(buf);
+}
+
+async function writeSnapshot(key, bytes, harnessHash) {
+  try {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    // Entries for other versions or layouts would never be read again.
+    for (const req of await cache.keys()) {
+      if (req.url !== key) await cache.delete(req);
+    }
+    await cache.put(key, new Response(bytes, {
+      headers: { "Content-Type": "application/octet-stream",
+                 "X-Snapshot-Length": String(bytes.byteLength),
+                 "X-Harness-Sha256": harnessHash },
+    }));
+    return true;
+  } catch (err) {
+    // Quota or private mode: the next load is simply not faster.
+    return false;
+  }
+}
+
+async function dropSnapshot(key) {
+  try {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    await cache.delete(key);
+  } catch (err) { /* nothing to drop */ }
+}
+
+/* Loading ---------------------------------------------------------------- */
+
+// Absolute URLs: Pyodide resolves wheel file names with new URL(name, base),
+// which rejects a path-only base such as "/pyodide/0.29.5/".
+function absolute(url) {
+  return new URL(url, self.location.href).href;
+}
+
+function loadOptions(extra) {
+  return Object.assign({
+    indexURL: absolute(config.pyodideUrl),
+    packageBaseUrl: absolute(config.packageUrl || config.pyodideUrl),
+    // Pyodide >= 0.28 defaults matplotlib to a DOM backend that cannot work
+    // in a worker; the harness saves figures as PNG with Agg.
+    env: { MPLBACKEND: "Agg" },
+    // Startup chatter ("Loading ...") goes to the console, not to the user.
+    stdout: (line) => console.log("[pyodide]", line),
+    stderr: (line) => console.warn("[pyodide]", line),
+  }, extra);
+}
+
+function writeHarnessFile(text) {
+  pyodide.FS.mkdirTree(HARNESS_DIR);
+  pyodide.FS.writeFile(`${HARNESS_DIR}/${HARNESS_MODULE}.py`, text);
+}
+
+function installHarness(text) {
+  writeHarnessFile(text);
+  // Appended, so it never shadows anything the user's code imports.
+  pyodide.runPython(`import sys\nif ${JSON.stringify(HARNESS_DIR)} not in sys.path: ` +
+                    `sys.path.append(${JSON.stringify(HARNESS_DIR)})`);
+  return pyodide.pyimport(HARNESS_MODULE);
+}
+
+async function init() {
+  const stages = {};
+  const mark = (name) => { stages[name] = Math.round(performance.now() - t0); };
+  progress("runtime", 10);
+
+  // The harness request and the snapshot lookup start before the
+  // (synchronous) importScripts, and the snapshot's 20 MB are read while
+  // Pyodide downloads and compiles its runtime: nothing here waits in line.
+  const harnessText = fetchText(config.harnessUrl, "the Python harness");
+  harnessText.catch(() => {}); // reported where it is awaited
+  const harnessHash = harnessText.then(sha256Hex);
+  harnessHash.catch(() => {});
+  const key = snapshotsUsable() ? snapshotKey() : null;
+  const entry = key !== null ? findSnapshot(key) : Promise.resolve(null);
+
+  importScripts(new URL("pyodide.js", absolute(config.pyodideUrl)).href);
+  mark("script");
+  loadStage = "python";
+  progress("python", 25);
+
+  let restored = false;
+  const cached = await entry;
+  if (key !== null) mark("lookup");
+  if (cached !== null) {
+    try {
+      const bytes = snapshotBytes(cached, harnessHash);
+      bytes.catch(() => {}); // loadPyodide awaits it; this only silences a second report
+      pyodide = await self.loadPyodide(loadOptions({ _loadSnapshot: bytes }));
+      mark("python");
+      // The restored heap already holds the imported harness module, but
+      // the file system lives in JS memory, outside the heap: put the file
+      // back so tracebacks and inspect can read its source as usual.
+      writeHarnessFile(await harnessText);
+      harness = pyodide.pyimport(HARNESS_MODULE);
+      // Pyodide's start-up imports random (via tempfile), so the heap holds
+      // an already seeded generator: without a fresh seed every page
+      // restored from this snapshot would draw the same "random" numbers.
+      // (The str hash seed is fixed at interpreter start and stays shared;
+      // it only matters against hash flooding, not here.)
+      pyodide.runPython(RESEED);
+      // One tiny run through the harness before the page may use it: a heap
+      // that restored without error but does not work is caught here.
+      const probe = JSON.parse(harness.run_json("print(6 * 7)", "[]"));
+      if (probe.output !== "42\n") throw new Error("the restored runtime failed its probe run");
+      restored = true;
+    } catch (err) {
+      console.warn("pysandbox: not using the memory snapshot:", err);
+      await dropSnapshot(key);
+      pyodide = null;
+      harness = null;
+    }
+  }
+  if (!restored) {
+    const makeSnapshot = key !== null;
+    pyodide = await self.loadPyodide(loadOptions(makeSnapshot ? { _makeSnapshot: true } : {}));
+    mark("python");
+    loadStage = "harness";
+    progress("harness", 85);
+    harness = installHarness(await harnessText);
+    if (makeSnapshot) {
+      // Taken before any JS object is handed to Python and before any run,
+      // so the heap is the same for every page that uses this harness.
+      let bytes = null;
+      try {
+        bytes = pyodide.makeMemorySnapshot();
+      } catch (err) {
+        console.warn("pysandbox: no memory snapshot:", err); // only the next load is slower
+      }
+      // Not awaited: the page need not wait for storage.
+      if (bytes !== null) {
+        const hash = await harnessHash;
+        writeSnapshot(key, bytes, hash).then((saved) => post({ type: "snapshot", saved }));
+      } else {
+        post({ type: "snapshot", saved: false });
+      }
+    }
+  }
+  mark("harness");
+
+  if (interrupt !== null) pyodide.setInterruptBuffer(interrupt);
+
+  // A copy: an attribute proxy dies with the module proxy it came from.
+  const codeModule = pyodide.pyimport("pyodide.code");
+  findImports = codeModule.find_imports.copy();
+  codeModule.destroy();
+  importToPackage = new Map();
+  const packages = pyodide.lockfile.packages;
+  for (const name of Object.keys(packages)) {
+    for (const imp of packages[name].imports || []) importToPackage.set(imp, name);
+  }
+  mark("ready");
+
+  const pythonVersion = String(pyodide.runPython("import sys; sys.version.split()[0]"));
+  loadInfo = {
+    // Lets the page place the worker's stage times on its own clock.
+    startedAt: performance.timeOrigin + t0,
+    loadMs: stages.ready,
+    stages,
+    pyodideVersion: pyodide.version,
+    pythonVersion,
+    snapshot: restored ? "restored" : (key !== null ? "created" : "off"),
+  };
+  progress("ready", 100);
+  post(Object.assign({ type: "ready" }, loadInfo));
+}
+
+/* Running ---------------------------------------------------------------- */
+
+// Import names of the code that map to lockfile packages not loaded yet.
+function packagesToLoad(code) {
+  let names = [];
+  try {
+    const found = findImports(code);
+    try { names = found.toJs(); } finally { found.destroy(); }
+  } catch (err) {
+    return []; // a syntax error: the harness will report it with its line
+  }
+  const wanted = new Set();
+  for (const name of names) {
+    const pkg = importToPackage.get(name);
+    if (pkg !== undefined && !(pkg in pyodide.loadedPackages)) wanted.add(pkg);
+  }
+  return Array.from(wanted);
+}
+
+async function runOne(msg) {
+  const started = performance.now();
+  const id = msg.id;
+  if (pyodide === null || harness === null) {
+    post({ type: "result", id, result: engineError("EngineUnavailable", "Python is not loaded") });
+    return;
+  }
+  // A Stop that arrived after the previous run ended would otherwise fire
+  // inside this one (pyodide#6082 notes the same for a pending interrupt).
+  if (interrupt !== null) interrupt[0] = 0;
+
+  const packages = { requested: [], loaded: [], failed: [], messages: [] };
+  let fatal = false;
+  let result;
+  try {
+    packages.requested = packagesToLoad(msg.code);
+    if (packages.requested.length > 0) {
+      await pyodide.loadPackage(packages.requested, {
+        messageCallback: (m) => packages.messages.push(m),
+        errorCallback: (m) => packages.messages.push(m),
+        checkIntegrity: true,
+      });
+      for (const pkg of packages.requested) {
+        (pkg in pyodide.loadedPackages ? packages.loaded : packages.failed).push(pkg);
+      }
+    }
+    const packagesMs = performance.now() - started;
+    const text = harness.run_json(msg.code, msg.dataText);
+    result = JSON.parse(text);
+    result.metadata = metadata(started, packagesMs, packages);
+  } catch (err) {
+    // run_json catches everything the user's code raises.  A Python error
+    // here came from outside the user's code: a Stop that landed while the
+    // harness was packing the result, or a harness bug.  Anything else means
+    // the runtime itself broke (a wasm trap, out of memory); the page then
+    // replaces the worker.
+    const pythonError = Boolean(err && err.constructor && err.constructor.name === "PythonError");
+    fatal = !pythonError;
+    if (pythonError && /KeyboardInterrupt/.test(String(err.message))) {
+      result = engineError("KeyboardInterrupt", "execution was stopped");
+      result.status = "killed";
+    } else {
+      result = engineError("EngineError", describe(err));
+    }
+    result.metadata = metadata(started, 0, packages);
+  }
+  result.engine = "browser";
+  post({ type: "result", id, result, fatal });
+}
+
+function metadata(started, packagesMs, packages) {
+  return {
+    pyodideVersion: loadInfo ? loadInfo.pyodideVersion : null,
+    pythonVersion: loadInfo ? loadInfo.pythonVersion : null,
+    // executionTime (from the harness) is the user's code only; totalMs is
+    // the whole run in the worker, including package loading.
+    totalMs: Math.round((performance.now() - started) * 1000) / 1000,
+    packagesMs: Math.round(packagesMs * 1000) / 1000,
+    packagesRequested: packages.requested,
+    packagesLoaded: packages.loaded,
+    missingPackages: packages.failed,
+    packageMessages: packages.messages.slice(0, 20),
+  };
+}
+
+function engineError(type, message) {
+  return {
+    success: false,
+    status: "error",
+    output: "",
+    stderr: "",
+    error: { type, message, traceback: "" },
+    result: null,
+    charts: [],
+    executionTime: 0,
+    limits: { outputTruncated: false, stderrTruncated: false, resultTruncated: false,
+              chartsDropped: 0 },
+    engine: "browser",
+  };
+}
