@@ -813,7 +813,8 @@ static void status_json(sbuf *b)
     sbuf_printf(b,
                 "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\","
                 "\"cgroup\"],"
-                "\"network\":\"none (empty namespace, AF_UNIX sockets only)\","
+                "\"network\":\"none: an empty namespace, AF_UNIX sockets only (one namespace for "
+                "all jails when Landlock scopes their abstract sockets: interpreter.netns)\","
                 "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share; private /tmp "
                 "(%u MB), /dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
                 "\"init\":\"PID 1 reaps and reports; the job runs as PID 2\","

@@ -455,6 +455,8 @@ static const char *const denied_syscalls[] = {
     /* file watches: nothing a job needs, and a watch on anything shared with
      * the host would see the host's activity */
     "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+    /* the jail's Landlock domain is final */
+    "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
     /* kernel keyrings (persistent across jobs), bpf, userfaultfd, io_uring, perf */
     "add_key", "request_key", "keyctl", "bpf", "userfaultfd", "io_uring_setup", "io_uring_enter",
     "io_uring_register", "perf_event_open",
@@ -501,11 +503,17 @@ static int add_argument_rules(scmp_filter_ctx ctx, bool deny_fork)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]));
     if (rc == 0 && deny_fork) {
+        /* Threads, and processes sharing the caller's memory (the jail's
+         * runner is one): neither adds memory that per-process limits miss. */
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS | CLONE_THREAD, CLONE_THREAD));
         if (rc == 0)
+            rc = seccomp_rule_add(
+                ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+                SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS | CLONE_THREAD | CLONE_VM, CLONE_VM));
+        if (rc == 0)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-                                  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+                                  SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM, 0));
         if (rc == 0)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fork), 0);
         if (rc == 0)
@@ -698,7 +706,7 @@ static app_err map_runner_stack(char *err, size_t errlen)
     return APP_OK;
 }
 
-/* --- 11. the init ---------------------------------------------------------
+/* --- 13. the init and the runner -----------------------------------------
  *
  * clone(CLONE_NEWPID) made us PID 1 of the jail, and the kernel shields
  * PID 1 from every signal it has no handler for, even one it sends itself:
@@ -743,33 +751,19 @@ static long raw_syscall(long nr, long a, long b, long c, long d)
 #endif
 }
 
-/* Set by the init once its own filters are in place; the runner waits for
- * it, so no user code ever runs beside an unfiltered process. */
-static int init_sealed;
-
-static bool install_filter(const bpf_prog *p, bool raw)
-{
-    struct sock_fprog prog = {p->len, p->code};
-    long rc = raw ? raw_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0)
-                  : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-    return rc == 0;
-}
-
 static _Noreturn void init_exit(long code)
 {
     for (;;)
         raw_syscall(SYS_exit_group, code, 0, 0, 0);
 }
 
+/* The init's life after the split: already filtered (step 11 comes after
+ * the filters), it only waits for its children and reports. */
 static _Noreturn void init_main(long runner)
 {
     /* The runner has its own copies of fds 0-3: without ours, the output
      * pipes reach EOF as soon as the runner is done with them. */
     raw_syscall(SYS_close_range, 0, 3, 0, 0);
-    if (!install_filter(&main_filter, true) || !install_filter(&ioctl_filter, true))
-        init_exit(JAIL_INIT_EXIT_UNFILTERED);
-    __atomic_store_n(&init_sealed, 1, __ATOMIC_RELEASE);
-    raw_syscall(SYS_futex, (long)&init_sealed, FUTEX_WAKE, 1, 0);
     for (;;) {
         int status = 0;
         long pid = raw_syscall(SYS_wait4, -1, (long)&status, __WALL, 0);
@@ -788,28 +782,15 @@ typedef struct runner_start {
     void *arg;
 } runner_start;
 
-/* 12. Last: from here on the process can only do what the filters allow. */
-static bool jail_seccomp(char *err, size_t errlen)
-{
-    if (!install_filter(&main_filter, false))
-        return FAIL("install seccomp filter");
-    if (!install_filter(&ioctl_filter, false))
-        return FAIL("install ioctl filter");
-    return true;
-}
-
 static int runner_entry(void *p)
 {
     const runner_start *rs = p; /* on the init's stack, which stays put */
-    char err[APP_ERRMSG_LEN] = "";
-    close(4); /* the status pipe is the init's */
-    while (__atomic_load_n(&init_sealed, __ATOMIC_ACQUIRE) == 0)
-        syscall(SYS_futex, &init_sealed, FUTEX_WAIT, 0, NULL);
-    bool ok = jail_seccomp(err, sizeof err);
-    rs->fn(rs->arg, ok ? NULL : err);
+    close(4);                   /* the status pipe is the init's */
+    rs->fn(rs->arg, NULL);
     _exit(127); /* the runner must not return */
 }
 
+/* 13. The split: the runner inherits the filters (and everything else). */
 static bool jail_split(const jail_spec *s, const runner_start *rs, char *err, size_t errlen)
 {
     int flags = CLONE_VM | SIGCHLD | (s->tid_cache != NULL ? CLONE_CHILD_SETTID : 0);
@@ -820,6 +801,55 @@ static bool jail_split(const jail_spec *s, const runner_start *rs, char *err, si
     if (pid < 0)
         return FAIL("clone the runner");
     init_main(pid);
+}
+
+/* 11. Landlock scoping (ABI 6+): no abstract unix socket or signal outside
+ * this jail's own domain.  It is what lets jails share one empty network
+ * namespace (abstract socket names live per network namespace) instead of
+ * paying for a new one each.  A ruleset that handles no file or network
+ * access and only scopes is valid since ABI 6. */
+struct jail_landlock_attr {
+    uint64_t handled_access_fs, handled_access_net, scoped;
+};
+#define JAIL_LANDLOCK_SCOPE_ABSTRACT_UNIX (1ull << 0)
+#define JAIL_LANDLOCK_SCOPE_SIGNAL (1ull << 1)
+#define JAIL_SYS_landlock_create_ruleset 444
+#define JAIL_SYS_landlock_restrict_self 446
+
+int jail_landlock_abi(void)
+{
+    long abi = syscall(JAIL_SYS_landlock_create_ruleset, NULL, 0, 1u /* ..._VERSION */);
+    return abi < 0 ? 0 : (int)abi;
+}
+
+static bool jail_landlock(const jail_spec *s, char *err, size_t errlen)
+{
+    if (!s->scope_unix)
+        return true;
+    struct jail_landlock_attr attr = {0, 0,
+                                      JAIL_LANDLOCK_SCOPE_ABSTRACT_UNIX | JAIL_LANDLOCK_SCOPE_SIGNAL};
+    int fd = (int)syscall(JAIL_SYS_landlock_create_ruleset, &attr, sizeof attr, 0u);
+    if (fd < 0)
+        return FAIL("landlock_create_ruleset");
+    bool ok = syscall(JAIL_SYS_landlock_restrict_self, fd, 0u) == 0;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return ok || FAIL("landlock_restrict_self");
+}
+
+/* 12. Last for the jail's own code: from here on the process can only do
+ * what the filters allow.  Installed once, before the split, so the
+ * runner is filtered from its first instruction. */
+static bool jail_seccomp(char *err, size_t errlen)
+{
+    struct sock_fprog main_prog = {main_filter.len, main_filter.code};
+    struct sock_fprog ioctl_prog = {ioctl_filter.len, ioctl_filter.code};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &main_prog) != 0)
+        return FAIL("install seccomp filter");
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &ioctl_prog) != 0)
+        return FAIL("install ioctl filter");
+    return true;
 }
 
 app_err jail_make_devices(const char *dir, char *err, size_t errlen)
@@ -881,6 +911,7 @@ app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void
               jail_mounts(spec, err, errlen) && jail_hostname(err, errlen) &&
               jail_session(err, errlen) && jail_rlimits(spec, err, errlen) &&
               jail_drop_caps(err, errlen) && jail_no_new_privs(err, errlen) &&
+              jail_landlock(spec, err, errlen) && jail_seccomp(err, errlen) &&
               jail_split(spec, &rs, err, errlen);
     (void)ok; /* jail_split() returns only on failure */
     return APP_EJAIL;

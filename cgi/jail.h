@@ -7,18 +7,20 @@
  * cgroups; the child then calls jail_enter(), which applies every
  * remaining layer in one fixed, audited order, seccomp last:
  *
- *   1 die with the supervisor          7 session, signals, umask, cwd
- *   2 file descriptors: 0 /dev/null,   8 rlimits (server maxima)
- *     1/2 output pipes, 3 channel,     9 drop privileges: no capabilities,
- *     4 init status; nothing else         locked securebits
- *   3 inside uid/gid                  10 no_new_privs
- *   4 cgroup namespace                11 split: PID 1 stays a small init
- *   5 minimal read-only root              (reaps, reports the runner's
- *     (private inodes: overlays,          status on fd 4), PID 2 runs
- *     own device nodes)                   the job
- *   6 hostname                        12 seccomp-bpf filters (both)
+ *   1 die with the supervisor          8 rlimits (server maxima)
+ *   2 file descriptors: 0 /dev/null,   9 drop privileges: no capabilities,
+ *     1/2 output pipes, 3 channel,        locked securebits
+ *     4 init status; nothing else     10 no_new_privs
+ *   3 inside uid/gid                  11 Landlock scope: no abstract unix
+ *   4 cgroup namespace                   socket or signal outside the jail
+ *   5 minimal read-only root          12 seccomp-bpf filters
+ *     (private inodes: overlays,      13 split: PID 1 stays a small init
+ *     own device nodes)                  (reaps, reports the runner's status
+ *   6 hostname                           on fd 4), PID 2 runs the job
+ *   7 session, signals, umask, cwd
  *
- * The network namespace is left without any interface up; IPC and UTS
+ * The network namespace (the jail's own, or with Landlock scoping one
+ * empty namespace the zygote made for all jails) has no interface up; IPC and UTS
  * namespaces need nothing more.  Per-job limits are applied later, when the
  * job arrives, with jail_job_limits() (they can only be lowered).  Nothing
  * here is a Python-level restriction: the child is treated as arbitrary
@@ -57,6 +59,7 @@ typedef struct jail_spec {
     const char *dev_dir;  /* directory holding this slot's own null, zero, full, random and
                            * urandom nodes (see jail_make_devices), or NULL for the host's */
     int *tid_cache;       /* glibc's cached tid of the main thread, or NULL (see zygote_main.c) */
+    bool scope_unix;      /* apply Landlock scoping (needs jail_landlock_abi() >= 6) */
     unsigned tmp_mb;      /* size of /tmp */
     bool mount_proc;      /* mount a fresh procfs (subset=pid) at /proc */
     bool deny_fork;       /* seccomp refuses new processes (no per-jail process limit exists) */
@@ -142,6 +145,10 @@ app_err jail_make_devices(const char *dir, char *err, size_t errlen);
 
 /* Child side, once the job is known: lowers rlimits to the job's values. */
 app_err jail_job_limits(const jail_job *job, char *err, size_t errlen);
+
+/* The kernel's Landlock ABI version, 0 when Landlock is missing or off.
+ * Scoping of abstract unix sockets and signals needs 6. */
+int jail_landlock_abi(void);
 
 /* Returns a static JSON array naming the syscalls the filter refuses. */
 const char *jail_denied_syscalls_json(void);

@@ -60,6 +60,11 @@ static jail_spec spec;       /* this zygote's jail settings, from argv */
 #define ZY_MAX_SLOTS 512
 static unsigned char devices_made[ZY_MAX_SLOTS / 8];
 static bool private_devices = true;
+/* With Landlock scoping every jail can share one empty network namespace,
+ * made here once, instead of creating (and the kernel later tearing down)
+ * one per job: about a millisecond of CPU each (see docs/PERFORMANCE.md). */
+static bool shared_netns;
+static int landlock_abi;
 static char devices_note[APP_ERRMSG_LEN];
 
 static void die(const char *why)
@@ -181,7 +186,7 @@ static size_t collapse_heap(void)
 static const char warmup_py[] =
     "import gc, json, os, sys, time\n"
     "t0 = time.perf_counter()\n"
-    "import numpy, pandas, scipy, scipy.stats, matplotlib\n"
+    "import numpy, pandas, scipy, matplotlib\n"
     "matplotlib.use('Agg')\n"
     "import matplotlib.pyplot\n"
     "# Compiled under a neutral name: the host path of the file must not show\n"
@@ -231,8 +236,86 @@ static const char warmup_py[] =
     "# touching (and so copying) their pages in every child.\n"
     "gc.freeze()\n";
 
+/* --- Python's arenas ------------------------------------------------------
+ *
+ * Every clone copies the page-table entries of the zygote's anonymous
+ * memory, and every child's exit frees them: 4 KiB pages cost about 1.3 ms
+ * per 50 MB each way, 2 MiB huge pages almost nothing.  Most of that memory
+ * is Python's objects, which obmalloc takes in 1 MiB arenas; with mmap()
+ * they land in scattered, unaligned mappings that cannot hold huge pages.
+ * Here they come, in order, from one 2 MiB-aligned reservation, so after the
+ * warm-up collapse_heap() turns them into huge pages.  The reservation is
+ * PROT_NONE and made writable arena by arena, so RLIMIT_DATA still counts
+ * (and limits) what a job's objects really use.
+ */
+#define ARENA_RESERVE ((size_t)64 << 30) /* address space only */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static char *arena_base;   /* 2 MiB-aligned start of the reservation */
+static size_t arena_used;  /* bytes handed out from the start, ever */
+static void *arena_free_list; /* freed arenas; the first word links them */
+
+/* The arena allocator also serves the interpreter's frame stack chunks
+ * (other sizes, freed often): those keep their own mappings. */
+#define OBMALLOC_ARENA ((size_t)1 << 20)
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (size != OBMALLOC_ARENA) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    if (arena_free_list != NULL) {
+        void *p = arena_free_list;
+        memcpy(&arena_free_list, p, sizeof arena_free_list);
+        return p;
+    }
+    if (arena_base == NULL) {
+        void *p = mmap(NULL, ARENA_RESERVE + HUGE_PAGE, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        arena_base = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    }
+    if (size > ARENA_RESERVE - arena_used)
+        return NULL;
+    char *p = arena_base + arena_used;
+    /* Fails with ENOMEM past RLIMIT_DATA: Python raises MemoryError. */
+    if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
+        return NULL;
+    arena_used += size;
+    return p;
+}
+
+static void arena_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    if ((char *)ptr < arena_base || (char *)ptr >= arena_base + ARENA_RESERVE) {
+        munmap(ptr, size);
+        return;
+    }
+    /* The memory goes back to the kernel; the address stays ours. */
+    madvise(ptr, OBMALLOC_ARENA, MADV_DONTNEED);
+    memcpy(ptr, &arena_free_list, sizeof arena_free_list);
+    arena_free_list = ptr;
+}
+
+/* After the warm-up: the rest of the reservation (what jobs will use) gets
+ * ordinary pages, whatever the host's THP setting, so a job's first object
+ * does not cost a 2 MiB page. */
+static void arena_settle(void)
+{
+    if (arena_base == NULL)
+        return;
+    size_t start = (arena_used + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    madvise(arena_base + start, ARENA_RESERVE - start, MADV_NOHUGEPAGE);
+}
+
 static void init_python(const char *harness_path, char *info, size_t infolen)
 {
+    PyObjectArenaAllocator arenas = {NULL, arena_alloc, arena_free};
+    PyObject_SetArenaAllocator(&arenas);
     /* The isolated pre-configuration leaves the C locale, whose filesystem
      * encoding is ASCII; CPython on a UTF-8 Linux system uses UTF-8. */
     PyPreConfig pre;
@@ -484,12 +567,17 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
     if (thread_count() != 1) {
         die("the zygote has more than one thread; refusing to fork");
     }
-    PyOS_BeforeFork();
+    /* No PyOS_BeforeFork()/PyOS_AfterFork_Parent() around the clone: they
+     * exist for locks other threads may hold (there are none: checked
+     * above) and they run Python's at-fork hooks here, whose writes to
+     * objects would copy, and split, the huge pages every child shares
+     * with us.  The child still runs PyOS_AfterFork_Child(). */
     /* A raw clone (glibc's fork() cannot add namespaces or CLONE_PARENT)
      * leaves glibc's cached tid of the main thread stale; CLONE_CHILD_SETTID
      * makes the kernel store the child's real tid there, so raise(),
      * abort() and pthread_kill() keep working in the child. */
-    unsigned long flags = JAIL_CLONE_FLAGS | CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
+    unsigned long flags = (JAIL_CLONE_FLAGS & ~(shared_netns ? (unsigned long)CLONE_NEWNET : 0ul)) |
+                          CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
     if (pid == 0) {
         /* The supervisor's ends are not ours; the release pipe's write end
@@ -504,7 +592,6 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
         _exit(127);
     }
     int clone_errno = errno;
-    PyOS_AfterFork_Parent();
     for (int i = 0; i < 4; i++) { /* the child's ends */
         close(p[i][1]);
         p[i][1] = -1;
@@ -593,6 +680,10 @@ int main(int argc, char **argv)
     take_arg(argv[1], harness_path, sizeof harness_path);
     take_arg(argv[2], root_dir, sizeof root_dir);
     hide_env_value("MPLCONFIGDIR");
+    /* The zygote needs no network: its own empty namespace is the one the
+     * jails share when Landlock keeps their abstract sockets apart. */
+    landlock_abi = jail_landlock_abi();
+    shared_netns = landlock_abi >= 6 && unshare(CLONE_NEWNET) == 0;
     spec = (jail_spec){
         .root_dir = root_dir,
         .tmp_mb = arg_uint(argv[3]),
@@ -601,6 +692,7 @@ int main(int argc, char **argv)
         .max_nproc = arg_uint(argv[6]),
         .deny_fork = arg_uint(argv[7]) != 0,
         .mount_proc = arg_uint(argv[8]) != 0,
+        .scope_unix = landlock_abi >= 6,
     };
     tid_cache = find_tid_cache();
     if (tid_cache == NULL)
@@ -618,6 +710,7 @@ int main(int argc, char **argv)
         die("importing the warm packages started threads; set their thread counts to 1");
     check_no_open_files();
     size_t collapsed = collapse_heap();
+    arena_settle();
     ensure_devices(0); /* finds out now whether this host allows private nodes */
 
     zy_msg m = {.type = ZY_READY};
@@ -636,9 +729,11 @@ int main(int argc, char **argv)
     }
     snprintf(m.text, sizeof m.text,
              "{\"info\":%s,\"baselineDataKb\":%zu,\"hugePagesKb\":%zu,\"tidFixup\":%s,"
-             "\"privateDevices\":%s,\"privateDevicesNote\":%s}",
+             "\"privateDevices\":%s,\"privateDevicesNote\":%s,\"landlockAbi\":%d,"
+             "\"unixScoped\":%s,\"netns\":\"%s\"}",
              info, baseline_data / 1024, collapsed / 1024, tid_cache ? "true" : "false",
-             private_devices ? "true" : "false", note);
+             private_devices ? "true" : "false", note, landlock_abi,
+             spec.scope_unix ? "true" : "false", shared_netns ? "shared" : "per-jail");
     reply(&m, NULL, 0);
 
     for (;;) {
