@@ -28,8 +28,29 @@ struct cg {
     /* v1, per slot: an eventfd the kernel signals on OOM, and the
      * memory.oom_control descriptor it is registered on; -1 when none. */
     int *oom_efd, *oom_ctl;
+    /* Per slot: the control files in use, kept open (a path walk through
+     * /sys/fs/cgroup for each of the ~20 reads and writes of a job cost
+     * more than the rest of the supervisor's work), and the limits last
+     * written, so a job with the same limits rewrites nothing. */
+    struct cg_slot *slot;
     char describe[256];
 };
+
+/* A control file of a slot, opened once. */
+#define CG_SLOT_FILES 16
+typedef struct cg_file {
+    int ctl;
+    const char *name;
+    int flags; /* O_RDONLY, O_WRONLY or O_RDWR */
+    int fd;
+} cg_file;
+
+typedef struct cg_slot {
+    cg_file files[CG_SLOT_FILES];
+    unsigned nfiles;
+    uint64_t memory_set; /* 0: never written */
+    unsigned tasks_set;
+} cg_slot;
 
 static bool write_text(const char *path, const char *text)
 {
@@ -57,20 +78,11 @@ static bool read_text(const char *path, char *buf, size_t len)
     return true;
 }
 
-static uint64_t read_u64(const char *path)
+/* The value of "key value" in a flat-keyed file's text (memory.events). */
+static uint64_t parse_key(const char *text, const char *key)
 {
-    char buf[64];
-    return read_text(path, buf, sizeof buf) ? strtoull(buf, NULL, 10) : 0;
-}
-
-/* Reads "key value" from a flat-keyed file such as memory.events. */
-static uint64_t read_key(const char *path, const char *key)
-{
-    char buf[4096];
-    if (!read_text(path, buf, sizeof buf))
-        return 0;
     size_t klen = strlen(key);
-    for (char *line = buf; line != NULL && *line != '\0';) {
+    for (const char *line = text; line != NULL && *line != '\0';) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
             return strtoull(line + klen + 1, NULL, 10);
         line = strchr(line, '\n');
@@ -301,10 +313,12 @@ app_err cg_open(const char *tag, unsigned nslots, cg **out, char *why, size_t wh
     c->oom_before = calloc(nslots, sizeof *c->oom_before);
     c->oom_efd = malloc(nslots * sizeof *c->oom_efd);
     c->oom_ctl = malloc(nslots * sizeof *c->oom_ctl);
-    if (c->oom_before == NULL || c->oom_efd == NULL || c->oom_ctl == NULL) {
+    c->slot = calloc(nslots, sizeof *c->slot);
+    if (c->oom_before == NULL || c->oom_efd == NULL || c->oom_ctl == NULL || c->slot == NULL) {
         free(c->oom_before);
         free(c->oom_efd);
         free(c->oom_ctl);
+        free(c->slot);
         free(c);
         return APP_ENOMEM;
     }
@@ -344,12 +358,15 @@ void cg_free(cg *c)
             close(c->oom_efd[s]);
         if (c->oom_ctl[s] >= 0)
             close(c->oom_ctl[s]);
+        for (unsigned i = 0; i < c->slot[s].nfiles; i++)
+            close(c->slot[s].files[i].fd);
     }
     for (int i = 0; i < V1_COUNT; i++)
         remove_slots(c, i);
     free(c->oom_before);
     free(c->oom_efd);
     free(c->oom_ctl);
+    free(c->slot);
     free(c);
 }
 
@@ -368,16 +385,74 @@ const char *cg_describe_json(const cg *c)
     return c->describe;
 }
 
+/* The slot's descriptor for file (opened with flags), or -1 with errno. */
+static int slot_fd(cg *c, int ctl, unsigned slot, const char *file, int flags)
+{
+    cg_slot *sl = &c->slot[slot];
+    for (unsigned i = 0; i < sl->nfiles; i++)
+        if (sl->files[i].ctl == ctl && sl->files[i].flags == flags &&
+            strcmp(sl->files[i].name, file) == 0)
+            return sl->files[i].fd;
+    char path[CG_PATH_MAX];
+    if (!slot_dir(c, ctl, slot, path, file)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0 || sl->nfiles == CG_SLOT_FILES)
+        return fd; /* (a full table only means no caching: closed by the caller) */
+    sl->files[sl->nfiles++] = (cg_file){ctl, file, flags, fd};
+    return fd;
+}
+
+/* Whether fd is one of the slot's cached descriptors. */
+static bool slot_cached(const cg *c, unsigned slot, int fd)
+{
+    for (unsigned i = 0; i < c->slot[slot].nfiles; i++)
+        if (c->slot[slot].files[i].fd == fd)
+            return true;
+    return false;
+}
+
 static bool slot_write(cg *c, int ctl, unsigned slot, const char *file, const char *value)
 {
-    char path[CG_PATH_MAX];
-    return slot_dir(c, ctl, slot, path, file) && write_text(path, value);
+    int fd = slot_fd(c, ctl, slot, file, O_WRONLY);
+    if (fd < 0)
+        return false;
+    size_t n = strlen(value);
+    bool ok = pwrite(fd, value, n, 0) == (ssize_t)n;
+    int saved = errno;
+    if (!slot_cached(c, slot, fd))
+        close(fd);
+    errno = saved;
+    return ok;
+}
+
+/* Reads the whole (small) file into buf; false on error. */
+static bool slot_read(cg *c, int ctl, unsigned slot, const char *file, char *buf, size_t len)
+{
+    int fd = slot_fd(c, ctl, slot, file, O_RDONLY);
+    if (fd < 0)
+        return false;
+    ssize_t n = pread(fd, buf, len - 1, 0);
+    if (!slot_cached(c, slot, fd))
+        close(fd);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+static uint64_t slot_read_u64(cg *c, int ctl, unsigned slot, const char *file)
+{
+    char buf[64];
+    return slot_read(c, ctl, slot, file, buf, sizeof buf) ? strtoull(buf, NULL, 10) : 0;
 }
 
 static uint64_t slot_read_key(cg *c, int ctl, unsigned slot, const char *file, const char *key)
 {
-    char path[CG_PATH_MAX];
-    return slot_dir(c, ctl, slot, path, file) ? read_key(path, key) : 0;
+    char buf[4096];
+    return slot_read(c, ctl, slot, file, buf, sizeof buf) ? parse_key(buf, key) : 0;
 }
 
 app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_tasks, char *err,
@@ -389,30 +464,42 @@ app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_
     if (slot >= c->nslots)
         return APP_EINTERNAL;
     bool ok = true;
+    cg_slot *sl = &c->slot[slot];
+    bool same_memory = sl->memory_set == memory_bytes, same_tasks = sl->tasks_set == max_tasks;
+    sl->memory_set = sl->tasks_set = 0; /* unknown until every write below succeeds */
     if (c->mode == CG_V1) {
         if (c->base[V1_MEMORY][0] != '\0') {
-            /* memsw must stay >= memory: lift it, set memory, then pin it. */
-            if (c->memsw)
-                ok = slot_write(c, V1_MEMORY, slot, "memory.memsw.limit_in_bytes", "-1");
-            ok = ok && slot_write(c, V1_MEMORY, slot, "memory.limit_in_bytes", mem);
-            if (c->memsw)
-                ok = ok && slot_write(c, V1_MEMORY, slot, "memory.memsw.limit_in_bytes", mem);
-            else
-                ok = ok && slot_write(c, V1_MEMORY, slot, "memory.swappiness", "0");
+            if (!same_memory) {
+                /* memsw must stay >= memory: lift it, set memory, then pin it. */
+                if (c->memsw)
+                    ok = slot_write(c, V1_MEMORY, slot, "memory.memsw.limit_in_bytes", "-1");
+                ok = ok && slot_write(c, V1_MEMORY, slot, "memory.limit_in_bytes", mem);
+                if (c->memsw)
+                    ok = ok && slot_write(c, V1_MEMORY, slot, "memory.memsw.limit_in_bytes", mem);
+                else
+                    ok = ok && slot_write(c, V1_MEMORY, slot, "memory.swappiness", "0");
+            }
             ok = ok && slot_write(c, V1_MEMORY, slot, "memory.max_usage_in_bytes", "0");
             c->oom_before[slot] = slot_read_key(c, V1_MEMORY, slot, "memory.oom_control", "oom_kill");
         }
-        if (ok && c->base[V1_PIDS][0] != '\0')
+        if (ok && !same_tasks && c->base[V1_PIDS][0] != '\0')
             ok = slot_write(c, V1_PIDS, slot, "pids.max", tasks);
         if (ok && c->base[V1_CPUACCT][0] != '\0')
             ok = slot_write(c, V1_CPUACCT, slot, "cpuacct.usage", "0");
     } else if (c->mode == CG_V2) {
-        ok = slot_write(c, 0, slot, "memory.max", mem) &&
-             slot_write(c, 0, slot, "memory.swap.max", "0") &&
-             slot_write(c, 0, slot, "pids.max", tasks);
+        if (!same_memory)
+            ok = slot_write(c, 0, slot, "memory.max", mem) &&
+                 slot_write(c, 0, slot, "memory.swap.max", "0");
+        if (ok && !same_tasks)
+            ok = slot_write(c, 0, slot, "pids.max", tasks);
         /* memory.oom.group: the whole jail dies together, like a cgroup v1 jail's PID 1. */
-        slot_write(c, 0, slot, "memory.oom.group", "1");
+        if (ok && !same_memory)
+            slot_write(c, 0, slot, "memory.oom.group", "1");
         c->oom_before[slot] = slot_read_key(c, 0, slot, "memory.events", "oom_kill");
+    }
+    if (ok) {
+        sl->memory_set = memory_bytes;
+        sl->tasks_set = max_tasks;
     }
     if (!ok) {
         snprintf(err, errlen, "cgroup: setting limits of slot %u failed: %s", slot,
@@ -422,22 +509,19 @@ app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_
     return APP_OK;
 }
 
-int cg_open_procs(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen)
+int cg_procs_fds(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen)
 {
     int n = c->mode == CG_V1 ? V1_COUNT : c->mode == CG_V2 ? 1 : 0;
     int count = 0;
-    for (int i = 0; i < n; i++) {
-        char path[CG_PATH_MAX];
+    for (int i = 0; i < n && slot < c->nslots; i++) {
         if (c->base[i][0] == '\0')
             continue;
-        int fd = -1;
-        if (count < max && slot_dir(c, i, slot, path, "cgroup.procs"))
-            fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
+        int fd = count < max ? slot_fd(c, i, slot, "cgroup.procs", O_WRONLY) : -1;
+        if (fd < 0 || !slot_cached(c, slot, fd)) {
+            if (fd >= 0)
+                close(fd);
             snprintf(err, errlen, "cgroup: opening slot %u's cgroup.procs failed: %s", slot,
                      count < max ? strerror(errno) : "too many controllers");
-            while (count > 0)
-                close(fds[--count]);
             return -1;
         }
         fds[count++] = fd;
@@ -448,20 +532,19 @@ int cg_open_procs(cg *c, unsigned slot, int *fds, int max, char *err, size_t err
 void cg_read_usage(cg *c, unsigned slot, cg_usage *u)
 {
     memset(u, 0, sizeof *u);
-    char path[CG_PATH_MAX];
+    if (slot >= c->nslots)
+        return;
     if (c->mode == CG_V1) {
-        if (c->base[V1_CPUACCT][0] != '\0' && slot_dir(c, V1_CPUACCT, slot, path, "cpuacct.usage"))
-            u->cpu_ns = read_u64(path);
+        if (c->base[V1_CPUACCT][0] != '\0')
+            u->cpu_ns = slot_read_u64(c, V1_CPUACCT, slot, "cpuacct.usage");
         if (c->base[V1_MEMORY][0] != '\0') {
-            if (slot_dir(c, V1_MEMORY, slot, path, "memory.max_usage_in_bytes"))
-                u->peak_bytes = read_u64(path);
+            u->peak_bytes = slot_read_u64(c, V1_MEMORY, slot, "memory.max_usage_in_bytes");
             u->oom_killed = slot_read_key(c, V1_MEMORY, slot, "memory.oom_control", "oom_kill") >
                             c->oom_before[slot];
         }
     } else if (c->mode == CG_V2) {
         u->cpu_ns = slot_read_key(c, 0, slot, "cpu.stat", "usage_usec") * 1000u;
-        if (slot_dir(c, 0, slot, path, "memory.peak"))
-            u->peak_bytes = read_u64(path);
+        u->peak_bytes = slot_read_u64(c, 0, slot, "memory.peak");
         u->oom_killed = slot_read_key(c, 0, slot, "memory.events", "oom_kill") > c->oom_before[slot];
     }
 }

@@ -54,12 +54,12 @@ app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_
                       size_t errlen);
 
 /*
- * Opens the slot's cgroup.procs file of every active controller for
+ * The slot's cgroup.procs file of every active controller, open for
  * writing, so another process (the zygote) can move a child in by writing
- * its pid.  Stores at most max descriptors in fds; the caller closes them.
- * Returns how many, or -1 with err (none left open).
+ * its pid.  Stores at most max descriptors in fds; they stay owned by c
+ * (send copies; do not close).  Returns how many, or -1 with err.
  */
-int cg_open_procs(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen);
+int cg_procs_fds(cg *c, unsigned slot, int *fds, int max, char *err, size_t errlen);
 
 /*
  * An eventfd (non-blocking) that becomes readable when the OOM killer acts

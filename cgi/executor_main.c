@@ -635,12 +635,12 @@ static void request_spawn(void)
     }
     /* The zygote moves the child into the slot's cgroups before releasing
      * it (so it can root a cgroup namespace there): it gets the slot's
-     * cgroup.procs files, opened here, with the request. */
+     * cgroup.procs files with the request. */
     int cg_fds[ZY_MAX_CG_FDS];
     int ncg = 0;
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE) {
         char err[APP_ERRMSG_LEN];
-        ncg = cg_open_procs(ex.cg, slot, cg_fds, ZY_MAX_CG_FDS, err, sizeof err);
+        ncg = cg_procs_fds(ex.cg, slot, cg_fds, ZY_MAX_CG_FDS, err, sizeof err);
         if (ncg < 0) {
             note_error("%s", err);
             return;
@@ -648,12 +648,8 @@ static void request_spawn(void)
     }
     zy_msg m = {.type = ZY_SPAWN, .slot = slot, .outside_uid = slot_uid(slot),
                 .outside_gid = slot_gid(slot)};
-    bool sent = zy_send(ex.zygote_fd, &m, cg_fds, ncg);
-    int send_errno = errno;
-    for (int i = 0; i < ncg; i++)
-        close(cg_fds[i]);
-    if (!sent) {
-        note_error("cannot reach the zygote: %s", strerror(send_errno));
+    if (!zy_send(ex.zygote_fd, &m, cg_fds, ncg)) { /* the zygote gets copies of cg_fds */
+        note_error("cannot reach the zygote: %s", strerror(errno));
         return;
     }
     /* Reserve the slot until the answer arrives. */
