@@ -67,9 +67,9 @@ UNIT_TESTS := test_utf8 test_b64 test_jscan test_form test_conf test_http test_t
 FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
-        deps pyodide node-deps checksrc format clean distclean
+        deps pyodide node-deps web-vendor checksrc format clean distclean
 
-all: build pyodide
+all: build pyodide web-vendor
 
 build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote
 
@@ -83,6 +83,19 @@ $(PYODIDE_DIR)/.complete: Makefile tools/fetch-pyodide
 node-deps: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
+
+# Browser libraries of the pages (Chart.js for /stats), pinned with integrity
+# hashes in tools/web-vendor/package-lock.json and installed with npm ci at build time;
+# their browser builds are copied into web/vendor/ (git-ignored) and served
+# from our own origin under /static/vendor/.  Nothing is fetched at run time.
+WEB_VENDOR := web/vendor/chart.umd.min.js
+web-vendor: $(WEB_VENDOR)
+tools/web-vendor/node_modules/.package-lock.json: tools/web-vendor/package.json \
+                                                   tools/web-vendor/package-lock.json
+	cd tools/web-vendor && npm ci --no-audit --no-fund --silent
+web/vendor/chart.umd.min.js: tools/web-vendor/node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	cp tools/web-vendor/node_modules/chart.js/dist/chart.umd.min.js $@
 
 $(B)/obj/%.o: cgi/%.c
 	@mkdir -p $(@D)
@@ -158,14 +171,14 @@ fuzz-smoke fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
 http-test: build pyodide
 	/usr/bin/python3 -m unittest discover -s tests/http -t . -v
 
-browser-test: build pyodide node-deps
+browser-test: build pyodide web-vendor node-deps
 	cd tests/browser && node --test --test-concurrency=1 *.test.mjs
 
 # Browser-engine load and run times in headless Chromium (a benchmark, not
 # a test); records them in docs/PERFORMANCE.md.  BENCH_ARGS overrides the
 # run counts, e.g. BENCH_ARGS="--cold 3 --warm 3 --runs 10".
 BENCH_ARGS ?= --cold 7 --warm 7 --runs 50
-bench-browser: build pyodide node-deps
+bench-browser: build pyodide web-vendor node-deps
 	tools/bench-browser $(BENCH_ARGS) --write
 
 checksrc:
@@ -203,6 +216,6 @@ clean:
 	rm -rf build
 
 distclean: clean
-	rm -rf pyodide/dist pyodide/cache tests/browser/node_modules run
+	rm -rf pyodide/dist pyodide/cache tests/browser/node_modules tools/web-vendor/node_modules web/vendor run
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -55,7 +55,7 @@ app_err bench_cases_json(sbuf *out)
 }
 
 /* The data set of the pandas case: 1,000 deterministic rows. */
-static app_err bench_data(sbuf *out)
+app_err bench_data_json(sbuf *out)
 {
     app_err err = sbuf_putc(out, '[');
     unsigned x = 12345;
@@ -169,7 +169,7 @@ static void run_benchmark(run_plan *p, hist *db)
     sbuf data, summary;
     sbuf_init(&data, 1u << 20);
     sbuf_init(&summary, 1u << 20);
-    bench_data(&data);
+    bench_data_json(&data);
     bool ok = true;
     for (size_t ci = 0; ci < NCASES; ci++) {
         if (!p->case_on[ci])

@@ -27,9 +27,14 @@
 /* Most results one browser report may carry. */
 #define BENCH_MAX_BROWSER_RESULTS 500
 
-/* Appends the suite catalogue: [{"name", "code", "packages"}] (the page runs
- * the same cases in the browser). */
+/* Appends the suite catalogue: [{"name", "code", "packages" (space-separated
+ * imports), "data" (true: the case gets bench_data_json's rows)}] (the
+ * statistics page runs the same cases in the browser). */
 app_err bench_cases_json(sbuf *out);
+
+/* Appends the data set the cases with "data": true get: 1,000 deterministic
+ * rows [{"id", "price", "qty"}], about 40 kB. */
+app_err bench_data_json(sbuf *out);
 
 /*
  * Starts a server run from {suite?, iterations?, engines?} (decoded body b).

@@ -63,6 +63,7 @@ typedef struct query_params {
     char window[16]; /* a statistics window */
     char series[16]; /* a time-series bucket for the charts */
     char id[33];     /* a benchmark run */
+    char cases[8];   /* non-empty: the benchmark case catalogue */
     int page, per_page;
 } query_params;
 
@@ -85,6 +86,9 @@ static app_err query_field(void *ctx, const char *name, size_t nlen, const char 
     } else if (strcmp(name, "id") == 0) {
         dst = q->id;
         cap = sizeof q->id;
+    } else if (strcmp(name, "cases") == 0) {
+        dst = q->cases;
+        cap = sizeof q->cases;
     } else if (strcmp(name, "page") == 0 || strcmp(name, "perPage") == 0) {
         size_t v;
         if (!conf_parse_size(value, &v) || v < 1 || v > 100000) {
@@ -525,6 +529,19 @@ static app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, ch
     query_params q;
     app_err err = parse_query(req, &q, msg, msglen);
     hist *db = NULL;
+    if (err == APP_OK && q.cases[0] != '\0') {
+        /* ?cases=1: what the statistics page runs in the browser. */
+        err = sbuf_puts(&resp->body, "{\"cases\":");
+        if (err == APP_OK)
+            err = bench_cases_json(&resp->body);
+        if (err == APP_OK)
+            err = sbuf_puts(&resp->body, ",\"data\":");
+        if (err == APP_OK)
+            err = bench_data_json(&resp->body);
+        if (err == APP_OK)
+            err = sbuf_puts(&resp->body, "}\n");
+        return err == APP_OK ? json_headers(resp) : err;
+    }
     if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)
         err = APP_EDB;
     if (err == APP_OK && q.id[0] != '\0')

@@ -1,5 +1,7 @@
-/* sandbox.js - the sandbox page: starts the Python worker, runs the user's
- * code in it, shows what happened, and answers a parent frame.
+/* sandbox.js - the sandbox page: starts the Python worker, asks the router
+ * where each run of the Run button goes, runs the user's code in the worker
+ * or shows the server engine's answer, reports its own runs for the
+ * statistics, and answers a parent frame.
  *
  * Loaded by a plain <script> in <head>, after the three JSON elements it
  * reads, so the worker (and with it the 8 MB runtime download and compile)
@@ -22,6 +24,18 @@
   // Rows of a DataFrame result drawn as a table (the harness sends at most
   // what its to_json produced; a huge table would freeze the page).
   const MAX_TABLE_ROWS = 200;
+  // The router (docs/design/router.md) and where browser runs are reported.
+  const ROUTER_URL = "/api/insights/python-execution";
+  const REPORT_URL = "/api/insights/python-execution/report";
+  // Code points of the error text sent with a report: the service keeps at
+  // most 500 bytes (413 beyond), and a code point is at most 4 bytes of UTF-8.
+  const REPORT_ERROR_MAX_CHARS = 120;
+  // Statuses the report endpoint accepts (an "unavailable" run never ran).
+  const REPORT_STATUSES = new Set(["ok", "error", "timeout", "memory_limit", "output_limit",
+                                   "killed", "engine_error"]);
+  // localStorage key of the "run on the server when the browser lacks a
+  // package" setting ("1" or absent).
+  const AUTO_SERVER_KEY = "pysandbox.autoServerRun";
   // What the status line says during each load stage the worker reports.
   const STAGE_TEXT = {
     worker: "Starting the Python worker…",
@@ -79,6 +93,7 @@
     nextId: 1,
     stopTimer: 0,
     autorunDone: false,
+    offer: null, // {code, dataText, packages}: the run the "Run on the server" button reruns
   };
 
   let ui = null; // element handles, once the body is parsed
@@ -162,10 +177,16 @@
     stopWorker();
     engine.state = "failed";
     engine.failure = message;
-    // Nothing queued can run now; callers get a definite answer.
-    const pending = runs.current ? [runs.current].concat(runs.queue) : runs.queue.slice();
-    runs.current = null;
-    runs.queue = [];
+    // Nothing queued for the browser can run now; callers get a definite
+    // answer.  A run at the router or on the server goes on; Run-button
+    // runs still ask the router (it may send them to the server).
+    const current = runs.current;
+    const busyElsewhere = current !== null && current.phase !== "local" &&
+      current.phase !== "waiting";
+    const pending = runs.queue.filter((r) => !r.route);
+    if (current !== null && !busyElsewhere) pending.unshift(current);
+    if (!busyElsewhere) runs.current = null;
+    runs.queue = runs.queue.filter((r) => r.route);
     clearTimeout(runs.stopTimer);
     for (const run of pending) {
       finishRun(run, engineResult("unavailable", "EngineUnavailable",
@@ -181,12 +202,13 @@
       failEngine(`The Python worker crashed while loading: ${message}`);
       return;
     }
-    const run = runs.current;
-    runs.current = null;
+    const run = runs.current !== null && runs.current.phase === "local" ? runs.current : null;
     clearTimeout(runs.stopTimer);
     if (run !== null) {
-      finishRun(run, engineResult("error", "EngineError",
-                                  `The Python runtime crashed: ${message}`));
+      runs.current = null;
+      const crashed = engineResult("error", "EngineError", `The Python runtime crashed: ${message}`);
+      reportRun(run, crashed);
+      finishRun(run, crashed);
     }
     restartEngine("The Python runtime crashed and was restarted; variables and loaded " +
                   "packages were reset.");
@@ -223,7 +245,11 @@
           runs.autorunDone = true;
           submitRun({ source: "page", code: String(input.code || ""), dataText: pageDataText });
         }
-        pump();
+        if (runs.current !== null && runs.current.phase === "waiting") {
+          startLocal(runs.current);
+        } else {
+          pump();
+        }
         break;
       case "snapshot":
         // Only tools and tests look at this (a snapshot is saved after ready).
@@ -233,17 +259,10 @@
         failEngine(`Python could not be loaded (${msg.stage}): ${msg.message}`);
         break;
       case "result":
-        if (runs.current !== null && msg.id === runs.current.id) {
-          const run = runs.current;
-          runs.current = null;
+        if (runs.current !== null && runs.current.phase === "local" &&
+            msg.id === runs.current.id) {
           clearTimeout(runs.stopTimer);
-          finishRun(run, msg.result);
-          if (msg.fatal) {
-            restartEngine("The Python runtime failed and was restarted; variables and loaded " +
-                          "packages were reset.");
-          } else {
-            pump();
-          }
+          localResult(runs.current, msg.result, Boolean(msg.fatal));
         }
         break;
       default:
@@ -253,10 +272,23 @@
 
   /* --- runs ---------------------------------------------------------- */
 
-  // run: {source: "ui"|"page"|"parent", code, dataText, parentId?, origin?}
+  // The current run's phase, also as html[data-run-phase] (a test hook: a
+  // test that must wait for the program to be really running waits for "local").
+  function setPhase(run, phase) {
+    run.phase = phase;
+    document.documentElement.dataset.runPhase = phase;
+  }
+
+  // run: {source: "ui"|"page"|"parent", code, dataText, parentId?, origin?,
+  //       route?: ask the router first (Run button runs),
+  //       server?: a rerun on the server (requirements.preferredEngine "native"),
+  //       reason?: why it runs on the server, shown with its result}
+  // While current, run.phase says where it is: "routing" (waiting for the
+  // router), "server" (a server rerun in flight), "waiting" (handed to the
+  // browser while Python is still loading), "local" (in the worker).
   function submitRun(run) {
     run.id = runs.nextId++;
-    if (engine.state === "failed") {
+    if (engine.state === "failed" && !run.route) {
       finishRun(run, engineResult("unavailable", "EngineUnavailable",
                                   `Python could not be loaded: ${engine.failure}`));
       return;
@@ -266,15 +298,141 @@
   }
 
   function pump() {
-    if (engine.state !== "ready" || runs.current !== null || runs.queue.length === 0) return;
-    const run = runs.queue.shift();
+    if (runs.current !== null || runs.queue.length === 0) return;
+    const run = runs.queue[0];
+    if (!run.route && engine.state !== "ready") return; // the ready handler pumps
+    runs.queue.shift();
     runs.current = run;
     run.started = performance.now();
     if (ui !== null && run.source !== "ui") ui.code.value = run.code;
     clearOutputs();
-    setStatus("Running…", "busy");
     updateButtons();
+    if (run.route) {
+      askRouter(run);
+    } else {
+      startLocal(run);
+    }
+  }
+
+  // Hands the current run to the worker (or lets it wait for Python).
+  function startLocal(run) {
+    if (engine.state === "failed") {
+      runs.current = null;
+      finishRun(run, engineResult("unavailable", "EngineUnavailable",
+                                  `Python could not be loaded: ${engine.failure}`));
+      pump();
+      return;
+    }
+    if (engine.state !== "ready") {
+      setPhase(run, "waiting");
+      setStatus("Waiting for Python to load…", "busy");
+      return;
+    }
+    setPhase(run, "local");
+    setStatus("Running…", "busy");
+    // Cleared here, not in the worker: a Stop left over from the previous run
+    // must not fire in this one, but a Stop pressed once this run is posted
+    // must, even if the worker has not started it yet.
+    if (engine.interrupt !== null) Atomics.store(engine.interrupt, 0, 0);
+    run.localStarted = performance.now();
     engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText });
+  }
+
+  // The request body for the router: the data text goes in as it is (it is
+  // the JSON the service rendered into the page, or the parent's).
+  function routerBody(run) {
+    const data = /\S/.test(run.dataText) ? run.dataText : "[]";
+    const reqs = run.server ? ',"requirements":{"preferredEngine":"native"}' : "";
+    return `{"client":"page","code":${JSON.stringify(run.code)},"data":${data}${reqs}}`;
+  }
+
+  // Asks the router where the run goes.  A hand-off runs it in the worker;
+  // any other answer is a server engine's result (or its refusal), shown as
+  // it is.  An unreachable router means the browser runs it, and says so.
+  async function askRouter(run) {
+    setPhase(run, run.server ? "server" : "routing");
+    setStatus(run.server ? "Running on the server…" : "Running…", "busy");
+    run.abort = new AbortController();
+    let resp = null;
+    let answer = null;
+    let failure = "";
+    try {
+      resp = await fetch(ROUTER_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: routerBody(run),
+        cache: "no-store",
+        signal: run.abort.signal,
+      });
+      answer = await resp.json();
+    } catch (err) {
+      failure = err && err.name === "AbortError" ? "" : String(err && err.message || err);
+      if (!run.stopping && answer === null && resp !== null) {
+        failure = `HTTP ${resp.status}, not a JSON answer`;
+      }
+    }
+    if (runs.current !== run) return; // answered already (stopped)
+    if (run.stopping) {
+      runs.current = null;
+      const stopped = engineResult("killed", "KeyboardInterrupt", "execution was stopped");
+      stopped.engine = null; // whichever server engine had it, it stops with the connection
+      finishRun(run, stopped);
+      pump();
+      return;
+    }
+    const err = answer !== null && typeof answer === "object" ? answer.error : null;
+    const errCode = err && typeof err === "object" ? String(err.code) : "";
+    // nginx answers service_unavailable when the service itself is down.
+    if (failure !== "" || answer === null || typeof answer !== "object" ||
+        errCode === "service_unavailable" || (!resp.ok && !errCode)) {
+      const why = failure || (errCode === "service_unavailable" ? "the service is not answering"
+        : `HTTP ${resp.status}`);
+      if (run.server) {
+        serverProblem(run, `The server could not be reached (${why}).`);
+      } else {
+        run.routeNote = `The router could not be reached (${why}), so this ran in the browser.`;
+        startLocal(run);
+      }
+      return;
+    }
+    if (resp.ok && answer.status === "handoff" && answer.engine === "browser") {
+      run.routing = answer.metadata || null;
+      if (run.server) {
+        const because = run.routing && run.routing.selectedBecause
+          ? ` (${run.routing.selectedBecause})` : "";
+        serverProblem(run, `No server engine can run this now: the router chose the browser ` +
+                           `again${because}.`);
+      } else {
+        startLocal(run);
+      }
+      return;
+    }
+    if (resp.ok && typeof answer.engine === "string") {
+      runs.current = null;
+      finishRun(run, answer);
+      pump();
+      return;
+    }
+    if (resp.status === 422 && errCode === "refused" && !run.server) {
+      // No engine the router knows has every module the code imports; the
+      // browser may still (a wheel the router does not know), and otherwise
+      // shows Python's own ImportError.  No server offer: it was refused.
+      run.serverRefused = true;
+      startLocal(run);
+      return;
+    }
+    serverProblem(run, err && typeof err.message === "string" ? err.message
+      : `The server answered HTTP ${resp.status}.`, errCode);
+  }
+
+  // Ends the current (server) run with an error that is not Python's.
+  function serverProblem(run, message, code) {
+    runs.current = null;
+    const result = engineResult("error", code === "refused" ? "Refused" : "EngineUnavailable",
+                                message);
+    result.engine = null;
+    finishRun(run, result);
+    pump();
   }
 
   function stopRun() {
@@ -282,6 +440,17 @@
     if (run === null || run.stopping) return;
     run.stopping = true;
     setStatus("Stopping…", "busy");
+    if (run.phase === "routing" || run.phase === "server") {
+      // The service notices the closed connection and ends a server run.
+      run.abort.abort();
+      return;
+    }
+    if (run.phase === "waiting") {
+      runs.current = null;
+      finishRun(run, engineResult("killed", "KeyboardInterrupt", "execution was stopped"));
+      pump();
+      return;
+    }
     if (engine.interrupt !== null) {
       // SIGINT: Python raises KeyboardInterrupt at its next bytecode check.
       Atomics.store(engine.interrupt, 0, 2);
@@ -297,9 +466,34 @@
     const result = engineResult("killed", "KeyboardInterrupt",
                                 "execution was stopped; the Python runtime was restarted");
     result.metadata.restarted = true;
+    reportRun(run, result);
     finishRun(run, result);
     restartEngine("The program did not respond to Stop, so the Python runtime was restarted; " +
                   "variables and loaded packages were reset.");
+  }
+
+  // A result from the worker for the current run.  Reports it; a Run-button
+  // run that failed for a package the browser lacks goes on to the server
+  // when the user allowed that, otherwise it is shown (with the offer).
+  function localResult(run, result, fatal) {
+    if (result === null || typeof result !== "object") {
+      result = engineResult("error", "EngineError", "the worker returned no result");
+    }
+    reportRun(run, result);
+    if (!fatal && !run.stopping && offerServer(run, result) && autoServer()) {
+      run.reason = serverReason(unavailablePackages(result));
+      run.server = true;
+      askRouter(run);
+      return;
+    }
+    runs.current = null;
+    finishRun(run, result);
+    if (fatal) {
+      restartEngine("The Python runtime failed and was restarted; variables and loaded " +
+                    "packages were reset.");
+    } else {
+      pump();
+    }
   }
 
   function finishRun(run, result) {
@@ -307,6 +501,7 @@
       result = engineResult("error", "EngineError", "the worker returned no result");
     }
     run.ms = performance.now() - (run.started || performance.now());
+    if (runs.current === null) delete document.documentElement.dataset.runPhase;
     if (run.source === "parent") {
       replyToParent(run, Object.assign({}, result, { type: "result", id: run.parentId }));
     } else if (run.source === "page") {
@@ -334,6 +529,90 @@
       engine: "browser",
       metadata: { pyodideVersion: config ? config.pyodideVersion : null },
     };
+  }
+
+  /* --- reports and the server offer ---------------------------------- */
+
+  // Tells the service how a run in this browser went, so the statistics
+  // cover every engine.  Fire and forget: a report never holds up a run.
+  function reportRun(run, result) {
+    const err = result.error && typeof result.error === "object" ? result.error : null;
+    const status = err && err.type === "EngineError" ? "engine_error" : String(result.status);
+    if (!REPORT_STATUSES.has(status)) return;
+    const body = {
+      engine: "browser",
+      status,
+      success: status === "ok",
+      // From the post to the worker: the engine's time, not the router's.
+      wallMs: Math.round((performance.now() - (run.localStarted || run.started ||
+                                                performance.now())) * 1000) / 1000,
+      codeBytes: new TextEncoder().encode(run.code).length,
+      dataBytes: run.dataText.length,
+      outputBytes: typeof result.output === "string" ? result.output.length : 0,
+    };
+    const exec = Number(result.executionTime);
+    if (Number.isFinite(exec) && exec >= 0 && exec <= 1e9) body.executionTime = exec;
+    // "error" is the engine's own failure (as the server engines record
+    // theirs), never the user's exception: a crash, or packages it lacks.
+    const missing = unavailablePackages(result);
+    let problem = "";
+    if (status === "engine_error" && err !== null) {
+      problem = `${err.type || "Error"}: ${err.message || ""}`;
+    } else if (missing.length > 0) {
+      problem = `missing packages: ${missing.join(", ")}`;
+      body.missingPackages = missing;
+    }
+    if (problem !== "") {
+      const cut = Array.from(problem.replace(/\0/g, "")).slice(0, REPORT_ERROR_MAX_CHARS).join("");
+      body.error = typeof cut.toWellFormed === "function" ? cut.toWellFormed() : cut;
+    }
+    fetch(REPORT_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      keepalive: true,
+    }).catch((e) => console.warn("pysandbox: the run could not be reported:", e));
+  }
+
+  // Whether a finished browser run may be offered to the server: a Run
+  // button run that failed only for packages the browser lacks, and that
+  // the router did not refuse outright.
+  function offerServer(run, result) {
+    return run.source === "ui" && !run.server && !run.serverRefused &&
+      result.engine === "browser" && !result.success && unavailablePackages(result).length > 0;
+  }
+
+  function serverReason(packages) {
+    return `${packages.join(", ")} ${packages.length > 1 ? "are" : "is"} not available in the ` +
+      "browser engine, so this ran on the server.";
+  }
+
+  function autoServer() {
+    try {
+      return localStorage.getItem(AUTO_SERVER_KEY) === "1";
+    } catch (err) {
+      return false; // storage disabled: ask every time
+    }
+  }
+
+  function setAutoServer(on) {
+    try {
+      if (on) localStorage.setItem(AUTO_SERVER_KEY, "1");
+      else localStorage.removeItem(AUTO_SERVER_KEY);
+    } catch (err) {
+      // storage disabled: the checkbox holds for this page only
+    }
+  }
+
+  // ?pysb-router=off keeps every run in this browser without asking the
+  // router (for measuring the browser engine, and for users who do not
+  // want their code sent to the server); runs are still reported.
+  function routerSetting() {
+    try {
+      return new URLSearchParams(location.search).get("pysb-router") !== "off";
+    } catch (err) {
+      return true;
+    }
   }
 
   /* --- packages the browser engine lacks ----------------------------- */
@@ -492,6 +771,7 @@
     if (ui === null) return;
     ui.run.disabled = engine.state !== "ready" || runs.current !== null;
     ui.stop.disabled = runs.current === null;
+    ui.runServer.disabled = runs.current !== null;
   }
 
   function showNotice(text, kind) {
@@ -519,16 +799,43 @@
     ui.charts.replaceChildren();
     ui.chartsBox.hidden = true;
     ui.timing.textContent = "";
+    ui.engine.textContent = "";
+    ui.engine.title = "";
+    ui.offer.hidden = true;
+    runs.offer = null;
   }
 
   const STATUS_TEXT = {
     ok: "Finished",
     error: "Finished with an error",
+    timeout: "Stopped: the time limit was reached",
     memory_limit: "Stopped: out of memory",
     output_limit: "Stopped: the output limit was reached",
     killed: "Stopped",
     unavailable: "Python is not available",
   };
+
+  // The harness's limits, from a browser result (result.limits) or a
+  // server one (metadata.truncated, metadata.chartsDropped).
+  function limitsOf(result) {
+    const l = result.limits && typeof result.limits === "object" ? result.limits : {};
+    const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
+    const t = md.truncated && typeof md.truncated === "object" ? md.truncated : {};
+    return {
+      outputTruncated: Boolean(l.outputTruncated || t.stdout),
+      stderrTruncated: Boolean(l.stderrTruncated || t.stderr),
+      resultTruncated: Boolean(l.resultTruncated || t.result),
+      chartsDropped: Number(l.chartsDropped || md.chartsDropped) || 0,
+    };
+  }
+
+  // Where a result came from, for the engine label: "browser", "native",
+  // "judge0", with the fallback noted; "" when no engine ran it.
+  function engineText(result) {
+    if (typeof result.engine !== "string" || result.engine === "") return "";
+    const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
+    return md.fallbackUsed === true ? `${result.engine} (after a fallback)` : result.engine;
+  }
 
   let lastRender = null; // kept for a result that arrives before the body exists
 
@@ -556,9 +863,13 @@
     renderCharts(result.charts);
 
     const notices = [];
-    const missing = unavailableNotice(result);
+    if (run.routeNote) notices.push(run.routeNote);
+    if (run.reason && typeof result.engine === "string" && result.engine !== "browser") {
+      notices.push(run.reason);
+    }
+    const missing = result.engine === "browser" ? unavailableNotice(result) : "";
     if (missing) notices.push(missing);
-    const limits = result.limits || {};
+    const limits = limitsOf(result);
     if (limits.outputTruncated) notices.push("The output was cut at the output limit.");
     if (limits.stderrTruncated) notices.push("The error output was cut at the output limit.");
     if (limits.resultTruncated) notices.push("The result was too large and is shown as a summary.");
@@ -569,13 +880,28 @@
     }
     if (notices.length > 0) showNotice(notices.join("\n"), missing ? "error" : "warning");
 
+    if (offerServer(run, result)) {
+      runs.offer = { code: run.code, dataText: run.dataText,
+                     packages: unavailablePackages(result) };
+      ui.offer.hidden = false;
+    }
+
     const label = STATUS_TEXT[result.status] || String(result.status);
-    setStatus(err && err.line ? `${label} (line ${err.line})` : label,
+    const where = engineText(result);
+    const server = where !== "" && result.engine !== "browser";
+    const text = err && err.line ? `${label} (line ${err.line})` : label;
+    setStatus(server ? `${text} on the server (${where})` : text,
               result.success ? "ready" : "failed");
+    ui.engine.textContent = where !== "" ? `Engine: ${where}` : "";
+    const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
+    ui.engine.title = typeof md.selectedBecause === "string" ? md.selectedBecause
+      : run.routing && typeof run.routing.selectedBecause === "string"
+        ? run.routing.selectedBecause : "";
     const exec = Number(result.executionTime) || 0;
     ui.timing.textContent = `${exec.toFixed(1)} ms in Python, ${Math.round(run.ms)} ms in all`;
     ui.root.dataset.runs = String((Number(ui.root.dataset.runs) || 0) + 1);
     ui.root.dataset.lastStatus = String(result.status);
+    ui.root.dataset.lastEngine = typeof result.engine === "string" ? result.engine : "";
   }
 
   function cellText(v) {
@@ -658,6 +984,10 @@
       stop: $("stop"),
       dataInfo: $("data-info"),
       timing: $("timing"),
+      engine: $("engine"),
+      autoServer: $("auto-server"),
+      offer: $("server-offer"),
+      runServer: $("run-server"),
       notice: $("notice"),
       stdout: $("stdout"),
       stderr: $("stderr"),
@@ -673,8 +1003,18 @@
     ui.run.addEventListener("click", () => {
       if (engine.state !== "ready" || runs.current !== null) return;
       mark("pysb-run-start", { runId: runs.nextId });
-      submitRun({ source: "ui", code: ui.code.value, dataText: pageDataText });
+      submitRun({ source: "ui", code: ui.code.value, dataText: pageDataText,
+                  route: routerSetting() });
     });
+    ui.runServer.addEventListener("click", () => {
+      const offer = runs.offer;
+      if (offer === null || runs.current !== null) return;
+      mark("pysb-run-start", { runId: runs.nextId });
+      submitRun({ source: "ui", code: offer.code, dataText: offer.dataText, route: true,
+                  server: true, reason: serverReason(offer.packages) });
+    });
+    ui.autoServer.checked = autoServer();
+    ui.autoServer.addEventListener("change", () => setAutoServer(ui.autoServer.checked));
     ui.stop.addEventListener("click", stopRun);
     ui.retry.addEventListener("click", () => {
       showNotice("");

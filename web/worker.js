@@ -3,7 +3,8 @@
  *
  * Messages in (from sandbox.js):
  *   {type:"init", config, interruptBuffer?}   once, right after the worker starts
- *   {type:"run", id, code, dataText}          one at a time (the page queues)
+ *   {type:"run", id, code, dataText}          one at a time (the page queues, and
+ *                                             sets the interrupt buffer to 0 first)
  * Messages out:
  *   {type:"progress", stage, percent, ms}     while loading
  *   {type:"ready", loadMs, stages, pyodideVersion, pythonVersion, snapshot}
@@ -327,9 +328,10 @@ async function runOne(msg) {
     post({ type: "result", id, result: engineError("EngineUnavailable", "Python is not loaded") });
     return;
   }
-  // A Stop that arrived after the previous run ended would otherwise fire
-  // inside this one (pyodide#6082 notes the same for a pending interrupt).
-  if (interrupt !== null) interrupt[0] = 0;
+  // The interrupt buffer is not reset here: the page clears it before it
+  // posts each run (a Stop left over from the previous run would otherwise
+  // fire inside this one, pyodide#6082), so a Stop pressed after the post
+  // but before this line runs still stops this run.
 
   const packages = { requested: [], loaded: [], failed: [], messages: [] };
   let fatal = false;

@@ -2,7 +2,7 @@
 // packages.  One service instance and one browser for the file.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { newPage, openSandbox, runCode, useService, waitReady } from "./lib.mjs";
+import { SANDBOX_PATH, newPage, openSandbox, runCode, useService, waitReady } from "./lib.mjs";
 
 const fx = useService();
 
@@ -70,7 +70,9 @@ test("a Python error shows the traceback with the user's line", async () => {
 test("importing a package the Pyodide here lacks names the package", async () => {
   const page = await newPage(fx.browser);
   try {
-    await openSandbox(page, fx.url);
+    // Without the router, which would send numpy code to the server engine
+    // (router.test.mjs and server-offer.test.mjs cover that).
+    await openSandbox(page, fx.url, { path: `${SANDBOX_PATH}?pysb-router=off` });
     await waitReady(page);
     const out = await runCode(page, "import json\nimport numpy as np\nprint(np.zeros(3))");
     assert.equal(out.lastStatus, "error");

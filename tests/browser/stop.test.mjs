@@ -13,9 +13,10 @@ async function runAndStop(page, code) {
   await page.fill("#code", code);
   const before = Number(await page.getAttribute("html", "data-runs")) || 0;
   await page.click("#run");
-  // Let the program get going: the worker has received it, and some time
-  // has passed in Python.
-  await page.waitForFunction(() => !document.getElementById("stop").disabled);
+  // Let the program get going: the router sent it to this browser, the
+  // worker has received it, and some time has passed in Python.
+  await page.waitForFunction(() => !document.getElementById("stop").disabled &&
+                             document.documentElement.dataset.runPhase === "local");
   await page.waitForTimeout(300);
   const elapsed = await page.evaluate((n) => new Promise((resolve) => {
     const t0 = performance.now();

@@ -250,6 +250,27 @@ class BenchmarkTests(unittest.TestCase):
         self.assertEqual(p1["total"], p2["total"])
         self.assertFalse({h["id"] for h in p1["history"]} & {h["id"] for h in p2["history"]})
 
+    def test_the_case_catalogue_for_the_browser(self):
+        st, h, raw = svc.get(BENCH + "?cases=1")
+        self.assertEqual(st, 200, raw)
+        self.assertTrue(h["content-type"].startswith("application/json"))
+        c = json.loads(raw)
+        self.assertEqual([x["name"] for x in c["cases"]],
+                         ["hello", "pandas-describe", "numpy-matmul", "matplotlib-chart", "cpu-loop"])
+        hello, pandas = c["cases"][0], c["cases"][1]
+        self.assertEqual((hello["code"], hello["packages"], hello["data"]), ("print(1)", "", False))
+        self.assertEqual((pandas["packages"], pandas["data"]), ("pandas", True))
+        self.assertEqual(len(c["data"]), 1000)
+        self.assertEqual(set(c["data"][0]), {"id", "price", "qty"})
+        # The same case on the same data is what a server run measures.
+        st, r = run_json({"code": pandas["code"], "data": c["data"]})
+        self.assertEqual((st, r["status"], r["result"]), (200, "ok", [8, 3]))
+        st, _, raw = svc.get(BENCH + "?cases=1&id=" + "f" * 32)  # the catalogue wins
+        self.assertEqual(st, 200, raw)
+        self.assertIn("cases", json.loads(raw))
+        st, _, raw = svc.get(BENCH + "?cases=" + "1" * 20)
+        self.assertEqual(st, 400, raw)
+
     def test_bad_benchmark_requests(self):
         for body, text in [({"suite": "nope"}, "unknown suite"),
                            ({"iterations": 0}, "from 1 to 20"),
