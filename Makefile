@@ -142,7 +142,7 @@ unit-san:
 # briefly on its committed corpus; `make fuzz FUZZ_SECONDS=600` runs longer.
 FUZZ_SECONDS ?= 15
 FUZZ_CC := clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' -Icgi \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' -Icgi \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
 build/fuzz/%: tests/fuzz/%.c $(addprefix cgi/,$(LIB_SRCS))
@@ -151,10 +151,11 @@ build/fuzz/%: tests/fuzz/%.c $(addprefix cgi/,$(LIB_SRCS))
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
 
 # This one includes cgi/j0api.c to reach its static decoders.
-build/fuzz/fuzz_j0api: tests/fuzz/fuzz_j0api.c $(addprefix cgi/,$(filter-out j0api.c,$(LIB_SRCS)))
+build/fuzz/fuzz_j0api: tests/fuzz/fuzz_j0api.c $(addprefix cgi/,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ \
+	    $(filter-out cgi/j0api.c,$^) $(LIBS)
 
 fuzz-smoke: FUZZ_SECONDS = 10
 fuzz-smoke fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)

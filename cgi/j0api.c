@@ -1088,7 +1088,7 @@ static app_err j0_map_result(const char *doc, size_t len, const j0_req *r, j0_ou
     int code = 0, sig = 0;
     double d;
     if (j0_member(doc, root, "metadata", &meta) && j0_member(doc, meta, "exit", &exit_obj)) {
-        if (j0_number_member(doc, exit_obj, "code", &d)) {
+        if (j0_number_member(doc, exit_obj, "code", &d) && d >= -255 && d <= 255) {
             has_code = true;
             code = (int)d;
         }
@@ -1101,7 +1101,7 @@ static app_err j0_map_result(const char *doc, size_t len, const j0_req *r, j0_ou
                        j0_number_member(doc, res, "wallMs", &wall);
         o->time_s = cpu / 1000.0;
         o->wall_s = wall / 1000.0;
-        if (j0_number_member(doc, res, "peakMemoryKb", &d) && d >= 0) {
+        if (j0_number_member(doc, res, "peakMemoryKb", &d) && d >= 0 && d < 1e15) {
             o->has_memory = true;
             o->memory_kb = (long)d;
         }
