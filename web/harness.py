@@ -113,7 +113,8 @@ def to_jsonable(value, depth=0):
 
     JSON values pass through; tuples become lists; numpy arrays and scalars
     become lists and numbers; a pandas DataFrame becomes
-    {"__type__": "DataFrame", columns, records, html, shape}; a Series
+    {"__type__": "DataFrame", columns, index, records, html, shape} (records
+    hold the rows in order; index their labels, as strings); a Series
     {"__type__": "Series", name, index, values}.  Anything else (sets,
     non-finite floats, objects, dicts with non-string keys) becomes the
     marked repr {"__type__": <type name>, "__repr__": repr(value)}.
@@ -154,6 +155,7 @@ def _pandas_to_jsonable(value, depth):
             return {
                 "__type__": "DataFrame",
                 "columns": [clean_text(str(c)) for c in value.columns],
+                "index": [clean_text(str(i)) for i in value.index],
                 "records": records,
                 "shape": list(value.shape),
                 "html": clean_text(value.to_html(max_rows=MAX_HTML_ROWS, border=0)),

@@ -920,21 +920,32 @@
                                                                 value.columns.length];
       ui.result.textContent = `DataFrame: ${shape[0]} rows × ${shape[1]} columns` +
         (value.records.length > MAX_TABLE_ROWS ? ` (first ${MAX_TABLE_ROWS} shown)` : "");
+      // Row labels are drawn only when they say something (describe()'s
+      // count/mean/..., a date index), not for the default 0, 1, 2, ...
+      const index = Array.isArray(value.index) && value.index.length === value.records.length &&
+        value.index.some((label, i) => String(label) !== String(i)) ? value.index : null;
       const table = document.createElement("table");
       const head = table.createTHead().insertRow();
+      if (index) head.appendChild(document.createElement("th"));
       for (const c of value.columns) {
         const th = document.createElement("th");
         th.textContent = String(c);
         head.appendChild(th);
       }
       const body = table.createTBody();
-      for (const rec of value.records.slice(0, MAX_TABLE_ROWS)) {
+      value.records.slice(0, MAX_TABLE_ROWS).forEach((rec, row) => {
         const tr = body.insertRow();
+        if (index) {
+          const th = document.createElement("th");
+          th.scope = "row";
+          th.textContent = cellText(index[row]);
+          tr.appendChild(th);
+        }
         for (const c of value.columns) {
           tr.insertCell().textContent =
             rec !== null && typeof rec === "object" ? cellText(rec[c]) : "";
         }
-      }
+      });
       ui.resultHtml.appendChild(table);
       ui.resultHtml.hidden = false;
       return;

@@ -133,6 +133,29 @@ test("a DataFrame-shaped result is drawn as a table from its records", async () 
   }
 });
 
+test("a DataFrame result with row labels gets a label column", async () => {
+  const page = await newPage(fx.browser);
+  try {
+    await openSandbox(page, fx.url);
+    await waitReady(page);
+    await runCode(page, [
+      "__result__ = {'__type__': 'DataFrame', 'columns': ['x'], 'index': ['count', '<b>mean</b>'],",
+      "              'records': [{'x': 2.0}, {'x': 1.5}], 'shape': [2, 1], 'html': ''}",
+    ].join("\n"));
+    const table = await page.evaluate(() => {
+      const t = document.querySelector("#result-html table");
+      return t ? Array.from(t.rows, (r) => Array.from(r.cells, (c) => [c.tagName, c.textContent])) : null;
+    });
+    assert.deepEqual(table, [[["TH", ""], ["TH", "x"]],
+                             [["TH", "count"], ["TD", "2"]],
+                             [["TH", "<b>mean</b>"], ["TD", "1.5"]]]);
+    assert.equal(await page.locator("#result-html b").count(), 0);
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
 test("charts from the harness are shown as PNG images", async () => {
   const page = await newPage(fx.browser);
   try {

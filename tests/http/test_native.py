@@ -104,6 +104,14 @@ class ResultTests(unittest.TestCase):
         self.assertEqual(res["records"], [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}])
         self.assertIn("<table", res["html"])
         self.assertEqual(res["shape"], [2, 2])
+        self.assertEqual(res["index"], ["0", "1"])
+
+    def test_dataframe_result_keeps_its_row_labels(self):
+        _, r = run("import pandas as pd\n__result__ = pd.DataFrame(data).describe()",
+                   data=[{"x": 1}, {"x": 3}])
+        res = r["result"]
+        self.assertEqual(res["index"], ["count", "mean", "std", "min", "25%", "50%", "75%", "max"])
+        self.assertEqual(res["records"][1], {"x": 2.0})
 
     def test_values_json_cannot_hold_are_marked(self):
         _, r = run("__result__ = {'s': {3}, 'nan': float('nan'), 'ok': [1, (2, 3)]}")
