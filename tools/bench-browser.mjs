@@ -272,7 +272,8 @@ How each figure is taken (times come from the page's own user-timing marks in
 \`web/sandbox.js\`, relative to the start of the navigation):
 
 - **navigation → ready**: the \`pysb-ready\` mark, set when the worker reports that
-  Python and the harness are loaded and the Run button is enabled.
+  Python and the harness are loaded (the Run button works earlier, for runs the
+  router sends to the server).
 - **navigation → first result**: ready + the duration of the first \`print(1)\` run
   (\`pysb-run-start\` at the click to \`pysb-run-end\` after the output is in the DOM);
   this is what a page that runs on load (batch-analyze's autorun) shows, without

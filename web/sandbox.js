@@ -181,8 +181,9 @@
     // answer.  A run at the router or on the server goes on; Run-button
     // runs still ask the router (it may send them to the server).
     const current = runs.current;
-    const busyElsewhere = current !== null && current.phase !== "local" &&
-      current.phase !== "waiting";
+    const toServer = current !== null && current.phase === "waiting" && canFallBack(current);
+    const busyElsewhere = toServer || (current !== null && current.phase !== "local" &&
+      current.phase !== "waiting");
     const pending = runs.queue.filter((r) => !r.route);
     if (current !== null && !busyElsewhere) pending.unshift(current);
     if (!busyElsewhere) runs.current = null;
@@ -195,6 +196,7 @@
     notifyParent({ type: "error", message });
     showProgress();
     updateButtons();
+    if (toServer) startLocal(current);
   }
 
   function onWorkerCrash(message) {
@@ -316,6 +318,14 @@
 
   // Hands the current run to the worker (or lets it wait for Python).
   function startLocal(run) {
+    if (engine.state === "failed" && canFallBack(run)) {
+      // The router chose this browser, but Python cannot load here: the
+      // server runs it instead of the user getting nothing.
+      run.server = true;
+      run.reason = "Python could not be loaded in this browser, so this ran on the server.";
+      askRouter(run);
+      return;
+    }
     if (engine.state === "failed") {
       runs.current = null;
       finishRun(run, engineResult("unavailable", "EngineUnavailable",
@@ -336,6 +346,13 @@
     if (engine.interrupt !== null) Atomics.store(engine.interrupt, 0, 0);
     run.localStarted = performance.now();
     engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText });
+  }
+
+  // Whether a run the router handed to this browser may go on to the server
+  // when Python cannot load here: runs that asked the router (so the user
+  // lets code go to the server) and are not server runs already.
+  function canFallBack(run) {
+    return Boolean(run.route) && !run.server;
   }
 
   // The request body for the router: the data text goes in as it is (it is
@@ -767,9 +784,16 @@
     }, 100);
   }
 
+  // Run works while Python loads (or after it failed to) when the router is
+  // asked: code for the server goes there at once, code for this browser
+  // waits for Python (or, if it cannot load, goes to the server).
+  function canRun() {
+    return runs.current === null && (engine.state === "ready" || routerSetting());
+  }
+
   function updateButtons() {
     if (ui === null) return;
-    ui.run.disabled = engine.state !== "ready" || runs.current !== null;
+    ui.run.disabled = !canRun();
     ui.stop.disabled = runs.current === null;
     ui.runServer.disabled = runs.current !== null;
   }
@@ -890,8 +914,14 @@
     const where = engineText(result);
     const server = where !== "" && result.engine !== "browser";
     const text = err && err.line ? `${label} (line ${err.line})` : label;
-    setStatus(server ? `${text} on the server (${where})` : text,
-              result.success ? "ready" : "failed");
+    const shownText = server ? `${text} on the server (${where})` : text;
+    if (engine.state === "loading") {
+      // The status line belongs to the engine until it is ready (showProgress
+      // takes it back then); "ready" here would say Python is loaded.
+      setStatus(`${shownText}; Python is still loading in this browser`, "loading");
+    } else {
+      setStatus(shownText, result.success ? "ready" : "failed");
+    }
     ui.engine.textContent = where !== "" ? `Engine: ${where}` : "";
     const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
     ui.engine.title = typeof md.selectedBecause === "string" ? md.selectedBecause
@@ -1012,7 +1042,7 @@
     ui.code.value = String(input.code || "");
     ui.dataInfo.textContent = describeData(pageDataText);
     ui.run.addEventListener("click", () => {
-      if (engine.state !== "ready" || runs.current !== null) return;
+      if (!canRun()) return;
       mark("pysb-run-start", { runId: runs.nextId });
       submitRun({ source: "ui", code: ui.code.value, dataText: pageDataText,
                   route: routerSetting() });

@@ -4,7 +4,7 @@
 // router's hand-off links for API callers.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SANDBOX_PATH, newPage, openSandbox, runCode, useService, waitReady } from "./lib.mjs";
+import { SANDBOX_PATH, newPage, openSandbox, runCode, shown, useService, waitReady } from "./lib.mjs";
 
 const fx = useService();
 
@@ -161,11 +161,76 @@ test("Stop during a server run ends it", async () => {
   }
 });
 
+// Holds every request for Pyodide's wasm until release() is called, so the
+// page stays "loading" for as long as a test needs.
+async function holdWasm(page) {
+  const held = [];
+  let released = false;
+  await page.context().route("**/pyodide.asm.wasm", (route) => {
+    if (released) route.continue();
+    else held.push(route);
+  });
+  const waitHeld = async () => {
+    const deadline = Date.now() + 30000;
+    while (held.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(held.length > 0, "the page never asked for the wasm");
+  };
+  return {
+    waitHeld,
+    release: async () => {
+      released = true;
+      for (const route of held.splice(0)) await route.continue();
+    },
+  };
+}
+
+test("Run works while Python loads: server code runs at once, browser code waits for Python",
+  async () => {
+    const page = await newPage(fx.browser);
+    try {
+      const wasm = await holdWasm(page);
+      await openSandbox(page, fx.url, { body: { code: "", data: [{ a: 2 }, { a: 5 }] } });
+      await wasm.waitHeld();
+      assert.equal(await page.getAttribute("#status", "data-state"), "loading");
+      assert.equal(await page.isEnabled("#run"), true);
+
+      const server = await runCode(page, "import pandas as pd\nprint(pd.DataFrame(data)['a'].sum())");
+      assert.equal(server.stdout, "7\n");
+      assert.equal((await engineShown(page)).engine, "native");
+      // Still loading: the status line must not claim Python is ready.
+      assert.equal(await page.getAttribute("#status", "data-state"), "loading");
+      assert.match(server.status, /^Finished on the server \(native\); Python is still loading/);
+
+      // Stdlib code goes to this browser and waits there for Python.
+      const before = Number(await page.getAttribute("html", "data-runs"));
+      await page.fill("#code", "import sys\nprint(sys.platform, len(data))");
+      await page.click("#run");
+      await page.waitForFunction(() => document.documentElement.dataset.runPhase === "waiting");
+      await wasm.release();
+      await page.waitForFunction((n) => Number(document.documentElement.dataset.runs) > n, before,
+                                 { timeout: 60000 });
+      const local = await shown(page);
+      assert.equal(local.stdout, "emscripten 2\n");
+      assert.equal((await engineShown(page)).engine, "browser");
+      await waitReady(page);
+      assert.deepEqual(page.pageErrors, []);
+    } finally {
+      await page.context().close();
+    }
+  });
+
 test("?pysb-router=off keeps every run in the browser", async () => {
   const page = await newPage(fx.browser);
   const asked = routerRequests(page);
   try {
+    const wasm = await holdWasm(page);
     await openSandbox(page, fx.url, { path: `${SANDBOX_PATH}?pysb-router=off` });
+    await wasm.waitHeld();
+    // Nothing but this browser can run it, so Run waits for Python.
+    assert.equal(await page.isEnabled("#run"), false);
+    await wasm.release();
     await waitReady(page);
     const out = await runCode(page, "import numpy");
     assert.match(out.notice, /^numpy is not available in the browser engine/);
