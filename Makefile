@@ -45,7 +45,7 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 # The library every program and test links: no FastCGI, no Python.
 LIB_SRCS := app.c sbuf.c utf8.c b64.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
-            analysis.c insights.c reqs.c xproto.c xclient.c native.c result.c cgroup.c \
+            analysis.c insights.c reqs.c xproto.c xclient.c native.c hview.c result.c cgroup.c \
             hist.c bg.c judge0.c judge0_engine.c j0api.c pkgs.c router.c \
             execution.c bench.c service.c zygote.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "hview.h"
 #include "jscan.h"
 #include "judge0.h"
 #include "result.h"
@@ -35,9 +36,6 @@
 #define JENG_MAX_STDIN (11u * 1024 * 1024)
 /* Bytes of Judge0's own message or compile output quoted in an error. */
 #define JENG_QUOTE 4096
-
-static const char *const statuses[] = {"ok",           "error",  "timeout", "memory_limit",
-                                       "output_limit", "killed", NULL};
 
 /* Judge0's status descriptions, for answers that did not carry one. */
 static const char *const descriptions[] = {
@@ -138,142 +136,6 @@ static app_err read_harness(const conf *c, sbuf *src, char *msg, size_t msglen)
     }
     close(fd);
     return err;
-}
-
-/* What we keep of the harness's answer: validated spans of known members. */
-typedef struct hview {
-    bool valid;
-    char status[16];
-    js_span output, stderr_text, error, result, charts, exec_time;
-    bool has_output, has_stderr, has_error, has_result, has_charts, has_exec_time;
-    bool out_trunc, err_trunc, res_trunc;
-    unsigned charts_dropped;
-} hview;
-
-static void read_view(const char *doc, size_t len, hview *v)
-{
-    memset(v, 0, sizeof *v);
-    js_span root, k, val;
-    char msg[APP_ERRMSG_LEN];
-    if (js_validate(doc, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
-        return;
-    js_iter it;
-    js_iter_init(&it, doc, root);
-    while (js_iter_next(&it, &k, &val)) {
-        if (js_string_equals(doc, k, "status") && val.type == JS_STRING) {
-            for (const char *const *s = statuses; *s != NULL; s++)
-                if (js_string_equals(doc, val, *s))
-                    snprintf(v->status, sizeof v->status, "%s", *s);
-        } else if (js_string_equals(doc, k, "output") && val.type == JS_STRING) {
-            v->output = val;
-            v->has_output = true;
-        } else if (js_string_equals(doc, k, "stderr") && val.type == JS_STRING) {
-            v->stderr_text = val;
-            v->has_stderr = true;
-        } else if (js_string_equals(doc, k, "error") && val.type == JS_OBJECT) {
-            v->error = val;
-            v->has_error = true;
-        } else if (js_string_equals(doc, k, "result")) {
-            v->result = val;
-            v->has_result = true;
-        } else if (js_string_equals(doc, k, "charts") && val.type == JS_ARRAY) {
-            v->charts = val;
-            v->has_charts = true;
-        } else if (js_string_equals(doc, k, "executionTime") && val.type == JS_NUMBER) {
-            v->exec_time = val;
-            v->has_exec_time = true;
-        } else if (js_string_equals(doc, k, "limits") && val.type == JS_OBJECT) {
-            js_iter lit;
-            js_iter_init(&lit, doc, val);
-            js_span lk, lv;
-            while (js_iter_next(&lit, &lk, &lv)) {
-                bool b = lv.type == JS_BOOL && js_bool(doc, lv);
-                if (js_string_equals(doc, lk, "outputTruncated"))
-                    v->out_trunc = b;
-                else if (js_string_equals(doc, lk, "stderrTruncated"))
-                    v->err_trunc = b;
-                else if (js_string_equals(doc, lk, "resultTruncated"))
-                    v->res_trunc = b;
-                else if (js_string_equals(doc, lk, "chartsDropped") && lv.type == JS_NUMBER) {
-                    double d = js_number(doc, lv);
-                    v->charts_dropped = d > 0 && d < 1e6 ? (unsigned)d : 0;
-                }
-            }
-        }
-    }
-    v->valid = v->status[0] != '\0';
-}
-
-/* Copies the members of an object that have the expected types. */
-typedef struct member_rule {
-    const char *name;
-    js_type type;
-} member_rule;
-
-static app_err put_filtered(sbuf *out, const char *doc, js_span obj, const member_rule *rules)
-{
-    app_err err = sbuf_putc(out, '{');
-    js_iter it;
-    js_iter_init(&it, doc, obj);
-    js_span k, v;
-    bool first = true;
-    while (err == APP_OK && js_iter_next(&it, &k, &v)) {
-        const member_rule *r = rules;
-        while (r->name != NULL && !(js_string_equals(doc, k, r->name) && v.type == r->type))
-            r++;
-        if (r->name == NULL)
-            continue;
-        if (!first)
-            err = sbuf_putc(out, ',');
-        if (err == APP_OK)
-            err = sbuf_printf(out, "\"%s\":", r->name);
-        if (err == APP_OK)
-            err = sbuf_append(out, doc + v.off, v.len);
-        first = false;
-    }
-    return err == APP_OK ? sbuf_putc(out, '}') : err;
-}
-
-static const member_rule error_rules[] = {{"type", JS_STRING},          {"message", JS_STRING},
-                                          {"traceback", JS_STRING},     {"line", JS_NUMBER},
-                                          {"missingModule", JS_STRING}, {NULL, JS_NULL}};
-static const member_rule chart_rules[] = {{"format", JS_STRING},
-                                          {"data", JS_STRING},
-                                          {"width", JS_NUMBER},
-                                          {"height", JS_NUMBER},
-                                          {NULL, JS_NULL}};
-
-/* Charts that look like charts: objects with "format": "png" and string data. */
-static app_err put_charts(sbuf *out, const char *doc, const hview *v)
-{
-    app_err err = sbuf_putc(out, '[');
-    if (!v->has_charts)
-        return err == APP_OK ? sbuf_putc(out, ']') : err;
-    js_iter it;
-    js_iter_init(&it, doc, v->charts);
-    js_span el;
-    bool first = true;
-    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
-        if (el.type != JS_OBJECT)
-            continue;
-        bool png = false, data = false;
-        js_iter fit;
-        js_iter_init(&fit, doc, el);
-        js_span fk, fv;
-        while (js_iter_next(&fit, &fk, &fv)) {
-            png |= js_string_equals(doc, fk, "format") && fv.type == JS_STRING &&
-                   js_string_equals(doc, fv, "png");
-            data |= js_string_equals(doc, fk, "data") && fv.type == JS_STRING;
-        }
-        if (!png || !data)
-            continue;
-        if (!first)
-            err = sbuf_putc(out, ',');
-        if (err == APP_OK)
-            err = put_filtered(out, doc, el, chart_rules);
-        first = false;
-    }
-    return err == APP_OK ? sbuf_putc(out, ']') : err;
 }
 
 /* Finds the last "\n<marker>\n" in stdout: *prefix_len gets the bytes
@@ -391,20 +253,6 @@ static void judge0_verdict(const jz_result *r, const native_job *job, double wal
     }
 }
 
-static app_err put_error(sbuf *out, const char *type, const char *message)
-{
-    app_err err = sbuf_puts(out, "{\"type\":");
-    if (err == APP_OK)
-        err = http_json_string(out, type, strlen(type));
-    if (err == APP_OK)
-        err = sbuf_puts(out, ",\"message\":");
-    if (err == APP_OK)
-        err = http_json_string(out, message, strlen(message));
-    if (err == APP_OK)
-        err = sbuf_puts(out, ",\"traceback\":\"\"}");
-    return err;
-}
-
 static app_err put_opt_number(sbuf *out, bool has, double v)
 {
     return has ? sbuf_printf(out, "%.3f", v) : sbuf_puts(out, "null");
@@ -422,7 +270,7 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
     sbuf output, errtext;
     sbuf_init(&output, JENG_MAX_TEXT);
     sbuf_init(&errtext, JENG_MAX_TEXT);
-    hview h;
+    hv_view h;
     memset(&h, 0, sizeof h);
     verdict v = {.status = "error", .etype = NULL, .message = ""};
     const char *doc = NULL, *json = NULL;
@@ -432,7 +280,7 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
     app_err err = APP_OK;
 
     if (marked && (id == 3 || id == 4 || id == 11)) {
-        read_view(json, json_len, &h);
+        hv_read(json, json_len, &h);
         doc = json;
         if (h.valid) {
             v.status = h.status;
@@ -469,11 +317,9 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
         err = sbuf_puts(out, ",\"error\":");
     if (err == APP_OK) {
         if (v.etype != NULL)
-            err = put_error(out, v.etype, v.message);
-        else if (h.valid && h.has_error)
-            err = put_filtered(out, doc, h.error, error_rules);
+            err = res_put_error(out, v.etype, v.message);
         else
-            err = sbuf_puts(out, "null");
+            err = h.valid ? hv_put_error(out, doc, &h) : sbuf_puts(out, "null");
     }
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"result\":");
@@ -483,7 +329,7 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
-        err = h.valid ? put_charts(out, doc, &h) : sbuf_puts(out, "[]");
+        err = h.valid ? hv_put_charts(out, doc, &h) : sbuf_puts(out, "[]");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"executionTime\":");
     if (err == APP_OK) {

@@ -6,109 +6,8 @@
 #include <string.h>
 
 #include "http.h"
-#include "jscan.h"
+#include "hview.h"
 #include "zygote.h"
-
-static const char *const statuses[] = {"ok", "error", "timeout", "memory_limit", "output_limit",
-                                       "killed", NULL};
-
-/* The members of the harness's answer we keep, as validated spans. */
-typedef struct child_view {
-    bool valid;
-    char status[16];
-    js_span error, result, charts, exec_time;
-    bool has_error, has_result, has_charts, has_exec_time;
-    bool result_truncated;
-    unsigned charts_dropped;
-    bool has_exit_code; /* program mode: the program's exit status */
-    int exit_code;
-} child_view;
-
-static void read_child(const char *doc, size_t len, child_view *v)
-{
-    memset(v, 0, sizeof *v);
-    js_span root;
-    char msg[APP_ERRMSG_LEN];
-    if (doc == NULL || js_validate(doc, len, &root, msg, sizeof msg) != APP_OK ||
-        root.type != JS_OBJECT)
-        return;
-    js_iter it;
-    js_iter_init(&it, doc, root);
-    js_span k, val;
-    while (js_iter_next(&it, &k, &val)) {
-        if (js_string_equals(doc, k, "status") && val.type == JS_STRING) {
-            for (const char *const *s = statuses; *s != NULL; s++)
-                if (js_string_equals(doc, val, *s))
-                    snprintf(v->status, sizeof v->status, "%s", *s);
-        } else if (js_string_equals(doc, k, "error") &&
-                   (val.type == JS_OBJECT || val.type == JS_NULL)) {
-            v->error = val;
-            v->has_error = val.type == JS_OBJECT;
-        } else if (js_string_equals(doc, k, "result")) {
-            v->result = val;
-            v->has_result = true;
-        } else if (js_string_equals(doc, k, "charts") && val.type == JS_ARRAY) {
-            v->charts = val;
-            v->has_charts = true;
-        } else if (js_string_equals(doc, k, "exitCode") && val.type == JS_NUMBER) {
-            double d = js_number(doc, val);
-            v->has_exit_code = d >= 0 && d <= 255;
-            v->exit_code = v->has_exit_code ? (int)d : 0;
-        } else if (js_string_equals(doc, k, "executionTime") && val.type == JS_NUMBER) {
-            v->exec_time = val;
-            v->has_exec_time = true;
-        } else if (js_string_equals(doc, k, "limits") && val.type == JS_OBJECT) {
-            js_iter lit;
-            js_iter_init(&lit, doc, val);
-            js_span lk, lv;
-            while (js_iter_next(&lit, &lk, &lv)) {
-                if (js_string_equals(doc, lk, "resultTruncated") && lv.type == JS_BOOL)
-                    v->result_truncated = js_bool(doc, lv);
-                if (js_string_equals(doc, lk, "chartsDropped") && lv.type == JS_NUMBER) {
-                    double d = js_number(doc, lv);
-                    v->charts_dropped = d > 0 && d < 1e6 ? (unsigned)d : 0;
-                }
-            }
-        }
-    }
-    v->valid = v->status[0] != '\0';
-}
-
-/* Appends the charts the child sent that look like charts: objects with
- * "format": "png" and a string "data". Others are dropped. */
-static app_err put_charts(sbuf *out, const char *doc, const child_view *v)
-{
-    app_err err = sbuf_putc(out, '[');
-    if (!v->has_charts)
-        return err == APP_OK ? sbuf_putc(out, ']') : err;
-    js_iter it;
-    js_iter_init(&it, doc, v->charts);
-    js_span el;
-    bool first = true;
-    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
-        if (el.type != JS_OBJECT)
-            continue;
-        bool png = false, data = false;
-        js_iter fit;
-        js_iter_init(&fit, doc, el);
-        js_span fk, fv;
-        while (js_iter_next(&fit, &fk, &fv)) {
-            if (js_string_equals(doc, fk, "format") && fv.type == JS_STRING &&
-                js_string_equals(doc, fv, "png"))
-                png = true;
-            if (js_string_equals(doc, fk, "data") && fv.type == JS_STRING)
-                data = true;
-        }
-        if (!png || !data)
-            continue;
-        if (!first)
-            err = sbuf_putc(out, ',');
-        if (err == APP_OK)
-            err = sbuf_append(out, doc + el.off, el.len);
-        first = false;
-    }
-    return err == APP_OK ? sbuf_putc(out, ']') : err;
-}
 
 const char *res_signal_name(int sig, char *buf, size_t len)
 {
@@ -126,7 +25,7 @@ const char *res_signal_name(int sig, char *buf, size_t len)
     return buf;
 }
 
-static app_err put_error(sbuf *out, const char *type, const char *message)
+app_err res_put_error(sbuf *out, const char *type, const char *message)
 {
     app_err err = sbuf_puts(out, "{\"type\":");
     if (err == APP_OK)
@@ -149,8 +48,8 @@ static bool is_fault(int sig)
 
 app_err res_compose(const res_parts *p, sbuf *out)
 {
-    child_view v;
-    read_child(p->child_json, p->child_len, &v);
+    hv_view v;
+    hv_read(p->child_json, p->child_len, &v);
     const char *doc = p->child_json;
 
     /* The supervisor's own verdicts win over whatever the child said. */
@@ -228,12 +127,7 @@ app_err res_compose(const res_parts *p, sbuf *out)
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"error\":");
     if (err == APP_OK) {
-        if (etype != NULL)
-            err = put_error(out, etype, message);
-        else if (v.has_error)
-            err = sbuf_append(out, doc + v.error.off, v.error.len);
-        else
-            err = sbuf_puts(out, "null");
+        err = etype != NULL ? res_put_error(out, etype, message) : hv_put_error(out, doc, &v);
     }
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"result\":");
@@ -243,7 +137,7 @@ app_err res_compose(const res_parts *p, sbuf *out)
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
-        err = v.valid ? put_charts(out, doc, &v) : sbuf_puts(out, "[]");
+        err = v.valid ? hv_put_charts(out, doc, &v) : sbuf_puts(out, "[]");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"executionTime\":");
     if (err == APP_OK)
@@ -268,7 +162,7 @@ app_err res_compose(const res_parts *p, sbuf *out)
                           "\"chartsDropped\":%u,\"exit\":",
                           p->verdict == RES_STDOUT_LIMIT ? "true" : "false",
                           p->verdict == RES_STDERR_LIMIT ? "true" : "false",
-                          v.result_truncated || p->verdict == RES_RESULT_LIMIT ? "true" : "false",
+                          v.res_trunc || p->verdict == RES_RESULT_LIMIT ? "true" : "false",
                           v.charts_dropped);
     if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)
         err = sbuf_printf(out, "{\"code\":%d}}}\n", v.exit_code); /* the program's own status */

@@ -5,8 +5,8 @@
  * timeout, output limit, client gone), holds the captured stdout and stderr
  * bytes, and may have received the harness's JSON from the child.  That
  * JSON was written by a process running user code, so it is untrusted: it
- * is validated, only the expected members of the expected types are kept,
- * and anything else is dropped.  The answer is
+ * is read through hview.h, which keeps only the expected members of the
+ * expected types and drops anything else.  The answer is
  *
  *   {success, status, output, stderr, error, result, charts, executionTime,
  *    engine: "native", metadata: {limits, resources, truncated, exit}}
@@ -61,6 +61,11 @@ typedef struct res_parts {
  * APP_ENOMEM only when out cannot hold it.
  */
 app_err res_compose(const res_parts *p, sbuf *out);
+
+/* Appends an engine-side error object in the shared schema:
+ * {"type": type, "message": message, "traceback": ""}.  Returns APP_OK or
+ * out's error. */
+app_err res_put_error(sbuf *out, const char *type, const char *message);
 
 /* Returns the name of a signal ("SIGKILL"), or "signal N" in buf. */
 const char *res_signal_name(int sig, char *buf, size_t len);

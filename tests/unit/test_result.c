@@ -153,6 +153,30 @@ static void the_child_cannot_forge_the_supervisors_fields(void **state)
     free(s);
 }
 
+static void only_the_schemas_error_and_chart_members_survive(void **state)
+{
+    (void)state;
+    const char *child =
+        "{\"status\":\"error\",\"error\":{\"type\":\"ValueError\",\"message\":\"m\","
+        "\"traceback\":\"t\",\"line\":3,\"missingModule\":7,\"html\":\"<b>x</b>\"},"
+        "\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\",\"width\":640,\"height\":\"480\","
+        "\"onload\":\"alert(1)\"}]}";
+    res_parts p = parts(child);
+    char *s = compose(&p);
+    /* missingModule of the wrong type and unknown members are dropped. */
+    assert_contains(s, "\"error\":{\"type\":\"ValueError\",\"message\":\"m\","
+                       "\"traceback\":\"t\",\"line\":3}");
+    assert_contains(s, "\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\",\"width\":640}]");
+    assert_not_contains(s, "<b>");
+    assert_not_contains(s, "alert");
+    free(s);
+    /* A null error stays null. */
+    p = parts("{\"status\":\"ok\",\"error\":null}");
+    s = compose(&p);
+    assert_contains(s, "\"error\":null");
+    free(s);
+}
+
 static void malformed_child_json_is_an_engine_error(void **state)
 {
     (void)state;
@@ -191,6 +215,7 @@ int main(void)
         cmocka_unit_test(memory_outranks_a_timeout),
         cmocka_unit_test(exit_statuses_read_as_causes),
         cmocka_unit_test(the_child_cannot_forge_the_supervisors_fields),
+        cmocka_unit_test(only_the_schemas_error_and_chart_members_survive),
         cmocka_unit_test(malformed_child_json_is_an_engine_error),
         cmocka_unit_test(any_output_bytes_become_valid_json),
     };

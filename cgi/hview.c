@@ -1,0 +1,155 @@
+/* hview.c - a validated view of the harness's JSON answer. */
+#include "hview.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const statuses[] = {"ok",           "error",  "timeout", "memory_limit",
+                                       "output_limit", "killed", NULL};
+
+static void read_limits(const char *doc, js_span limits, hv_view *v)
+{
+    js_iter it;
+    js_iter_init(&it, doc, limits);
+    js_span k, val;
+    while (js_iter_next(&it, &k, &val)) {
+        bool b = val.type == JS_BOOL && js_bool(doc, val);
+        if (js_string_equals(doc, k, "outputTruncated"))
+            v->out_trunc = b;
+        else if (js_string_equals(doc, k, "stderrTruncated"))
+            v->err_trunc = b;
+        else if (js_string_equals(doc, k, "resultTruncated"))
+            v->res_trunc = b;
+        else if (js_string_equals(doc, k, "chartsDropped") && val.type == JS_NUMBER) {
+            double d = js_number(doc, val);
+            v->charts_dropped = d > 0 && d < 1e6 ? (unsigned)d : 0;
+        }
+    }
+}
+
+void hv_read(const char *doc, size_t len, hv_view *v)
+{
+    memset(v, 0, sizeof *v);
+    js_span root, k, val;
+    char msg[APP_ERRMSG_LEN];
+    if (doc == NULL || js_validate(doc, len, &root, msg, sizeof msg) != APP_OK ||
+        root.type != JS_OBJECT)
+        return;
+    js_iter it;
+    js_iter_init(&it, doc, root);
+    while (js_iter_next(&it, &k, &val)) {
+        if (js_string_equals(doc, k, "status") && val.type == JS_STRING) {
+            for (const char *const *s = statuses; *s != NULL; s++)
+                if (js_string_equals(doc, val, *s))
+                    snprintf(v->status, sizeof v->status, "%s", *s);
+        } else if (js_string_equals(doc, k, "output") && val.type == JS_STRING) {
+            v->output = val;
+            v->has_output = true;
+        } else if (js_string_equals(doc, k, "stderr") && val.type == JS_STRING) {
+            v->stderr_text = val;
+            v->has_stderr = true;
+        } else if (js_string_equals(doc, k, "error") && val.type == JS_OBJECT) {
+            v->error = val;
+            v->has_error = true;
+        } else if (js_string_equals(doc, k, "result")) {
+            v->result = val;
+            v->has_result = true;
+        } else if (js_string_equals(doc, k, "charts") && val.type == JS_ARRAY) {
+            v->charts = val;
+            v->has_charts = true;
+        } else if (js_string_equals(doc, k, "executionTime") && val.type == JS_NUMBER) {
+            v->exec_time = val;
+            v->has_exec_time = true;
+        } else if (js_string_equals(doc, k, "exitCode") && val.type == JS_NUMBER) {
+            double d = js_number(doc, val);
+            v->has_exit_code = d >= 0 && d <= 255;
+            v->exit_code = v->has_exit_code ? (int)d : 0;
+        } else if (js_string_equals(doc, k, "limits") && val.type == JS_OBJECT) {
+            read_limits(doc, val, v);
+        }
+    }
+    v->valid = v->status[0] != '\0';
+}
+
+/* A member an object may keep, and the type it must have. */
+typedef struct member_rule {
+    const char *name;
+    js_type type;
+} member_rule;
+
+static const member_rule error_rules[] = {{"type", JS_STRING},          {"message", JS_STRING},
+                                          {"traceback", JS_STRING},     {"line", JS_NUMBER},
+                                          {"missingModule", JS_STRING}, {NULL, JS_NULL}};
+static const member_rule chart_rules[] = {{"format", JS_STRING},
+                                          {"data", JS_STRING},
+                                          {"width", JS_NUMBER},
+                                          {"height", JS_NUMBER},
+                                          {NULL, JS_NULL}};
+
+/* Copies the members of obj that the rules name, with the rules' types. */
+static app_err put_filtered(sbuf *out, const char *doc, js_span obj, const member_rule *rules)
+{
+    app_err err = sbuf_putc(out, '{');
+    js_iter it;
+    js_iter_init(&it, doc, obj);
+    js_span k, v;
+    bool first = true;
+    while (err == APP_OK && js_iter_next(&it, &k, &v)) {
+        const member_rule *r = rules;
+        while (r->name != NULL && !(js_string_equals(doc, k, r->name) && v.type == r->type))
+            r++;
+        if (r->name == NULL)
+            continue;
+        if (!first)
+            err = sbuf_putc(out, ',');
+        if (err == APP_OK)
+            err = sbuf_printf(out, "\"%s\":", r->name);
+        if (err == APP_OK)
+            err = sbuf_append(out, doc + v.off, v.len);
+        first = false;
+    }
+    return err == APP_OK ? sbuf_putc(out, '}') : err;
+}
+
+app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v)
+{
+    return v->has_error ? put_filtered(out, doc, v->error, error_rules) : sbuf_puts(out, "null");
+}
+
+/* Whether a chart element looks like a chart: "format": "png", string data. */
+static bool is_png_chart(const char *doc, js_span el)
+{
+    if (el.type != JS_OBJECT)
+        return false;
+    bool png = false, data = false;
+    js_iter it;
+    js_iter_init(&it, doc, el);
+    js_span k, v;
+    while (js_iter_next(&it, &k, &v)) {
+        png |= js_string_equals(doc, k, "format") && v.type == JS_STRING &&
+               js_string_equals(doc, v, "png");
+        data |= js_string_equals(doc, k, "data") && v.type == JS_STRING;
+    }
+    return png && data;
+}
+
+app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v)
+{
+    app_err err = sbuf_putc(out, '[');
+    if (!v->has_charts)
+        return err == APP_OK ? sbuf_putc(out, ']') : err;
+    js_iter it;
+    js_iter_init(&it, doc, v->charts);
+    js_span el;
+    bool first = true;
+    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+        if (!is_png_chart(doc, el))
+            continue;
+        if (!first)
+            err = sbuf_putc(out, ',');
+        if (err == APP_OK)
+            err = put_filtered(out, doc, el, chart_rules);
+        first = false;
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}

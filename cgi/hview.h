@@ -1,0 +1,53 @@
+/*
+ * hview.h - a validated view of the harness's JSON answer.
+ *
+ * web/harness.py ends every run by writing one JSON object in the shared
+ * schema ({status, output?, stderr?, error, result, charts, executionTime,
+ * limits, exitCode?}).  Both server engines receive it from a process that
+ * ran user code (the native engine's jailed child over its channel; Judge0
+ * in the program's stdout), so it is untrusted: hv_read keeps only known
+ * members of the expected types, as spans into the caller's text, and
+ * hv_put_error / hv_put_charts copy only the schema's members of the error
+ * object and of each chart.  Nothing here allocates; the spans live as long
+ * as the document they point into.
+ */
+#ifndef PYSANDBOX_HVIEW_H
+#define PYSANDBOX_HVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "jscan.h"
+#include "sbuf.h"
+
+typedef struct hv_view {
+    bool valid;      /* a JSON object whose status is one of the schema's */
+    char status[16]; /* ok | error | timeout | memory_limit | output_limit | killed */
+    js_span output, stderr_text, error, result, charts, exec_time;
+    bool has_output, has_stderr;          /* strings */
+    bool has_error;                       /* an object (null leaves it false) */
+    bool has_result;                      /* any JSON value */
+    bool has_charts;                      /* an array */
+    bool has_exec_time;                   /* a number */
+    bool out_trunc, err_trunc, res_trunc; /* limits.*Truncated */
+    unsigned charts_dropped;              /* limits.chartsDropped, 0 if absurd */
+    bool has_exit_code;                   /* exitCode in 0..255 (program mode) */
+    int exit_code;
+} hv_view;
+
+/* Fills *v from the len bytes at doc (doc may be NULL: v->valid is false).
+ * Never fails: anything malformed just leaves v->valid false. */
+void hv_read(const char *doc, size_t len, hv_view *v);
+
+/* Appends v's error object with only its schema members of the right types
+ * (type, message, traceback: strings; line: number; missingModule: string),
+ * or null when there is none.  Returns APP_OK or out's error. */
+app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v);
+
+/* Appends v's charts as an array, keeping only objects with "format": "png"
+ * and string "data", each with only format, data, width and height.
+ * Returns APP_OK or out's error. */
+app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v);
+
+#endif
