@@ -35,6 +35,7 @@
 #include "form.h"
 #include "jail.h"
 #include "jscan.h"
+#include "judge0.h"
 #include "native.h"
 #include "utf8.h"
 #include "xproto.h"
@@ -87,25 +88,6 @@ static const struct {
     const char *name;
 } j0_languages[] = {{71, J0_PYTHON_NAME}, {92, J0_PYTHON_NAME}};
 #define J0_NLANGUAGES (sizeof j0_languages / sizeof j0_languages[0])
-
-static const char *const j0_status_names[] = {
-    NULL,
-    "In Queue",
-    "Processing",
-    "Accepted",
-    "Wrong Answer",
-    "Time Limit Exceeded",
-    "Compilation Error",
-    "Runtime Error (SIGSEGV)",
-    "Runtime Error (SIGXFSZ)",
-    "Runtime Error (SIGFPE)",
-    "Runtime Error (SIGABRT)",
-    "Runtime Error (NZEC)",
-    "Runtime Error (Other)",
-    "Internal Error",
-    "Exec Format Error",
-};
-#define J0_NSTATUSES 14
 
 enum {
     ST_QUEUE = 1,
@@ -1360,7 +1342,7 @@ static app_err j0_db_get(sqlite3 *db, const char *token, j0_row *row, char *msg,
                       (row->result == NULL && sqlite3_column_type(st, 5) != SQLITE_NULL)
                   ? APP_ENOMEM
                   : APP_OK;
-        if (row->status_id < 1 || row->status_id > J0_NSTATUSES)
+        if (row->status_id < 1 || row->status_id > JZ_STATUS_MAX)
             row->status_id = ST_INTERNAL;
     } else if (rc != SQLITE_DONE) {
         err = j0_db_fail(db, "select", msg, msglen);
@@ -1638,7 +1620,7 @@ static app_err j0_render(const j0_limits *l, const j0_row *row, const j0_fields 
             break;
         case F_STATUS:
             err = sbuf_printf(out, "{\"id\":%d,\"description\":\"%s\"}", row->status_id,
-                              j0_status_names[row->status_id]);
+                              jz_status_description(row->status_id));
             break;
         case F_CREATED_AT:
         case F_FINISHED_AT: {
@@ -2199,9 +2181,9 @@ static void j0_language_show(const char *id, http_resp *resp)
 static void j0_statuses(http_resp *resp)
 {
     sbuf_putc(&resp->body, '[');
-    for (int i = 1; i <= J0_NSTATUSES; i++)
+    for (int i = 1; i <= JZ_STATUS_MAX; i++)
         sbuf_printf(&resp->body, "%s{\"id\":%d,\"description\":\"%s\"}", i > 1 ? "," : "", i,
-                    j0_status_names[i]);
+                    jz_status_description(i));
     sbuf_putc(&resp->body, ']');
     j0_ok_json(resp, 200);
 }

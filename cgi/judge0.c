@@ -17,6 +17,30 @@
 #include "http.h"
 #include "jscan.h"
 
+/* As Judge0 names them (GET /statuses). */
+static const char *const status_descriptions[JZ_STATUS_MAX + 1] = {
+    "",
+    "In Queue",
+    "Processing",
+    "Accepted",
+    "Wrong Answer",
+    "Time Limit Exceeded",
+    "Compilation Error",
+    "Runtime Error (SIGSEGV)",
+    "Runtime Error (SIGXFSZ)",
+    "Runtime Error (SIGFPE)",
+    "Runtime Error (SIGABRT)",
+    "Runtime Error (NZEC)",
+    "Runtime Error (Other)",
+    "Internal Error",
+    "Exec Format Error",
+};
+
+const char *jz_status_description(int id)
+{
+    return id >= 1 && id <= JZ_STATUS_MAX ? status_descriptions[id] : "";
+}
+
 /* Largest request body we send (source and stdin as base64, plus the
  * limits).  Past it jz_run() refuses with APP_ETOOBIG before calling
  * Judge0: no public Judge0 takes bodies this large anyway. */

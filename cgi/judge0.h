@@ -56,6 +56,14 @@ typedef struct jz_result {
     int exit_code, exit_signal;
 } jz_result;
 
+/* Judge0's status ids run from 1 (In Queue) to JZ_STATUS_MAX (Exec Format Error). */
+#define JZ_STATUS_MAX 14
+
+/* Returns Judge0's own description of a status id ("Accepted",
+ * "Runtime Error (NZEC)", ...), or "" for an id outside 1..JZ_STATUS_MAX.
+ * The string is static. */
+const char *jz_status_description(int id);
+
 /* Prepares an empty result (buffers capped at JZ_MAX_RESPONSE). */
 void jz_result_init(jz_result *r);
 /* Frees the buffers. NULL-safe. */

@@ -37,25 +37,6 @@
 /* Bytes of Judge0's own message or compile output quoted in an error. */
 #define JENG_QUOTE 4096
 
-/* Judge0's status descriptions, for answers that did not carry one. */
-static const char *const descriptions[] = {
-    "",
-    "In Queue",
-    "Processing",
-    "Accepted",
-    "Wrong Answer",
-    "Time Limit Exceeded",
-    "Compilation Error",
-    "Runtime Error (SIGSEGV)",
-    "Runtime Error (SIGXFSZ)",
-    "Runtime Error (SIGFPE)",
-    "Runtime Error (SIGABRT)",
-    "Runtime Error (NZEC)",
-    "Runtime Error (Other)",
-    "Internal Error",
-    "Exec Format Error",
-};
-
 bool jeng_configured(const conf *c)
 {
     return c->judge0_url != NULL;
@@ -349,8 +330,7 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
         err = sbuf_printf(out, ",\"statusId\":%d,\"status\":", id);
     if (err == APP_OK) {
         const char *d = r->status_description[0] != '\0' ? r->status_description
-                        : id >= 1 && id <= 14            ? descriptions[id]
-                                                         : "";
+                                                         : jz_status_description(id);
         err = http_json_string(out, d, strlen(d));
     }
     if (err == APP_OK)
@@ -483,7 +463,7 @@ app_err jeng_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out,
             if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
                 *p = ' ';
         snprintf(msg, msglen, "Judge0 failed to run the submission (%s)%s%s",
-                 descriptions[r.status_id], jmsg[0] ? ": " : "", jmsg);
+                 jz_status_description(r.status_id), jmsg[0] ? ": " : "", jmsg);
         err = APP_EUPSTREAM;
         goto out;
     }

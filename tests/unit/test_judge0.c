@@ -46,6 +46,18 @@ static app_err decode(const char *json, bool b64, jz_result *r, char *msg)
     return jz_decode_submission(json, strlen(json), b64, r, msg, APP_ERRMSG_LEN);
 }
 
+static void names_every_status_as_judge0_does(void **state)
+{
+    (void)state;
+    assert_string_equal(jz_status_description(1), "In Queue");
+    assert_string_equal(jz_status_description(3), "Accepted");
+    assert_string_equal(jz_status_description(11), "Runtime Error (NZEC)");
+    assert_string_equal(jz_status_description(JZ_STATUS_MAX), "Exec Format Error");
+    assert_string_equal(jz_status_description(0), "");
+    assert_string_equal(jz_status_description(JZ_STATUS_MAX + 1), "");
+    assert_string_equal(jz_status_description(-3), "");
+}
+
 static void decodes_a_judge0_body_from_the_docs(void **state)
 {
     (void)state;
@@ -947,6 +959,7 @@ static void engine_refuses_what_it_cannot_run(void **state)
 int main(void)
 {
     const struct CMUnitTest pure[] = {
+        cmocka_unit_test(names_every_status_as_judge0_does),
         cmocka_unit_test(decodes_a_judge0_body_from_the_docs),
         cmocka_unit_test(decodes_wrapped_base64_and_keeps_any_bytes),
         cmocka_unit_test(decodes_nulls_and_status_id_variants),
