@@ -12,6 +12,7 @@
 
 #include "bg.h"
 #include "http.h"
+#include "hview.h"
 #include "jscan.h"
 #include "judge0_engine.h"
 #include "native.h"
@@ -143,25 +144,6 @@ static bool select_suite(const char *suite, bool on[NCASES])
     return any;
 }
 
-/* Reads "status" and "executionTime" from a result. */
-static void summary_of(const char *json, size_t len, char *status, size_t slen, double *exec_ms)
-{
-    js_span root, k, v;
-    char msg[APP_ERRMSG_LEN];
-    snprintf(status, slen, "error");
-    *exec_ms = -1;
-    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
-        return;
-    js_iter it;
-    js_iter_init(&it, json, root);
-    while (js_iter_next(&it, &k, &v)) {
-        if (js_string_equals(json, k, "status") && v.type == JS_STRING && v.len - 2 < slen)
-            snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
-        else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
-            *exec_ms = js_number(json, v);
-    }
-}
-
 /* Every case x engine x iteration of the plan, recorded as it goes. */
 static void run_benchmark(run_plan *p, hist *db)
 {
@@ -215,7 +197,7 @@ static void run_benchmark(run_plan *p, hist *db)
                 char status[24];
                 double exec_ms = -1;
                 if (err == APP_OK)
-                    summary_of(out.data, out.len, status, sizeof status, &exec_ms);
+                    hv_summary(out.data, out.len, status, sizeof status, &exec_ms, NULL);
                 else
                     snprintf(status, sizeof status, "engine_error");
                 sbuf_free(&out);

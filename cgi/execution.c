@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "http.h"
+#include "hview.h"
 #include "jscan.h"
 #include "judge0_engine.h"
 #include "native.h"
@@ -160,29 +161,6 @@ static bool engine_failure(app_err err)
         return true;
     default:
         return false;
-    }
-}
-
-/* Reads the "status" and "executionTime" of a result we produced. */
-static void result_summary(const char *json, size_t len, char *status, size_t slen,
-                           double *exec_ms, size_t *output_bytes)
-{
-    js_span root, k, v;
-    char msg[APP_ERRMSG_LEN];
-    snprintf(status, slen, "error");
-    *exec_ms = -1;
-    *output_bytes = 0;
-    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
-        return;
-    js_iter it;
-    js_iter_init(&it, json, root);
-    while (js_iter_next(&it, &k, &v)) {
-        if (js_string_equals(json, k, "status") && v.type == JS_STRING && v.len - 2 < slen)
-            snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
-        else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
-            *exec_ms = js_number(json, v);
-        else if (js_string_equals(json, k, "output") && v.type == JS_STRING)
-            *output_bytes = v.len - 2;
     }
 }
 
@@ -500,7 +478,7 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
         if (err == APP_OK) {
             double exec_ms;
             size_t out_bytes;
-            result_summary(result.data, result.len, at->status, sizeof at->status, &exec_ms,
+            hv_summary(result.data, result.len, at->status, sizeof at->status, &exec_ms,
                            &out_bytes);
             record(db, x->c, req, at, natt > 1, strcmp(at->status, "ok") == 0, exec_ms, out_bytes);
             sbuf extra;

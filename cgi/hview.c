@@ -153,3 +153,27 @@ app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v)
     }
     return err == APP_OK ? sbuf_putc(out, ']') : err;
 }
+
+void hv_summary(const char *json, size_t len, char *status, size_t slen, double *exec_ms,
+                size_t *output_bytes)
+{
+    js_span root, k, v;
+    char msg[APP_ERRMSG_LEN];
+    snprintf(status, slen, "error");
+    *exec_ms = -1;
+    if (output_bytes != NULL)
+        *output_bytes = 0;
+    if (js_validate(json, len, &root, msg, sizeof msg) != APP_OK || root.type != JS_OBJECT)
+        return;
+    js_iter it;
+    js_iter_init(&it, json, root);
+    while (js_iter_next(&it, &k, &v)) {
+        if (js_string_equals(json, k, "status") && v.type == JS_STRING && v.len - 2 < slen)
+            snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
+        else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
+            *exec_ms = js_number(json, v);
+        else if (output_bytes != NULL && js_string_equals(json, k, "output") &&
+                 v.type == JS_STRING)
+            *output_bytes = v.len - 2;
+    }
+}

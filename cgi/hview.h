@@ -50,4 +50,12 @@ app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v);
  * Returns APP_OK or out's error. */
 app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v);
 
+/* What statistics keep of an answer in the shared schema (any of our
+ * engines'): *status gets its status text as it stands ("error" when it is
+ * missing or does not fit in slen), *exec_ms its executionTime (-1 when
+ * missing), *output_bytes (when not NULL) the JSON length of its output (0
+ * when missing).  Never fails. */
+void hv_summary(const char *json, size_t len, char *status, size_t slen, double *exec_ms,
+                size_t *output_bytes);
+
 #endif

@@ -1,9 +1,11 @@
 /* test_result.c - composing a native answer (result.c): which verdict wins,
- * how an exit status reads, and what survives of the untrusted child JSON. */
+ * how an exit status reads, and what survives of the untrusted child JSON
+ * (hview.c); and the summary statistics keep of an answer. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hview.h"
 #include "jscan.h"
 #include "result.h"
 #include "unit.h"
@@ -177,6 +179,26 @@ static void only_the_schemas_error_and_chart_members_survive(void **state)
     free(s);
 }
 
+static void summaries_keep_status_time_and_output_size(void **state)
+{
+    (void)state;
+    char status[24];
+    double ms;
+    size_t out_bytes;
+    const char *answer = "{\"status\":\"handoff\",\"output\":\"abc\",\"executionTime\":2.5}";
+    hv_summary(answer, strlen(answer), status, sizeof status, &ms, &out_bytes);
+    assert_string_equal(status, "handoff");
+    assert_true(ms == 2.5);
+    assert_int_equal(out_bytes, 3);
+    const char *odd = "{\"status\":\"a-status-longer-than-the-buffer\",\"executionTime\":\"1\"}";
+    hv_summary(odd, strlen(odd), status, sizeof status, &ms, NULL);
+    assert_string_equal(status, "error");
+    assert_true(ms == -1);
+    hv_summary("[1]", 3, status, sizeof status, &ms, &out_bytes);
+    assert_string_equal(status, "error");
+    assert_int_equal(out_bytes, 0);
+}
+
 static void malformed_child_json_is_an_engine_error(void **state)
 {
     (void)state;
@@ -216,6 +238,7 @@ int main(void)
         cmocka_unit_test(exit_statuses_read_as_causes),
         cmocka_unit_test(the_child_cannot_forge_the_supervisors_fields),
         cmocka_unit_test(only_the_schemas_error_and_chart_members_survive),
+        cmocka_unit_test(summaries_keep_status_time_and_output_size),
         cmocka_unit_test(malformed_child_json_is_an_engine_error),
         cmocka_unit_test(any_output_bytes_become_valid_json),
     };
