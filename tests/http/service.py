@@ -65,6 +65,23 @@ class Service:
                        check=False, timeout=60)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
+    def pids(self, program):
+        """PIDs of this instance's processes running program (e.g.
+        "pysandbox-executor"), told apart from other instances' by their run
+        folder in the environment."""
+        found = []
+        for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+                with open(f"/proc/{p}/environ", "rb") as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if cmd[0].endswith(program.encode()) and self.run_dir.encode() in env:
+                found.append(p)
+        return found
+
     def log(self, name):
         try:
             with open(os.path.join(self.run_dir, "logs", name), errors="replace") as f:

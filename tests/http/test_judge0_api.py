@@ -455,17 +455,7 @@ class BatchTests(unittest.TestCase):
 
 class EngineDownTests(unittest.TestCase):
     def test_engine_unavailable_is_internal_error(self):
-        executors = []
-        for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmd = f.read().split(b"\0")
-                with open(f"/proc/{p}/environ", "rb") as f:
-                    env = f.read()
-            except OSError:
-                continue
-            if cmd[0].endswith(b"pysandbox-executor") and svc.run_dir.encode() in env:
-                executors.append(p)
+        executors = svc.pids("pysandbox-executor")
         self.assertEqual(len(executors), 1)  # this test instance's own executor
         os.kill(executors[0], signal.SIGKILL)
         deadline = time.time() + 5

@@ -232,18 +232,7 @@ class EngineLifecycleTests(unittest.TestCase):
         wait_until(lambda: health()[1]["jobs"]["running"] == 0, 5, "the job to be killed")
 
     def test_executor_down_gives_503_then_it_is_restarted(self):
-        pid_file_pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
-        executors = []
-        for p in pid_file_pids:
-            try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmd = f.read().split(b"\0")
-                with open(f"/proc/{p}/environ", "rb") as f:
-                    env = f.read()
-            except OSError:
-                continue
-            if cmd[0].endswith(b"pysandbox-executor") and svc.run_dir.encode() in env:
-                executors.append(p)
+        executors = svc.pids("pysandbox-executor")
         self.assertEqual(len(executors), 1)
         os.kill(executors[0], signal.SIGKILL)
         wait_until(lambda: process_gone(executors[0]), 5, "the kill")
