@@ -36,7 +36,9 @@ for fd in range(0, 1024):
     found[str(fd)] = info
 report = {"fstat": found}
 print(report, flush=True)
-open(f"/tmp/{data['token']}.ready", "w").close()
+# Announced by a rename, so the host never sees the file while it is open.
+open(f"/tmp/{data['token']}.tmp", "w").close()
+os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
 deadline = time.monotonic() + 30
 while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
     time.sleep(0.01)

@@ -53,7 +53,9 @@ def probe(name):
     return out
 
 
-open(f"/tmp/{me}.ready", "w").close()
+# Announced by a rename, so the host never sees the file while it is open.
+open(f"/tmp/{me}.tmp", "w").close()
+os.rename(f"/tmp/{me}.tmp", f"/tmp/{me}.ready")
 deadline = time.monotonic() + 30
 while os.path.exists(f"/tmp/{me}.ready") and time.monotonic() < deadline:
     time.sleep(0.01)

@@ -38,7 +38,9 @@ own.bind("\0" + data["jail_abstract"])
 own.listen(5)
 own.setblocking(False)
 report["self-connect (control)"] = connect("\0" + data["jail_abstract"])
-open(f"/tmp/{data['token']}.ready", "w").close()
+# Announced by a rename, so the host never sees the file while it is open.
+open(f"/tmp/{data['token']}.tmp", "w").close()
+os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
 deadline = time.monotonic() + 30
 while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
     time.sleep(0.01)

@@ -28,7 +28,9 @@ try:
 except OSError as exc:
     report["posix read lock this.py"] = errno.errorcode.get(exc.errno)
 if data["role"] == "hold":
-    open(f"/tmp/{data['token']}.ready", "w").close()
+    # Announced by a rename, so the host never sees the file while it is open.
+    open(f"/tmp/{data['token']}.tmp", "w").close()
+    os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
     deadline = time.monotonic() + 30
     while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -10,7 +10,9 @@ no process left behind, keep the same executor/zygote/front/nginx processes
 and answer a normal job.
 
 Programs that must be held alive for a host-side inspection create
-/tmp/<token>.ready inside the jail and wait until it is gone; the test finds
+/tmp/<token>.ready inside the jail (closed, then renamed into place, so the
+host never sees it while it is still an open descriptor) and wait until it
+is gone; the test finds
 the jailed process through /proc/<pid>/root/tmp (it runs as root), inspects
 it, and removes the file the same way.
 
