@@ -27,6 +27,43 @@ def free_port():
         return s.getsockname()[1]
 
 
+def user_can_read(user, path):
+    pw = pwd.getpwnam(user)
+    return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                           "--clear-groups", "test", "-r", path]).returncode == 0
+
+
+# What tools/service and the programs read from the checkout.
+STAGED = ["Makefile", "tools/service", "nginx", "web", "templates"]
+
+
+def stage_readable_copy(run_dir, build_dir):
+    """A checkout in a private folder (a home of mode 0700, /root) cannot be
+    reached by an unprivileged user: copy what the service reads into a
+    world-readable folder inside run_dir and return its path."""
+    stage = os.path.join(run_dir, "checkout")
+    version = next(line.split(":=")[1].strip() for line in open(os.path.join(ROOT, "Makefile"))
+                   if line.startswith("PYODIDE_VERSION"))
+    for rel in STAGED + [f"pyodide/dist/{version}"]:
+        src, dst = os.path.join(ROOT, rel), os.path.join(stage, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst, symlinks=True)
+        else:
+            shutil.copy2(src, dst)
+    build = build_dir or os.path.join(ROOT, "build", "rel")
+    os.makedirs(os.path.join(stage, "build"))
+    for prog in ("pysandbox-fcgi", "pysandbox-executor", "pysandbox-zygote"):
+        shutil.copy2(os.path.join(build, prog), os.path.join(stage, "build", prog))
+    for d, dirs, files in os.walk(stage):
+        os.chmod(d, 0o755)
+        for f in files:
+            path = os.path.join(d, f)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | 0o444)
+    return stage
+
+
 class Service:
     def __init__(self, env=None, user=None):
         """user: run the service as this (unprivileged) account instead of
@@ -46,9 +83,13 @@ class Service:
                          "PYSANDBOX_JAIL_UID_BASE": str(uid_base)})
         self.env.update(env or {})
         self.base = f"http://127.0.0.1:{self.port}"
+        self.root = ROOT
+        if user is not None and not user_can_read(user, os.path.join(ROOT, "tools", "service")):
+            self.root = stage_readable_copy(self.run_dir, self.env.get("PYSANDBOX_BUILD_DIR"))
+            self.env["PYSANDBOX_BUILD_DIR"] = os.path.join(self.root, "build")
 
     def start(self):
-        cmd = [os.path.join(ROOT, "tools", "service"), "start"]
+        cmd = [os.path.join(self.root, "tools", "service"), "start"]
         env = self.env
         if self.user is not None:
             pw = pwd.getpwnam(self.user)
@@ -61,7 +102,7 @@ class Service:
         return self
 
     def stop(self):
-        subprocess.run([os.path.join(ROOT, "tools", "service"), "stop"], env=self.env,
+        subprocess.run([os.path.join(self.root, "tools", "service"), "stop"], env=self.env,
                        check=False, timeout=60)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
