@@ -53,7 +53,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
 # ASan's terabytes of shadow mappings would exceed: it gets its own objects,
 # built with UBSan only in the sanitizer variant.
-ZYGOTE_SRCS := zygote_main.c zygote.c jail.c xproto.c app.c
+ZYGOTE_SRCS := zygote_main.c zygote.c jail.c precopy.c xproto.c app.c
 ifeq ($(VARIANT),san)
 ZYGOTE_VFLAGS := -O1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ZYGOTE_VLDFLAGS := -fsanitize=undefined

@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cgroup.h"
 #include "conf.h"
 #include "http.h"
@@ -132,6 +134,10 @@ static struct {
     bool zygote_ready, spawn_pending;
     uint64_t zygote_started_ms, zygote_restart_ms;
     char zygote_info[ZY_TEXT_MAX];
+    /* Bytes each child copies from the zygote before its job (precopy.h):
+     * charged to its cgroup, so added to its memory limit and left out of
+     * the peak a job reports. */
+    uint64_t precopy_bytes;
 
     cg *cg;
     char cg_why[256];
@@ -151,6 +157,12 @@ static struct {
     char last_error[APP_ERRMSG_LEN];
     volatile bool stopping;
 } ex;
+
+/* A jail's memory cgroup limit for a job of memory_mb. */
+static uint64_t jail_memory_bytes(unsigned memory_mb)
+{
+    return (((uint64_t)memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20) + ex.precopy_bytes;
+}
 
 /* Marks a slot reserved while the zygote is creating its child. */
 static child slot_reserved;
@@ -474,7 +486,8 @@ static void child_answer(child *ch, bool reaped, int status, const struct rusage
         .wall_ms = now_ms_f() - ch->started_ms,
         .queue_ms = ch->started_ms - cl->queued_ms,
         .cpu_ms = cpu_ms,
-        .peak_memory_bytes = use.peak_bytes,
+        .peak_memory_bytes = use.peak_bytes > ex.precopy_bytes ? use.peak_bytes - ex.precopy_bytes
+                                                                : use.peak_bytes,
     };
     sbuf out;
     sbuf_init(&out, XP_MAX_RESPONSE);
@@ -627,7 +640,7 @@ static void request_spawn(void)
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE) {
         char err[APP_ERRMSG_LEN];
         /* The server maxima until a job lowers them. */
-        if (cg_limit_slot(ex.cg, slot, ((uint64_t)ex.c.max_memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20,
+        if (cg_limit_slot(ex.cg, slot, jail_memory_bytes(ex.c.max_memory_mb),
                           XP_DEFAULT_NPROC + JAIL_INIT_TASKS, err, sizeof err) != APP_OK) {
             note_error("%s", err);
             return;
@@ -657,6 +670,19 @@ static void request_spawn(void)
     ex.spawn_pending = true;
 }
 
+/* The pre-copy size in the zygote's ready message (0 when absent). */
+static uint64_t precopy_bytes_of(const char *ready_json)
+{
+    cJSON *doc = cJSON_Parse(ready_json);
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(doc, "precopy");
+    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(pc, "bytes");
+    uint64_t v = cJSON_IsNumber(bytes) && bytes->valuedouble >= 0 && bytes->valuedouble < 1e12
+                     ? (uint64_t)bytes->valuedouble
+                     : 0;
+    cJSON_Delete(doc);
+    return v;
+}
+
 static void zygote_message(void)
 {
     zy_msg m;
@@ -673,6 +699,7 @@ static void zygote_message(void)
     if (m.type == ZY_READY) {
         ex.zygote_ready = true;
         snprintf(ex.zygote_info, sizeof ex.zygote_info, "%s", m.text);
+        ex.precopy_bytes = precopy_bytes_of(m.text);
         logf_("zygote %d ready: %s", (int)ex.zygote_pid, m.text);
         return;
     }
@@ -748,8 +775,7 @@ static void start_job(client *cl, child *ch)
     idle_remove(ch);
     char err[APP_ERRMSG_LEN];
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE &&
-        cg_limit_slot(ex.cg, ch->slot,
-                      ((uint64_t)cl->hdr.memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20,
+        cg_limit_slot(ex.cg, ch->slot, jail_memory_bytes(cl->hdr.memory_mb),
                       cl->hdr.nproc + JAIL_INIT_TASKS,
                       err, sizeof err) != APP_OK) {
         note_error("%s", err);

@@ -917,6 +917,12 @@ app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void
     return APP_EJAIL;
 }
 
+void jail_runner_stack(uintptr_t *start, uintptr_t *end)
+{
+    *start = (uintptr_t)runner_stack;
+    *end = (uintptr_t)runner_stack + runner_stack_len;
+}
+
 app_err jail_job_limits(const jail_job *job, char *err, size_t errlen)
 {
     if (!set_limit(RLIMIT_CPU, job->cpu_s, (rlim_t)job->cpu_s + 1))

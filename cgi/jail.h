@@ -144,6 +144,9 @@ app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void
 app_err jail_make_devices(const char *dir, char *err, size_t errlen);
 
 /* Child side, once the job is known: lowers rlimits to the job's values. */
+/* Where the runner's stack is (in use while the runner runs; see pc_apply). */
+void jail_runner_stack(uintptr_t *start, uintptr_t *end);
+
 app_err jail_job_limits(const jail_job *job, char *err, size_t errlen);
 
 /* The kernel's Landlock ABI version, 0 when Landlock is missing or off.
