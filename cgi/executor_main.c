@@ -837,7 +837,7 @@ static void status_json(sbuf *b)
                 "\"cgroup\"],"
                 "\"network\":\"none: an empty namespace, AF_UNIX sockets only (one namespace for "
                 "all jails when Landlock scopes their abstract sockets: interpreter.netns)\","
-                "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share; private /tmp "
+                "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share, /usr/bin (no-exec); private /tmp "
                 "(%u MB), /dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
                 "\"init\":\"PID 1 reaps and reports; the job runs as PID 2\","
                 "\"seccomp\":{\"mode\":\"allowlist\",\"denied\":%s},\"noNewPrivs\":true,"

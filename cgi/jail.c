@@ -145,8 +145,8 @@ static bool jail_cgroup_ns(char *err, size_t errlen)
  * two lower ones: the second is the new root's empty tmp directory (its
  * own tmpfs covers it later; the overlay keeps the directory underneath).
  */
-static bool ro_layer(const jail_spec *s, const char *src, const char *dst, char *err,
-                     size_t errlen)
+static bool ro_layer_flags(const jail_spec *s, const char *src, const char *dst,
+                           unsigned long extra, char *err, size_t errlen)
 {
     char opts[PATH_MAX + 64];
     int n = snprintf(opts, sizeof opts, "lowerdir=%s:%s/tmp", src, s->root_dir);
@@ -154,9 +154,15 @@ static bool ro_layer(const jail_spec *s, const char *src, const char *dst, char 
         errno = ENAMETOOLONG;
         return FAIL(dst);
     }
-    if (mount("overlay", dst, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) != 0)
+    if (mount("overlay", dst, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV | extra, opts) != 0)
         return FAIL(dst);
     return true;
+}
+
+static bool ro_layer(const jail_spec *s, const char *src, const char *dst, char *err,
+                     size_t errlen)
+{
+    return ro_layer_flags(s, src, dst, 0, err, errlen);
 }
 
 static bool make_dirs(const char *const *dirs, char *err, size_t errlen)
@@ -169,8 +175,9 @@ static bool make_dirs(const char *const *dirs, char *err, size_t errlen)
 
 /* Host paths visible (read-only) in the jail: the Python runtime, the
  * libraries of its extension modules, and shared data such as fonts,
- * zoneinfo and matplotlib's data.  Nothing of /home, /root, /etc, /var,
- * /run, the service's files or other jails is mounted. */
+ * zoneinfo and matplotlib's data (and /usr/bin, no-exec, below).  Nothing
+ * of /home, /root, /etc, /var, /run, the service's files or other jails is
+ * mounted. */
 static const char *const ro_layers[] = {"/usr/lib", "/usr/share", NULL};
 
 /* The device nodes, opened (O_PATH) while the host's tree is still
@@ -244,7 +251,14 @@ static bool jail_etc(const jail_spec *s, char *err, size_t errlen)
         {"etc/hostname", "sandbox\n"},
         {"etc/hosts", "127.0.0.1 localhost sandbox\n::1 localhost\n"},
         {"etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n"},
+        /* Where Debian's requests and ssl look for authorities: present, so
+         * an https request fails where every request does, at connect()
+         * (no network), not earlier with a misleading "no CA bundle". */
+        {"etc/ssl/certs/ca-certificates.crt", "# no network in the sandbox, so no authorities\n"},
     };
+    static const char *const dirs[] = {"etc/ssl", "etc/ssl/certs", NULL};
+    if (!make_dirs(dirs, err, errlen))
+        return false;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (!write_file(files[i].path, files[i].text, O_CREAT | O_TRUNC))
             return FAIL(files[i].path);
@@ -287,7 +301,7 @@ static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
         ok = FAIL("mount root tmpfs");
     if (ok && chdir(s->root_dir) != 0)
         ok = FAIL("chdir root");
-    static const char *const dirs[] = {"usr", "usr/lib", "usr/share", "etc",
+    static const char *const dirs[] = {"usr", "usr/lib", "usr/share", "usr/bin", "etc",
                                        "dev", "tmp", "proc", NULL};
     ok = ok && make_dirs(dirs, err, errlen);
     if (ok && symlink("usr/lib", "lib") != 0)
@@ -300,6 +314,9 @@ static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
     }
     for (const char *const *l = ro_layers; ok && *l != NULL; l++)
         ok = ro_layer(s, *l, *l + 1, err, errlen);
+    /* Programs are there to be seen (sys.executable is /usr/bin/python3),
+     * not run: no-exec on top of seccomp's refusal of execve. */
+    ok = ok && ro_layer_flags(s, "/usr/bin", "usr/bin", MS_NOEXEC, err, errlen);
     ok = ok && jail_etc(s, err, errlen) && jail_dev(dev_fds, s->mount_proc, err, errlen);
     close_all(dev_fds, JAIL_NDEV);
     if (!ok)

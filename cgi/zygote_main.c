@@ -4,8 +4,9 @@
  * Started by the executor with execve, a fixed minimal environment and one
  * descriptor besides 0-2: fd 3, the SOCK_SEQPACKET control socket (see
  * zygote.h).  It initialises CPython with an isolated configuration,
- * imports and warms numpy, pandas, matplotlib (Agg), scipy and the harness,
- * builds the seccomp filters, then serves spawn requests.  For each it
+ * imports and warms numpy, pandas, matplotlib (Agg), scipy, requests,
+ * beautifulsoup4, openpyxl and the harness, measures the pre-copy plan
+ * (precopy.h), builds the seccomp filters, then serves spawn requests.  For each it
  * clones one child into new namespaces (CLONE_PARENT: the child belongs to
  * the supervisor), writes the child's id maps, moves it into its slot's
  * cgroups (through descriptors the supervisor sends with the request),
@@ -187,7 +188,11 @@ static size_t collapse_heap(void)
 static const char warmup_py[] =
     "import gc, json, os, sys, time\n"
     "t0 = time.perf_counter()\n"
+    "sys.path.append('/usr/lib/python3/dist-packages')\n"
     "import numpy, pandas, scipy, matplotlib\n"
+    "# Light enough to preload (docs/PERFORMANCE.md); scikit-learn, seaborn\n"
+    "# and statsmodels double the interpreter's mappings and load on first use.\n"
+    "import requests, bs4, openpyxl\n"
     "matplotlib.use('Agg')\n"
     "import matplotlib.pyplot\n"
     "# Compiled under a neutral name: the host path of the file must not show\n"
@@ -214,11 +219,40 @@ static const char warmup_py[] =
     "r = json.loads(harness.run_json(WARM, json.dumps([{'x': i, 'y': i * i} for i in range(100)])))\n"
     "if r['status'] != 'ok':\n"
     "    raise RuntimeError('warm-up failed: %r' % (r['error'],))\n"
-    "# multiprocessing's spawn start method would re-execute sys.executable.\n"
-    "sys.executable = ''\n"
+    "# Debian's interpreter path, mounted (no-exec) in the jail: libraries read\n"
+    "# it; running it is refused like every other program (see below).\n"
+    "sys.executable = sys._base_executable = '/usr/bin/python3'\n"
+    "# Starting a program is refused by seccomp (execve); these say so in words\n"
+    "# instead of a bare 'Operation not permitted'.  A message, not the wall.\n"
+    "def refuse_programs():\n"
+    "    import errno, os, pty, subprocess, _posixsubprocess\n"
+    "    def refuser(name, pick):\n"
+    "        def refuse(*args, **kwargs):\n"
+    "            program = pick(args, kwargs)\n"
+    "            program = os.fsdecode(program) if isinstance(program, (str, bytes)) else str(program)\n"
+    "            raise PermissionError(errno.EPERM, 'running other programs is not available '\n"
+    "                                  'in the sandbox', program)\n"
+    "        refuse.__name__ = refuse.__qualname__ = name\n"
+    "        return refuse\n"
+    "    first = lambda a, k: a[0] if a else k.get('path', k.get('command', ''))\n"
+    "    for name in ('execv', 'execve', 'posix_spawn', 'posix_spawnp', 'system'):\n"
+    "        setattr(os, name, refuser(name, first))\n"
+    "    # subprocess and multiprocessing's spawn: fork_exec(args, executables, ...)\n"
+    "    fork_exec = refuser('fork_exec', lambda a, k: a[0][0] if a and a[0] else '')\n"
+    "    _posixsubprocess.fork_exec = subprocess._fork_exec = fork_exec\n"
+    "    pty.spawn = refuser('spawn', first)\n"
+    "refuse_programs()\n"
+    "del refuse_programs\n"
+    "import importlib.metadata\n"
+    "# The packages the native engine promises: import name, distribution.\n"
+    "PACKAGES = [('numpy', 'numpy'), ('pandas', 'pandas'), ('scipy', 'scipy'),\n"
+    "            ('matplotlib', 'matplotlib'), ('sklearn', 'scikit-learn'),\n"
+    "            ('seaborn', 'seaborn'), ('statsmodels', 'statsmodels'), ('requests', 'requests'),\n"
+    "            ('bs4', 'beautifulsoup4'), ('openpyxl', 'openpyxl')]\n"
     "INFO = json.dumps({\n"
     "    'python': sys.version.split()[0],\n"
-    "    'packages': {m.__name__: m.__version__ for m in (numpy, pandas, matplotlib, scipy)},\n"
+    "    'packages': {name: importlib.metadata.version(dist) for name, dist in PACKAGES},\n"
+    "    'preloaded': [name for name, _ in PACKAGES if name in sys.modules],\n"
     "    'warmupMs': round((time.perf_counter() - t0) * 1000),\n"
     "})\n"
     "del r, code, f, t0\n"
@@ -328,16 +362,16 @@ static void init_python(const char *harness_path, char *info, size_t infolen)
         die(pst.err_msg != NULL ? pst.err_msg : "Python pre-initialisation failed");
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
-    config.site_import = 0; /* no .pth processing; sys.path is set below */
+    config.site_import = 0; /* no .pth processing; the warm-up adds dist-packages */
     config.write_bytecode = 0;
     config.buffered_stdio = 0; /* output written before a kill is kept */
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
-    config.module_search_paths_set = 1;
+    /* sys.path, sys.prefix and sys._stdlib_dir are computed from the home
+     * as in Debian's python3.11; with them the frozen stdlib modules (os,
+     * codecs, ...) get their __file__, which inspect and many libraries read. */
     static wchar_t argv0[] = L"pysandbox";
     wchar_t *argv[] = {argv0};
-    static const wchar_t *const paths[] = {L"/usr/lib/python3.11", L"/usr/lib/python3.11/lib-dynload",
-                                           L"/usr/lib/python3/dist-packages"};
     PyStatus st = PyConfig_SetString(&config, &config.program_name, L"pysandbox");
     if (!PyStatus_Exception(st))
         st = PyConfig_SetString(&config, &config.home, L"/usr");
@@ -347,8 +381,6 @@ static void init_python(const char *harness_path, char *info, size_t infolen)
         st = PyConfig_SetBytesString(&config, &config.stdio_encoding, "utf-8");
     if (!PyStatus_Exception(st)) /* printing a lone surrogate must not kill the run */
         st = PyConfig_SetBytesString(&config, &config.stdio_errors, "backslashreplace");
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0] && !PyStatus_Exception(st); i++)
-        st = PyWideStringList_Append(&config.module_search_paths, paths[i]);
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);

@@ -1,8 +1,10 @@
 # ATTACK: start programs the Python way: os.system, subprocess.run of the
 # dynamic loader, os.execv, os.posix_spawn, pty.spawn and os.openpty,
 # multiprocessing's "spawn" start method (which re-executes sys.executable).
-# MUST HAPPEN: each one fails with an exception or a 127 status, nothing is
-# executed (no "ld.so --version" banner in the output), the job ends normally.
+# MUST HAPPEN: each one fails with a PermissionError saying that running
+# other programs is not available in the sandbox (os.openpty: no /dev/ptmx),
+# nothing is executed (no "ld.so --version" banner in the output), the job
+# ends normally.
 import multiprocessing
 import os
 import pty

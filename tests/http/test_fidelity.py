@@ -15,6 +15,7 @@ Not run here, and why:
 """
 
 import json
+import subprocess
 import unittest
 
 from tests.http.service import Service
@@ -60,6 +61,92 @@ def setUpModule():
 
 def tearDownModule():
     svc.stop()
+
+
+def run(code, data=None, wall=30):
+    body = {"code": code, "requirements": {"maxExecutionTime": wall}}
+    if data is not None:
+        body["data"] = data
+    status, _, raw = svc.post_json("/api/python/execute", body, timeout=wall + 60)
+    return status, json.loads(raw)
+
+
+def debian_python(expr):
+    """The value of expr in Debian's own python3.11, outside any jail."""
+    out = subprocess.run(["/usr/bin/python3.11", "-c", f"import json, os, sys, inspect\nprint(json.dumps({expr}))"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+INTROSPECTION = """
+import inspect, json, os, sys
+__result__ = {
+    "os.__file__": os.__file__,
+    "sys._stdlib_dir": sys._stdlib_dir,
+    "sys.prefix": sys.prefix,
+    "getsourcefile(os)": inspect.getsourcefile(os),
+    "getsource(os) lines": len(inspect.getsource(os).splitlines()),
+    "getsource(json.dumps) lines": len(inspect.getsource(json.dumps).splitlines()),
+    "os.__spec__.origin": os.__spec__.origin,
+}
+"""
+INTROSPECTION_HOST = ('{"os.__file__": os.__file__, "sys._stdlib_dir": sys._stdlib_dir, '
+                      '"sys.prefix": sys.prefix, "getsourcefile(os)": inspect.getsourcefile(os), '
+                      '"getsource(os) lines": len(inspect.getsource(os).splitlines()), '
+                      '"getsource(json.dumps) lines": len(inspect.getsource(json.dumps).splitlines()), '
+                      '"os.__spec__.origin": os.__spec__.origin}')
+# (json is imported by the -c prelude of debian_python.)
+
+
+class Introspection(unittest.TestCase):
+    def test_stdlib_introspection_is_debians(self):
+        status, r = run(INTROSPECTION)
+        self.assertEqual((status, r["status"]), (200, "ok"), r["error"])
+        self.assertEqual(r["result"], debian_python(INTROSPECTION_HOST))
+
+    def test_sys_executable_is_a_path_that_exists(self):
+        status, r = run("import os, sys\n__result__ = [sys.executable, os.path.isfile(sys.executable), "
+                        "os.access(sys.executable, os.X_OK)]")
+        self.assertEqual(r["status"], "ok", r["error"])
+        executable, is_file, _ = r["result"]
+        self.assertEqual(executable, "/usr/bin/python3")
+        self.assertTrue(is_file)
+
+    def test_starting_a_program_says_it_is_not_available(self):
+        code = """
+import multiprocessing, os, pty, subprocess, sys
+tries = {
+    "subprocess.run": lambda: subprocess.run(["ls"]),
+    "subprocess.check_output(python)": lambda: subprocess.check_output([sys.executable, "-c", "1"]),
+    "os.system": lambda: os.system("ls"),
+    "os.popen": lambda: os.popen("ls").read(),
+    "os.execv": lambda: os.execv("/usr/bin/ls", ["ls"]),
+    "os.execlp": lambda: os.execlp("ls", "ls"),
+    "os.execve": lambda: os.execve("/usr/bin/ls", ["ls"], {}),
+    "os.posix_spawn": lambda: os.posix_spawn("/usr/bin/ls", ["ls"], {}),
+    "os.posix_spawnp": lambda: os.posix_spawnp("ls", ["ls"], {}),
+    "pty.spawn": lambda: pty.spawn("ls"),
+    "multiprocessing spawn": lambda: multiprocessing.get_context("spawn").Process(target=print).start(),
+}
+out = {}
+for name, fn in tries.items():
+    try:
+        fn()
+        out[name] = "returned"
+    except PermissionError as e:
+        out[name] = [e.errno, e.strerror]
+__result__ = out
+"""
+        status, r = run(code)
+        self.assertEqual(r["status"], "ok", r["error"])
+        self.assertEqual(len(r["result"]), 11)
+        for name, got in r["result"].items():
+            self.assertEqual(got, [1, "running other programs is not available in the sandbox"], name)
+
+    def test_fork_still_works(self):
+        code = "import os\npid = os.fork()\nif pid == 0:\n    os._exit(7)\n__result__ = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])"
+        status, r = run(code)
+        self.assertEqual((r["status"], r["result"]), ("ok", 7), r["error"])
 
 
 class CPythonRegressionSuite(unittest.TestCase):
