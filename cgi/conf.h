@@ -43,6 +43,7 @@ typedef struct conf {
     unsigned queue_timeout_ms;  /* PYSANDBOX_QUEUE_TIMEOUT (seconds) * 1000 */
     unsigned jail_uid_base;     /* PYSANDBOX_JAIL_UID_BASE: first outside uid/gid of the slots */
     unsigned jail_tmp_mb;       /* PYSANDBOX_JAIL_TMP_MB: size of each jail's /tmp */
+    unsigned precopy;           /* PYSANDBOX_PRECOPY: 1 = pooled children pre-copy hot memory */
     /* Store and router. */
     char *db_path;              /* PYSANDBOX_DB; From malloc() */
     bool store_code;            /* PYSANDBOX_STORE_CODE=1: keep code and data with executions */

@@ -99,6 +99,7 @@ typedef struct child {
     char fail_msg[ZY_TEXT_MAX];
     res_verdict verdict;
     bool killed;
+    bool precopied;        /* asked to copy the pre-copy plan (ZY_SPAWN_PRECOPY) */
     uint64_t deadline_ms;
     double started_ms;     /* now_ms_f() when the job was handed over */
     struct child *next;    /* idle list */
@@ -148,20 +149,33 @@ static struct {
     ev_src *oom_ev;     /* From calloc(): per slot, for cg_oom_fd() */
     child *idle;        /* ready children, LIFO */
     unsigned n_idle, n_starting, n_running;
+    unsigned ncpus;          /* online CPUs, for want_precopy() */
     client *queue_head, *queue_tail;
     unsigned n_queued, n_clients;
     client *clients;
 
     unsigned spawn_failures;
-    uint64_t jobs_done, jobs_failed, spawns, spawn_errors;
+    uint64_t jobs_done, jobs_failed, spawns, spawn_errors, spawns_precopied;
     char last_error[APP_ERRMSG_LEN];
     volatile bool stopping;
 } ex;
 
-/* A jail's memory cgroup limit for a job of memory_mb. */
-static uint64_t jail_memory_bytes(unsigned memory_mb)
+/* A jail's memory cgroup limit for a job of memory_mb; a child that copied
+ * the pre-copy plan has those bytes charged already. */
+static uint64_t jail_memory_bytes(unsigned memory_mb, bool precopied)
 {
-    return (((uint64_t)memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20) + ex.precopy_bytes;
+    return (((uint64_t)memory_mb + EX_JAIL_MEMORY_SLACK_MB) << 20) +
+           (precopied ? ex.precopy_bytes : 0);
+}
+
+/* Pre-copy only while the machine is not saturated: under load the copy
+ * would take the CPU from running jobs and cost more than the faults it
+ * saves.  Load is the jobs running and waiting for a child (n_running
+ * counts a job until its jail is reaped, after its answer: one client
+ * sending back to back has two). */
+static bool want_precopy(void)
+{
+    return ex.c.precopy && ex.precopy_bytes > 0 && ex.n_running + ex.n_queued <= ex.ncpus;
 }
 
 /* Marks a slot reserved while the zygote is creating its child. */
@@ -486,8 +500,9 @@ static void child_answer(child *ch, bool reaped, int status, const struct rusage
         .wall_ms = now_ms_f() - ch->started_ms,
         .queue_ms = ch->started_ms - cl->queued_ms,
         .cpu_ms = cpu_ms,
-        .peak_memory_bytes = use.peak_bytes > ex.precopy_bytes ? use.peak_bytes - ex.precopy_bytes
-                                                                : use.peak_bytes,
+        .peak_memory_bytes = ch->precopied && use.peak_bytes > ex.precopy_bytes
+                                 ? use.peak_bytes - ex.precopy_bytes
+                                 : use.peak_bytes,
     };
     sbuf out;
     sbuf_init(&out, XP_MAX_RESPONSE);
@@ -637,10 +652,11 @@ static void request_spawn(void)
             break;
     if (slot == ex.nslots)
         return;
+    bool precopy = want_precopy();
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE) {
         char err[APP_ERRMSG_LEN];
         /* The server maxima until a job lowers them. */
-        if (cg_limit_slot(ex.cg, slot, jail_memory_bytes(ex.c.max_memory_mb),
+        if (cg_limit_slot(ex.cg, slot, jail_memory_bytes(ex.c.max_memory_mb, precopy),
                           XP_DEFAULT_NPROC + JAIL_INIT_TASKS, err, sizeof err) != APP_OK) {
             note_error("%s", err);
             return;
@@ -660,7 +676,7 @@ static void request_spawn(void)
         }
     }
     zy_msg m = {.type = ZY_SPAWN, .slot = slot, .outside_uid = slot_uid(slot),
-                .outside_gid = slot_gid(slot)};
+                .outside_gid = slot_gid(slot), .flags = precopy ? ZY_SPAWN_PRECOPY : 0};
     if (!zy_send(ex.zygote_fd, &m, cg_fds, ncg)) { /* the zygote gets copies of cg_fds */
         note_error("cannot reach the zygote: %s", strerror(errno));
         return;
@@ -746,12 +762,14 @@ static void zygote_message(void)
         return;
     }
     ex.spawns++;
+    ex.spawns_precopied += (m.flags & ZY_SPAWN_PRECOPY) != 0;
     ch->pid = m.pid;
     ch->slot = m.slot;
     ch->chan = fds[0];
     ch->out = fds[1];
     ch->err = fds[2];
     ch->status = fds[3];
+    ch->precopied = (m.flags & ZY_SPAWN_PRECOPY) != 0;
     ch->state = CH_STARTING;
     sbuf_init(&ch->out_buf, XP_MAX_STREAM_BYTES);
     sbuf_init(&ch->err_buf, XP_MAX_STREAM_BYTES);
@@ -775,7 +793,7 @@ static void start_job(client *cl, child *ch)
     idle_remove(ch);
     char err[APP_ERRMSG_LEN];
     if (ex.cg != NULL && cg_mode_of(ex.cg) != CG_NONE &&
-        cg_limit_slot(ex.cg, ch->slot, jail_memory_bytes(cl->hdr.memory_mb),
+        cg_limit_slot(ex.cg, ch->slot, jail_memory_bytes(cl->hdr.memory_mb, ch->precopied),
                       cl->hdr.nproc + JAIL_INIT_TASKS,
                       err, sizeof err) != APP_OK) {
         note_error("%s", err);
@@ -827,11 +845,12 @@ static void status_json(sbuf *b)
     sbuf_printf(b,
                 "\"pool\":{\"ready\":%u,\"starting\":%u,\"target\":%u},"
                 "\"jobs\":{\"running\":%u,\"queued\":%u,\"maxRunning\":%u,\"completed\":%llu,"
-                "\"failed\":%llu},\"spawns\":{\"total\":%llu,\"failed\":%llu},",
+                "\"failed\":%llu},\"spawns\":{\"total\":%llu,\"failed\":%llu,"
+                "\"precopied\":%llu},",
                 ex.n_idle, ex.n_starting, ex.c.pool_size, ex.n_running, ex.n_queued,
                 ex.c.max_jobs, (unsigned long long)ex.jobs_done,
                 (unsigned long long)ex.jobs_failed, (unsigned long long)ex.spawns,
-                (unsigned long long)ex.spawn_errors);
+                (unsigned long long)ex.spawn_errors, (unsigned long long)ex.spawns_precopied);
     sbuf_printf(b,
                 "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\","
                 "\"cgroup\"],"
@@ -1190,6 +1209,8 @@ int main(int argc, char **argv)
     /* Slots: the pool plus the running jobs; each gets its own outside uid
      * when we are root, so RLIMIT_NPROC and file ownership are per job. */
     ex.nslots = ex.c.pool_size + ex.c.max_jobs;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    ex.ncpus = cpus > 0 ? (unsigned)cpus : 1;
     ex.slots = calloc(ex.nslots, sizeof *ex.slots);
     ex.per_slot_uid = geteuid() == 0;
     cg_open("pysandbox", ex.nslots, &ex.cg, ex.cg_why, sizeof ex.cg_why);

@@ -39,6 +39,10 @@ enum zy_type {
  * result: the program closed or broke the channel (fd 3). */
 #define ZY_EXIT_NO_CHANNEL 126
 #define ZY_MAX_CG_FDS 4
+/* The child copies the pre-copy plan (precopy.h) before it reports ready.
+ * The supervisor asks for it while the machine has a CPU to spare, and not
+ * under load, when the copy would only compete with running jobs. */
+#define ZY_SPAWN_PRECOPY 1u
 
 typedef struct zy_msg {
     uint32_t type;
@@ -47,6 +51,7 @@ typedef struct zy_msg {
     uint32_t outside_gid;
     int32_t pid;          /* ZY_SPAWNED */
     int32_t err;          /* ZY_SPAWNED: 0, or an errno-style failure */
+    uint32_t flags;       /* ZY_SPAWN (echoed in ZY_SPAWNED): ZY_SPAWN_* */
     char text[ZY_TEXT_MAX];
 } zy_msg;
 

@@ -57,6 +57,7 @@ static PyObject *run_json;  /* new ref, kept for the zygote's life: harness.run_
 static size_t baseline_data; /* VmData after warm-up, bytes: RLIMIT_DATA = this + job memory */
 static int *tid_cache;       /* glibc's cached tid of the main thread (see spawn_child) */
 static jail_spec spec;       /* this zygote's jail settings, from argv */
+static bool child_precopy;   /* set before each clone: ZY_SPAWN_PRECOPY */
 /* Slots whose private device nodes exist (jail_make_devices), and whether
  * this host allows them at all (a nodev filesystem does not). */
 #define ZY_MAX_SLOTS 512
@@ -499,7 +500,8 @@ static void runner(void *arg, const char *jail_error)
         child_fail(3, jail_error);
     /* The memory jobs usually write, copied now, while the child waits in
      * the pool, instead of page by page during the job (precopy.h). */
-    (void)pc_apply();
+    if (child_precopy)
+        (void)pc_apply();
     /* Jailed: only now touch Python (at-fork hooks run inside the jail). */
     PyOS_AfterFork_Child();
     char ready = ZY_CHILD_READY;
@@ -612,6 +614,7 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
      * leaves glibc's cached tid of the main thread stale; CLONE_CHILD_SETTID
      * makes the kernel store the child's real tid there, so raise(),
      * abort() and pthread_kill() keep working in the child. */
+    child_precopy = (m->flags & ZY_SPAWN_PRECOPY) != 0;
     unsigned long flags = (JAIL_CLONE_FLAGS & ~(shared_netns ? (unsigned long)CLONE_NEWNET : 0ul)) |
                           CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
