@@ -63,7 +63,7 @@ ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
 UNIT_TESTS := test_utf8 test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
-              test_service test_judge0 test_j0api test_result
+              test_service test_judge0 test_j0api test_result test_precopy
 FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
@@ -131,6 +131,12 @@ $(B)/tests/%: tests/unit/%.c $(B)/libpysandbox.a tests/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+
+# The pre-copy module belongs to the zygote, not the library: linked in here.
+$(B)/tests/test_precopy: tests/unit/test_precopy.c cgi/precopy.c $(B)/libpysandbox.a tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< cgi/precopy.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done

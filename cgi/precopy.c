@@ -19,6 +19,9 @@
 /* Candidate blocks examined by the probe: every writable private mapping
  * cut at huge-page boundaries (the warm interpreter has ~150 such pieces). */
 #define PC_MAX_CANDIDATES 4096
+/* Larger writable mappings are reservations (a sanitizer's shadow memory),
+ * not an interpreter's objects: never candidates. */
+#define PC_MAX_MAPPING ((uintptr_t)1 << 30)
 /* /proc/self/pagemap: one 64-bit entry per page. */
 #define PM_PRESENT (1ull << 63)
 #define PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
@@ -73,16 +76,15 @@ static app_err find_candidates(const pc_range *exclude, size_t n_exclude, char *
         if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %255s", &lo, &hi, perms, &inode, path) < 4)
             continue;
         if (strcmp(perms, "rw-p") != 0 || (path[0] == '[' && strcmp(path, "[heap]") != 0) ||
-            overlaps(lo, hi, exclude, n_exclude))
+            hi - lo > PC_MAX_MAPPING)
             continue;
         for (uintptr_t w = lo & ~(PC_BLOCK - 1); w < hi; w += PC_BLOCK) {
+            uintptr_t start = w < lo ? lo : w, end = w + PC_BLOCK > hi ? hi : w + PC_BLOCK;
+            if (overlaps(start, end, exclude, n_exclude))
+                continue;
             if (n_cands == PC_MAX_CANDIDATES)
                 break;
-            candidate *c = &cands[n_cands++];
-            c->start = w < lo ? lo : w;
-            c->end = w + PC_BLOCK > hi ? hi : w + PC_BLOCK;
-            c->file = inode != 0;
-            c->written = 0;
+            cands[n_cands++] = (candidate){start, end, inode != 0, 0};
         }
     }
     fclose(f);
@@ -289,3 +291,11 @@ size_t pc_apply(void)
     return done;
 }
 
+
+bool pc_planned(uintptr_t addr)
+{
+    for (size_t i = 0; i < n_plan; i++)
+        if (plan[i].start <= addr && addr < plan[i].end)
+            return true;
+    return false;
+}

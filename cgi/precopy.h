@@ -72,4 +72,7 @@ size_t pc_plan_bytes(void);
  */
 size_t pc_apply(void);
 
+/* Whether the plan copies the page at addr (for tests and diagnostics). */
+bool pc_planned(uintptr_t addr);
+
 #endif
