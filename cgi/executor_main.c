@@ -135,9 +135,9 @@ static struct {
     bool zygote_ready, spawn_pending;
     uint64_t zygote_started_ms, zygote_restart_ms;
     char zygote_info[ZY_TEXT_MAX];
-    /* Bytes each child copies from the zygote before its job (precopy.h):
-     * charged to its cgroup, so added to its memory limit and left out of
-     * the peak a job reports. */
+    /* Bytes a child copies from the zygote for the data plan before its job
+     * (precopy.h): charged to its cgroup, so added to its memory limit and
+     * left out of the peak a job reports. */
     uint64_t precopy_bytes;
 
     cg *cg;

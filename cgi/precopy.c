@@ -1,9 +1,8 @@
-/* precopy.c - copying the warm interpreter's hot memory into a child in bulk. */
+/* precopy.c - copying, before a job, the warm interpreter's pages jobs write. */
 #include "precopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE ((uintptr_t)4096)
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
-/* Candidate blocks examined by the probe: every writable private mapping
- * cut at huge-page boundaries (the warm interpreter has ~150 such pieces). */
+
+#define PAGE ((uintptr_t)4096)
+/* Candidate ranges the probe examines: every writable private mapping (the
+ * warm interpreter has ~150), cut in 2 MiB pieces. */
 #define PC_MAX_CANDIDATES 4096
+#define PC_PIECE ((uintptr_t)2 << 20)
 /* Larger writable mappings are reservations (a sanitizer's shadow memory),
  * not an interpreter's objects: never candidates. */
 #define PC_MAX_MAPPING ((uintptr_t)1 << 30)
@@ -26,29 +27,12 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_EXCLUSIVE (1ull << 56) /* mapped by this process only */
 
-typedef struct candidate {
-    uintptr_t start, end;
-    bool file;            /* a file's private mapping (.data): absent pages are not zeros */
-    uint32_t written;     /* pages the probe copied on write */
-} candidate;
+static pc_range cands[PC_MAX_CANDIDATES];
+static size_t n_cands, n_cand_pages;
 
-/* The plan: blocks, and within each the runs of pages present in the
- * zygote (absent pages of anonymous memory read as zeros, which a fresh
- * mapping gives for free; reading them would fault each in). */
-typedef struct block {
-    uintptr_t start, end;
-    uint32_t first_run, n_runs;
-} block;
-#define PC_MAX_RUNS 4096
-
-static block plan[PC_MAX_BLOCKS];
-static size_t n_plan;
-static pc_range runs[PC_MAX_RUNS];
-static size_t n_runs;
-static size_t plan_bytes;
-
-static candidate cands[PC_MAX_CANDIDATES];
-static size_t n_cands;
+static pc_range plans[PC_KINDS][PC_MAX_RUNS];
+static size_t n_runs[PC_KINDS];
+static size_t plan_pages[PC_KINDS];
 
 static bool overlaps(uintptr_t s, uintptr_t e, const pc_range *ex, size_t n)
 {
@@ -58,7 +42,7 @@ static bool overlaps(uintptr_t s, uintptr_t e, const pc_range *ex, size_t n)
     return false;
 }
 
-/* Every writable private mapping, cut into blocks at huge-page boundaries. */
+/* Every writable private mapping, in pieces, minus the excluded ones. */
 static app_err find_candidates(const pc_range *exclude, size_t n_exclude, char *err,
                                size_t errlen)
 {
@@ -68,23 +52,22 @@ static app_err find_candidates(const pc_range *exclude, size_t n_exclude, char *
         return APP_EIO;
     }
     char line[512];
-    n_cands = 0;
+    n_cands = n_cand_pages = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         uintptr_t lo, hi;
         char perms[8], path[256] = "";
-        unsigned long inode;
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %255s", &lo, &hi, perms, &inode, path) < 4)
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*u %255s", &lo, &hi, perms, path) < 3)
             continue;
         if (strcmp(perms, "rw-p") != 0 || (path[0] == '[' && strcmp(path, "[heap]") != 0) ||
             hi - lo > PC_MAX_MAPPING)
             continue;
-        for (uintptr_t w = lo & ~(PC_BLOCK - 1); w < hi; w += PC_BLOCK) {
-            uintptr_t start = w < lo ? lo : w, end = w + PC_BLOCK > hi ? hi : w + PC_BLOCK;
+        for (uintptr_t w = lo & ~(PC_PIECE - 1); w < hi && n_cands < PC_MAX_CANDIDATES;
+             w += PC_PIECE) {
+            uintptr_t start = w < lo ? lo : w, end = w + PC_PIECE > hi ? hi : w + PC_PIECE;
             if (overlaps(start, end, exclude, n_exclude))
                 continue;
-            if (n_cands == PC_MAX_CANDIDATES)
-                break;
-            cands[n_cands++] = (candidate){start, end, inode != 0, 0};
+            cands[n_cands++] = (pc_range){start, end};
+            n_cand_pages += (end - start) / PAGE;
         }
     }
     fclose(f);
@@ -104,80 +87,38 @@ static bool read_entries(int fd, uintptr_t start, uintptr_t end, uint64_t *out)
     return true;
 }
 
-/* The probe child: which candidate pages, present before the job, are its
- * own (copied on write) after it.  Writes one uint32_t per candidate. */
+/* The probe child: which candidate pages, present and shared before the
+ * job, are its own after it.  Writes a bitmap, one bit per candidate page
+ * in order. */
 static _Noreturn void probe_child(int out, void (*probe)(void *), void *arg)
 {
     int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    size_t total = 0;
-    for (size_t i = 0; i < n_cands; i++)
-        total += (cands[i].end - cands[i].start) / PAGE;
-    uint64_t *before = malloc(total * sizeof *before);
-    uint64_t *after = malloc(total * sizeof *after);
-    uint32_t *written = calloc(n_cands ? n_cands : 1, sizeof *written);
-    if (pm < 0 || before == NULL || after == NULL || written == NULL)
+    uint64_t *before = malloc(n_cand_pages * sizeof *before + 1);
+    uint64_t *after = malloc(n_cand_pages * sizeof *after + 1);
+    unsigned char *bits = calloc(n_cand_pages / 8 + 1, 1);
+    if (pm < 0 || before == NULL || after == NULL || bits == NULL)
         _exit(2);
-    size_t k = 0;
-    for (size_t i = 0; i < n_cands; k += (cands[i].end - cands[i].start) / PAGE, i++)
+    for (size_t i = 0, k = 0; i < n_cands; k += (cands[i].end - cands[i].start) / PAGE, i++)
         if (!read_entries(pm, cands[i].start, cands[i].end, before + k))
             _exit(3);
     probe(arg);
-    k = 0;
-    for (size_t i = 0; i < n_cands; i++) {
+    for (size_t i = 0, k = 0; i < n_cands; i++) {
         size_t n = (cands[i].end - cands[i].start) / PAGE;
         if (!read_entries(pm, cands[i].start, cands[i].end, after + k))
             _exit(3);
-        for (size_t p = 0; p < n; p++)
-            if ((before[k + p] & PM_PRESENT) && (before[k + p] & PM_EXCLUSIVE) == 0 &&
-                (after[k + p] & PM_PRESENT) && (after[k + p] & PM_EXCLUSIVE))
-                written[i]++;
-        k += n;
+        for (size_t p = 0; p < n; p++, k++)
+            if ((before[k] & PM_PRESENT) && !(before[k] & PM_EXCLUSIVE) &&
+                (after[k] & PM_PRESENT) && (after[k] & PM_EXCLUSIVE))
+                bits[k / 8] |= (unsigned char)(1u << (k % 8));
     }
-    size_t len = n_cands * sizeof *written;
-    _exit(write(out, written, len) == (ssize_t)len ? 0 : 4);
+    size_t len = n_cand_pages / 8 + 1;
+    _exit(write(out, bits, len) == (ssize_t)len ? 0 : 4);
 }
 
-/* Adds candidate c to the plan with its runs of pages present here (in the
- * zygote); a file mapping only when all of it is present. */
-static bool plan_block(int pm, const candidate *c)
+/* Runs the probe in a child and reads its bitmap into bits. */
+static app_err run_probe(void (*probe)(void *), void *arg, unsigned char *bits, double *ms,
+                         char *err, size_t errlen)
 {
-    size_t n = (c->end - c->start) / PAGE;
-    uint64_t entries[PC_BLOCK / 4096];
-    if (n_plan == PC_MAX_BLOCKS || !read_entries(pm, c->start, c->end, entries))
-        return false;
-    size_t first = n_runs, present = 0;
-    for (size_t p = 0; p < n; p++) {
-        if (!(entries[p] & PM_PRESENT))
-            continue;
-        present++;
-        uintptr_t a = c->start + p * PAGE;
-        if (n_runs > first && runs[n_runs - 1].end == a) {
-            runs[n_runs - 1].end = a + PAGE;
-        } else {
-            if (n_runs == PC_MAX_RUNS) {
-                n_runs = first;
-                return false;
-            }
-            runs[n_runs++] = (pc_range){a, a + PAGE};
-        }
-    }
-    if (present == 0 || (c->file && present != n)) {
-        n_runs = first;
-        return false;
-    }
-    plan[n_plan++] = (block){c->start, c->end, (uint32_t)first, (uint32_t)(n_runs - first)};
-    plan_bytes += c->end - c->start;
-    return true;
-}
-
-app_err pc_plan_measure(void (*probe)(void *), void *arg, const pc_range *exclude,
-                        size_t n_exclude, pc_stats *stats, char *err, size_t errlen)
-{
-    *stats = (pc_stats){0};
-    n_plan = n_runs = plan_bytes = 0;
-    app_err e = find_candidates(exclude, n_exclude, err, errlen);
-    if (e != APP_OK)
-        return e;
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "precopy: pipe: %s", strerror(errno));
@@ -196,10 +137,9 @@ app_err pc_plan_measure(void (*probe)(void *), void *arg, const pc_range *exclud
         snprintf(err, errlen, "precopy: fork: %s", strerror(errno));
         return APP_EIO;
     }
-    uint32_t *written = calloc(n_cands ? n_cands : 1, sizeof *written);
-    size_t want = n_cands * sizeof *written, got = 0;
-    while (written != NULL && got < want) {
-        ssize_t r = read(p[0], (char *)written + got, want - got);
+    size_t want = n_cand_pages / 8 + 1, got = 0;
+    while (got < want) {
+        ssize_t r = read(p[0], bits + got, want - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -211,91 +151,79 @@ app_err pc_plan_measure(void (*probe)(void *), void *arg, const pc_range *exclud
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    stats->probe_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    if (written == NULL || got != want || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        free(written);
-        snprintf(err, errlen, "precopy: the probe failed (status %d)", status);
+    *ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (got != want || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "precopy: the probe failed (wait status %d)", status);
         return APP_EINTERNAL;
     }
-    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (pm < 0) {
-        free(written);
-        snprintf(err, errlen, "precopy: /proc/self/pagemap: %s", strerror(errno));
-        return APP_EIO;
-    }
-    for (size_t i = 0; i < n_cands; i++) {
-        size_t pages = (cands[i].end - cands[i].start) / PAGE;
-        stats->probe_pages += written[i];
-        /* Small pieces (a library's .data) count against a whole block:
-         * each copied piece is one more mapping in every child. */
-        size_t share = pages < PC_BLOCK / PAGE ? PC_BLOCK / PAGE : pages;
-        if (written[i] == 0 || written[i] * PC_MIN_SHARE < share)
-            continue;
-        if (plan_block(pm, &cands[i]))
-            stats->planned_pages += written[i];
-    }
-    close(pm);
-    free(written);
-    stats->blocks = n_plan;
-    stats->bytes = plan_bytes;
     return APP_OK;
 }
 
-size_t pc_plan_bytes(void)
+app_err pc_plan_measure(pc_kind kind, void (*probe)(void *), void *arg, const pc_range *exclude,
+                        size_t n_exclude, pc_stats *stats, char *err, size_t errlen)
 {
-    return plan_bytes;
+    *stats = (pc_stats){0};
+    n_runs[kind] = plan_pages[kind] = 0;
+    app_err e = find_candidates(exclude, n_exclude, err, errlen);
+    if (e != APP_OK)
+        return e;
+    unsigned char *bits = calloc(n_cand_pages / 8 + 1, 1);
+    if (bits == NULL) {
+        snprintf(err, errlen, "precopy: out of memory");
+        return APP_ENOMEM;
+    }
+    e = run_probe(probe, arg, bits, &stats->probe_ms, err, errlen);
+    for (size_t i = 0, k = 0; e == APP_OK && i < n_cands; i++) {
+        for (uintptr_t a = cands[i].start; a < cands[i].end; a += PAGE, k++) {
+            if (!(bits[k / 8] & (1u << (k % 8))))
+                continue;
+            bool other = false;
+            for (int o = 0; o < PC_KINDS && !other; o++)
+                other = o != (int)kind && pc_planned((pc_kind)o, a);
+            if (other)
+                continue;
+            pc_range *last = n_runs[kind] > 0 ? &plans[kind][n_runs[kind] - 1] : NULL;
+            if (last != NULL && last->end == a)
+                last->end = a + PAGE;
+            else if (n_runs[kind] < PC_MAX_RUNS)
+                plans[kind][n_runs[kind]++] = (pc_range){a, a + PAGE};
+            else
+                continue;
+            plan_pages[kind]++;
+        }
+    }
+    free(bits);
+    stats->pages = plan_pages[kind];
+    stats->runs = n_runs[kind];
+    return e;
 }
 
-/* One block: fresh memory (a huge page when the block is one), the present
- * runs copied in, then moved over the original in one step. */
-static bool copy_block(const block *b)
+size_t pc_plan_bytes(pc_kind kind)
 {
-    size_t len = b->end - b->start;
-    bool huge = len == PC_BLOCK && (b->start & (PC_BLOCK - 1)) == 0;
-    size_t span = huge ? len + PC_BLOCK : len;
-    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-    if (m == MAP_FAILED)
-        return false;
-    char *dst = m;
-    if (huge) {
-        dst = (char *)(((uintptr_t)m + PC_BLOCK - 1) & ~(uintptr_t)(PC_BLOCK - 1));
-        if (dst > m)
-            munmap(m, (size_t)(dst - m));
-        if (dst + len < m + span)
-            munmap(dst + len, (size_t)(m + span - (dst + len)));
-        madvise(dst, len, MADV_HUGEPAGE);
-    }
-    /* Allocated in one call, not in one page fault per page (4 KiB) or
-     * block (huge page); older kernels (EINVAL) fault them in as memcpy
-     * writes. */
-    (void)madvise(dst, len, MADV_POPULATE_WRITE);
-    for (uint32_t r = b->first_run; r < b->first_run + b->n_runs; r++)
-        memcpy(dst + (runs[r].start - b->start), (const void *)runs[r].start,
-               runs[r].end - runs[r].start);
-    if (mremap(dst, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)b->start) == MAP_FAILED) {
-        munmap(dst, len);
-        return false;
-    }
-    return true;
+    return plan_pages[kind] * PAGE;
 }
 
-size_t pc_apply(void)
+size_t pc_apply(pc_kind kind)
 {
     size_t done = 0;
-    for (size_t i = 0; i < n_plan; i++) {
-        if (!copy_block(&plan[i]))
-            break;
-        done += plan[i].end - plan[i].start;
+    for (size_t i = 0; i < n_runs[kind]; i++) {
+        const pc_range *r = &plans[kind][i];
+        if (madvise((void *)r->start, r->end - r->start, MADV_POPULATE_WRITE) == 0)
+            done += r->end - r->start;
     }
     return done;
 }
 
-
-bool pc_planned(uintptr_t addr)
+bool pc_planned(pc_kind kind, uintptr_t addr)
 {
-    for (size_t i = 0; i < n_plan; i++)
-        if (plan[i].start <= addr && addr < plan[i].end)
-            return true;
-    return false;
+    /* Runs are in address order within a mapping, and mappings in order. */
+    size_t lo = 0, hi = n_runs[kind];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (plans[kind][mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n_runs[kind] && plans[kind][lo].start <= addr;
 }

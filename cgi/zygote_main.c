@@ -498,10 +498,12 @@ static void runner(void *arg, const char *jail_error)
     (void)arg;
     if (jail_error != NULL)
         child_fail(3, jail_error);
-    /* The memory jobs usually write, copied now, while the child waits in
-     * the pool, instead of page by page during the job (precopy.h). */
+    /* The pages jobs write, copied now in a few calls instead of one page
+     * fault each during the job (precopy.h); those of a data job only when
+     * the supervisor says the machine has CPU to spare. */
+    (void)pc_apply(PC_CORE);
     if (child_precopy)
-        (void)pc_apply();
+        (void)pc_apply(PC_DATA);
     /* Jailed: only now touch Python (at-fork hooks run inside the jail). */
     PyOS_AfterFork_Child();
     char ready = ZY_CHILD_READY;
@@ -664,9 +666,13 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
     close_pairs(p, 5);
 }
 
-/* The job the pre-copy plan is measured with (pc_plan_measure): what the
- * engine is for, a pandas summary of posted rows, printed. */
-static const char probe_code[] = "import pandas as pd\nprint(pd.DataFrame(data).describe())\n";
+/* The jobs the pre-copy plans are measured with (pc_plan_measure): any job
+ * (the core plan), and what the engine is for, a pandas summary of posted
+ * rows (the data plan). */
+static const char *const probe_code[PC_KINDS] = {
+    [PC_CORE] = "print(1)\n",
+    [PC_DATA] = "import pandas as pd\nprint(pd.DataFrame(data).describe())\n",
+};
 static const char probe_data_py[] =
     "import json, random\n"
     "rng = random.Random(7)\n"
@@ -674,17 +680,23 @@ static const char probe_data_py[] =
     "                          'qty': rng.randint(1, 40), 'score': rng.gauss(50, 12)}\n"
     "                         for i in range(1000)])\n";
 
-/* Runs in the probe child, as a pooled child would: at-fork hooks, then a
+typedef struct probe_args {
+    const char *code;
+    PyObject *data; /* borrowed */
+} probe_args;
+
+/* Runs in the probe child as a pooled child would: at-fork hooks, then a
  * job through the harness, output discarded. */
 static void probe_job(void *arg)
 {
-    PyObject *data = arg;
+    const probe_args *a = arg;
     PyOS_AfterFork_Child();
     int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (null_fd < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
         _exit(5);
-    PyObject *code = PyUnicode_FromString(probe_code); /* new ref */
-    PyObject *r = code ? PyObject_CallFunctionObjArgs(run_json, code, data, Py_False, Py_False, NULL)
+    PyObject *code = PyUnicode_FromString(a->code); /* new ref */
+    PyObject *r = code ? PyObject_CallFunctionObjArgs(run_json, code, a->data, Py_False, Py_False,
+                                                      NULL)
                        : NULL; /* new ref */
     if (r == NULL)
         _exit(6);
@@ -692,8 +704,9 @@ static void probe_job(void *arg)
     Py_DECREF(code);
 }
 
-/* Measures the pre-copy plan; without one, children copy on write as before. */
-static void plan_precopy(pc_stats *pcs)
+/* Measures the pre-copy plans, core first; without them, children copy on
+ * write as before. */
+static void plan_precopy(pc_stats pcs[PC_KINDS])
 {
     char err[APP_ERRMSG_LEN];
     PyObject *globals = PyDict_New(); /* new ref */
@@ -701,11 +714,15 @@ static void plan_precopy(pc_stats *pcs)
     PyObject *data = globals ? PyDict_GetItemString(globals, "PROBE_DATA") : NULL; /* borrowed */
     pc_range in_use[1];
     jail_runner_stack(&in_use[0].start, &in_use[0].end);
-    *pcs = (pc_stats){0};
-    if (data == NULL)
-        fprintf(stderr, "pysandbox-zygote: no pre-copy plan: the probe's data failed\n");
-    else if (pc_plan_measure(probe_job, data, in_use, 1, pcs, err, sizeof err) != APP_OK)
-        fprintf(stderr, "pysandbox-zygote: no pre-copy plan: %s\n", err);
+    for (int k = 0; k < PC_KINDS; k++) {
+        probe_args a = {probe_code[k], data};
+        pcs[k] = (pc_stats){0};
+        if (data == NULL)
+            fprintf(stderr, "pysandbox-zygote: no pre-copy plan: the probe's data failed\n");
+        else if (pc_plan_measure((pc_kind)k, probe_job, &a, in_use, 1, &pcs[k], err, sizeof err) !=
+                 APP_OK)
+            fprintf(stderr, "pysandbox-zygote: no pre-copy plan: %s\n", err);
+    }
     Py_XDECREF(r);
     Py_XDECREF(globals);
     PyErr_Clear();
@@ -797,8 +814,8 @@ int main(int argc, char **argv)
     check_no_open_files();
     size_t collapsed = collapse_heap();
     arena_settle();
-    pc_stats pcs;
-    plan_precopy(&pcs);
+    pc_stats pcs[PC_KINDS];
+    plan_precopy(pcs);
     ensure_devices(0); /* finds out now whether this host allows private nodes */
 
     zy_msg m = {.type = ZY_READY};
@@ -818,12 +835,14 @@ int main(int argc, char **argv)
     snprintf(m.text, sizeof m.text,
              "{\"info\":%s,\"baselineDataKb\":%zu,\"hugePagesKb\":%zu,\"tidFixup\":%s,"
              "\"privateDevices\":%s,\"privateDevicesNote\":%s,\"landlockAbi\":%d,"
-             "\"unixScoped\":%s,\"netns\":\"%s\",\"precopy\":{\"blocks\":%zu,\"bytes\":%zu,"
-             "\"probePages\":%zu,\"plannedPages\":%zu,\"probeMs\":%.0f}}",
+             "\"unixScoped\":%s,\"netns\":\"%s\",\"precopy\":{\"core\":{\"pages\":%zu,"
+             "\"runs\":%zu,\"probeMs\":%.0f},\"data\":{\"pages\":%zu,\"runs\":%zu,"
+             "\"probeMs\":%.0f},\"bytes\":%zu}}",
              info, baseline_data / 1024, collapsed / 1024, tid_cache ? "true" : "false",
              private_devices ? "true" : "false", note, landlock_abi,
-             spec.scope_unix ? "true" : "false", shared_netns ? "shared" : "per-jail", pcs.blocks,
-             pcs.bytes, pcs.probe_pages, pcs.planned_pages, pcs.probe_ms);
+             spec.scope_unix ? "true" : "false", shared_netns ? "shared" : "per-jail",
+             pcs[PC_CORE].pages, pcs[PC_CORE].runs, pcs[PC_CORE].probe_ms, pcs[PC_DATA].pages,
+             pcs[PC_DATA].runs, pcs[PC_DATA].probe_ms, pc_plan_bytes(PC_DATA));
     reply(&m, NULL, 0);
 
     for (;;) {
