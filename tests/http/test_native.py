@@ -222,6 +222,41 @@ class EngineLifecycleTests(unittest.TestCase):
         self.assertIn(jail["cgroup"]["version"], ("v1", "v2", "none"))
         self.assertEqual(h["interpreter"]["info"]["python"][:4], "3.11")
 
+    def test_pooled_children_come_with_the_pre_copied_pages(self):
+        # The zygote measured the plans (precopy.h); an idle service's
+        # children apply the data plan inside their jail before their job,
+        # so those pages are already the child's own (Private_Dirty) when a
+        # job that writes none of them looks.  A refused madvise would leave
+        # them shared.  Compared with an instance that never applies it.
+        wait_until(lambda: health()[1].get("interpreter"), 120, "the warm interpreter")
+        _, h = health()
+        pc = h["interpreter"]["precopy"]
+        self.assertGreater(pc["core"]["pages"], 100, pc)
+        self.assertGreater(pc["data"]["pages"], 100, pc)
+        self.assertEqual(pc["bytes"], pc["data"]["pages"] * 4096)
+        code = ("import re\n"
+                "t = open('/proc/self/smaps_rollup').read()\n"
+                "__result__ = int(re.search(r'Private_Dirty:\\s+(\\d+) kB', t).group(1))")
+
+        def dirty_kb(service):
+            status, _, raw = service.post_json(EXECUTE, {"code": code}, timeout=60)
+            r = json.loads(raw)
+            self.assertEqual(r["status"], "ok", r["error"])
+            return r["result"]
+
+        time.sleep(1)  # the pool refilled while idle
+        with_plan = min(dirty_kb(svc) for _ in range(3))
+        self.assertGreater(health()[1]["spawns"]["precopied"], 0)
+        off = Service(env={"PYSANDBOX_PRECOPY": "0"}).start()
+        try:
+            wait_until(lambda: json.loads(off.get("/api/python/health")[2]).get("interpreter"), 120,
+                       "the second instance")
+            without = max(dirty_kb(off) for _ in range(3))
+        finally:
+            off.stop()
+        self.assertGreaterEqual(with_plan - without, pc["data"]["pages"] * 4 * 0.7,
+                                (with_plan, without))
+
     def test_a_client_going_away_kills_its_job(self):
         body = json.dumps({"code": "import time\ntime.sleep(25)"}).encode()
         s = socket.create_connection(("127.0.0.1", svc.port))
