@@ -854,8 +854,7 @@ static void status_json(sbuf *b)
     sbuf_printf(b,
                 "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\","
                 "\"cgroup\"],"
-                "\"network\":\"none: an empty namespace, AF_UNIX sockets only (one namespace for "
-                "all jails when Landlock scopes their abstract sockets: interpreter.netns)\","
+                "\"network\":\"none: an empty namespace of its own, AF_UNIX sockets only\","
                 "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share, /usr/bin (no-exec); private /tmp "
                 "(%u MB), /dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
                 "\"init\":\"PID 1 reaps and reports; the job runs as PID 2\","

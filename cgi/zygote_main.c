@@ -63,10 +63,9 @@ static bool child_precopy;   /* set before each clone: ZY_SPAWN_PRECOPY */
 #define ZY_MAX_SLOTS 512
 static unsigned char devices_made[ZY_MAX_SLOTS / 8];
 static bool private_devices = true;
-/* With Landlock scoping every jail can share one empty network namespace,
- * made here once, instead of creating (and the kernel later tearing down)
- * one per job: about a millisecond of CPU each (see docs/PERFORMANCE.md). */
-static bool shared_netns;
+/* Every jail gets its own empty network namespace.  Sharing one (with
+ * Landlock scoping abstract-socket connects) was cheaper, but a job could
+ * read the others' socket names in /proc/net/unix and squat them. */
 static int landlock_abi;
 static char devices_note[APP_ERRMSG_LEN];
 
@@ -617,8 +616,7 @@ static void spawn_child(zy_msg *m, const int *cg_fds, int ncg)
      * makes the kernel store the child's real tid there, so raise(),
      * abort() and pthread_kill() keep working in the child. */
     child_precopy = (m->flags & ZY_SPAWN_PRECOPY) != 0;
-    unsigned long flags = (JAIL_CLONE_FLAGS & ~(shared_netns ? (unsigned long)CLONE_NEWNET : 0ul)) |
-                          CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
+    unsigned long flags = JAIL_CLONE_FLAGS | CLONE_PARENT | (tid_cache ? CLONE_CHILD_SETTID : 0);
     long pid = syscall(SYS_clone, flags, NULL, NULL, tid_cache, 0);
     if (pid == 0) {
         /* The supervisor's ends are not ours; the release pipe's write end
@@ -783,10 +781,7 @@ int main(int argc, char **argv)
     take_arg(argv[1], harness_path, sizeof harness_path);
     take_arg(argv[2], root_dir, sizeof root_dir);
     hide_env_value("MPLCONFIGDIR");
-    /* The zygote needs no network: its own empty namespace is the one the
-     * jails share when Landlock keeps their abstract sockets apart. */
     landlock_abi = jail_landlock_abi();
-    shared_netns = landlock_abi >= 6 && unshare(CLONE_NEWNET) == 0;
     spec = (jail_spec){
         .root_dir = root_dir,
         .tmp_mb = arg_uint(argv[3]),
@@ -840,7 +835,7 @@ int main(int argc, char **argv)
              "\"probeMs\":%.0f},\"bytes\":%zu}}",
              info, baseline_data / 1024, collapsed / 1024, tid_cache ? "true" : "false",
              private_devices ? "true" : "false", note, landlock_abi,
-             spec.scope_unix ? "true" : "false", shared_netns ? "shared" : "per-jail",
+             spec.scope_unix ? "true" : "false", "per-jail",
              pcs[PC_CORE].pages, pcs[PC_CORE].runs, pcs[PC_CORE].probe_ms, pcs[PC_DATA].pages,
              pcs[PC_DATA].runs, pcs[PC_DATA].probe_ms, pc_plan_bytes(PC_DATA));
     reply(&m, NULL, 0);

@@ -5,8 +5,12 @@
 # listener, then waits until the host says "go" (removes its ready file: the
 # host holds both jobs at that point, so they overlap for sure), then looks
 # for the other's traces.
+# It also binds a pathname socket in its /tmp, reads the kernel's list of
+# unix sockets (/proc/self/net/unix) and tries to bind the other's abstract name.
 # MUST HAPPEN: each job sees its own traces (control) and none of the
-# other's: separate /tmp, /dev/shm, IPC namespace and network namespace.
+# other's: separate /tmp, /dev/shm, IPC namespace and network namespace (no
+# socket name of the other's in /proc/self/net/unix; its abstract name is free
+# to bind, nobody can squat it).
 import ctypes
 import errno
 import os
@@ -32,6 +36,26 @@ semid = libc.semget(key(me), 1, IPC_CREAT | IPC_EXCL | 0o666)
 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 listener.bind("\0pysb-" + me)
 listener.listen(5)
+path_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+path_listener.bind(f"/tmp/{me}.sock")
+path_listener.listen(5)
+
+
+def unix_table_mentions(name):
+    with open("/proc/self/net/unix") as f:
+        table = f.read()
+    return {"abstract": "@pysb-" + name in table, "path": f"/tmp/{name}.sock" in table}
+
+
+def squat(name):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind("\0pysb-" + name)
+        return "bound"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno)
+    finally:
+        s.close()
 
 
 def probe(name):
@@ -50,6 +74,7 @@ def probe(name):
         out["abstract_errno"] = errno.errorcode.get(exc.errno)
     finally:
         s.close()
+    out["proc_net_unix"] = unix_table_mentions(name)
     return out
 
 
@@ -59,7 +84,8 @@ os.rename(f"/tmp/{me}.tmp", f"/tmp/{me}.ready")
 deadline = time.monotonic() + 30
 while os.path.exists(f"/tmp/{me}.ready") and time.monotonic() < deadline:
     time.sleep(0.01)
-report = {"own": probe(me), "other": probe(other), "shmid": shmid, "semid": semid,
+report = {"own": probe(me), "other": probe(other), "squat_other": squat(other),
+          "squat_own": squat(me), "shmid": shmid, "semid": semid,
           "tmp_listing": sorted(os.listdir("/tmp")), "shm_listing": sorted(os.listdir("/dev/shm"))}
 print(report)
 __result__ = report

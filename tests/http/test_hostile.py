@@ -1204,12 +1204,8 @@ class IsolationTests(HostileCase):
             na, nb, mine = ns_ids(pa), ns_ids(pb), ns_ids(os.getpid())
             for ns in na:
                 self.assertNotEqual(na[ns], mine[ns], ns)
-                # With Landlock scoping the jails share one empty network
-                # namespace (the zygote's); the program checks that their
-                # abstract sockets still cannot meet.
-                if ns == "net" and host["netns"] == "shared":
-                    self.assertEqual(na[ns], ns_ids(host["pids"]["pysandbox-zygote"])["net"])
-                    continue
+                # Every namespace is the jail's own, the network one too:
+                # a shared one showed the other's socket names.
                 self.assertNotEqual(na[ns], nb[ns], ns)
             self.assertTrue(os.path.exists(f"/proc/{pa}/root/tmp/{a}.file"))
             self.assertFalse(os.path.exists(f"/proc/{pa}/root/tmp/{b}.file"))
@@ -1232,6 +1228,13 @@ class IsolationTests(HostileCase):
                                             "abstract_socket"), False), f"{me} saw {other}")
             self.assertEqual(r["shm_listing"], [f"{me}.file"])
             self.assertFalse([n for n in r["tmp_listing"] if other in n])
+            # The kernel's socket table shows the job its own sockets only,
+            # and the other's abstract name is free here (no squatting).
+            self.assertEqual(own["proc_net_unix"], {"abstract": True, "path": True}, "control")
+            self.assertEqual(theirs["proc_net_unix"], {"abstract": False, "path": False},
+                             f"{me} saw {other}'s sockets")
+            self.assertEqual(r["squat_other"], "bound")
+            self.assertEqual(r["squat_own"], "EADDRINUSE")  # control: a held name is refused
 
     def test_nothing_persists_into_later_jobs(self):
         token = "p" + secrets.token_hex(8)
