@@ -21,6 +21,8 @@
 
 /* After an engine failed, the router leaves it out for this long (per worker). */
 #define EXE_FAILURE_BACKOFF_S 5.0
+/* Retry-After (seconds) on a 503: about an executor's restart. */
+#define EXE_RETRY_AFTER_S 2
 /* Performance scores are recomputed from the store at most this often (per worker). */
 #define EXE_SCORE_TTL_S 10.0
 /* Limits of the browser engine: wasm32 memory in practice, and the page's body cap. */
@@ -134,15 +136,45 @@ static void engine_infos(exe_ctx *x, rt_engine_info info[RT_NENGINES])
     if (!info[RT_JUDGE0].available)
         snprintf(info[RT_JUDGE0].reason, sizeof info[RT_JUDGE0].reason,
                  "not configured (set JUDGE0_API_URL)");
+    (void)now;
     for (int e = 0; e < RT_NENGINES; e++) {
         info[e].packages = x->pk[e];
         info[e].score = x->score[e];
-        if (info[e].available && x->failed_at[e] > 0 && now - x->failed_at[e] < EXE_FAILURE_BACKOFF_S) {
-            info[e].available = false;
-            snprintf(info[e].reason, sizeof info[e].reason, "failed %.1f s ago: %.200s",
-                     now - x->failed_at[e], x->failed_msg[e]);
+    }
+}
+
+/* Whether engine e failed in this worker less than EXE_FAILURE_BACKOFF_S
+ * ago; if so, says when and why in why.  A failing engine is tried last,
+ * never refused: it may be back already (an executor restarts in about
+ * 2 s), and a refusal (422) would tell the client not to retry. */
+static bool cooling_down(const exe_ctx *x, int e, char *why, size_t whylen)
+{
+    double ago = now_s() - x->failed_at[e];
+    if (x->failed_at[e] <= 0 || ago >= EXE_FAILURE_BACKOFF_S)
+        return false;
+    snprintf(why, whylen, "%s failed %.1f s ago (%.200s)", rt_engine_name((rt_engine)e), ago,
+             x->failed_msg[e]);
+    return true;
+}
+
+/* Moves the engines that failed moments ago to the end of the order,
+ * keeping the rest in theirs, and says so in the decision's reason. */
+static void try_failing_engines_last(const exe_ctx *x, rt_decision *d)
+{
+    rt_engine fresh[RT_NENGINES], failing[RT_NENGINES];
+    size_t nf = 0, nb = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        char why[300];
+        if (cooling_down(x, d->order[i], why, sizeof why)) {
+            failing[nb++] = d->order[i];
+            size_t used = strlen(d->because);
+            snprintf(d->because + used, sizeof d->because - used, "; %s: tried last", why);
+        } else {
+            fresh[nf++] = d->order[i];
         }
     }
+    memcpy(d->order, fresh, nf * sizeof *fresh);
+    memcpy(d->order + nf, failing, nb * sizeof *failing);
 }
 
 /* An engine's own failure (fallback-worthy) versus the request's fault. */
@@ -396,6 +428,7 @@ static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decis
     }
     /* Not recorded: a hand-off is a decision; the page reports the run itself. */
     a->status = 200;
+    a->retry_after_s = 0;
     a->content_type = "application/json; charset=utf-8";
     sbuf_puts(&a->body, "{\"success\":true,\"status\":\"handoff\",\"output\":\"\",\"stderr\":\"\","
                         "\"error\":null,\"result\":null,\"charts\":[],\"executionTime\":0,"
@@ -413,6 +446,7 @@ static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decis
 void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
 {
     a->status = 200;
+    a->retry_after_s = 0;
     a->content_type = "application/json; charset=utf-8";
     sbuf_init(&a->body, HTTP_MAX_RESPONSE);
     refresh_scores(x, db);
@@ -429,6 +463,7 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
     engine_infos(x, info);
     rt_decision d;
     rt_route(&in, info, &d);
+    try_failing_engines_last(x, &d);
     if (d.n == 0) {
         sbuf why;
         sbuf_init(&why, 8192);
@@ -533,6 +568,7 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
     snprintf(message, sizeof message, "every engine tried failed%s (see attempts)",
              req->r->fallback_allowed ? "" : "; fallbackAllowed is false");
     answer_error(a, 503, APP_EUNAVAIL, message, "attempts", sbuf_str(&list));
+    a->retry_after_s = EXE_RETRY_AFTER_S;
     sbuf_free(&list);
 }
 
@@ -541,6 +577,9 @@ app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg
     refresh_scores(x, db);
     rt_engine_info info[RT_NENGINES];
     engine_infos(x, info);
+    for (int e = 0; e < RT_NENGINES; e++)
+        if (info[e].available && cooling_down(x, e, info[e].reason, sizeof info[e].reason))
+            info[e].available = false;
     sbuf native_health;
     sbuf_init(&native_health, 256 * 1024);
     char nmsg[APP_ERRMSG_LEN] = "";

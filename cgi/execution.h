@@ -45,6 +45,7 @@ typedef struct exe_answer {
     int status;            /* HTTP status (200, or an error's) */
     const char *content_type;
     sbuf body;             /* capped; free with sbuf_free */
+    int retry_after_s;     /* > 0: send Retry-After (the engines may be back soon) */
 } exe_answer;
 
 /*

@@ -348,6 +348,11 @@ static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, ch
         err = http_resp_header(resp, "Content-Type", a.content_type);
         if (err == APP_OK)
             err = http_resp_header(resp, "Cache-Control", "no-store");
+        if (err == APP_OK && a.retry_after_s > 0) {
+            char secs[16];
+            snprintf(secs, sizeof secs, "%d", a.retry_after_s);
+            err = http_resp_header(resp, "Retry-After", secs);
+        }
     }
     free(code);
     free(client);

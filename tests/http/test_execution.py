@@ -133,6 +133,55 @@ class RoutingTests(unittest.TestCase):
         self.assertIn(b'<img alt="chart" src="data:image/png;base64,', body)
 
 
+class EngineRestartTests(unittest.TestCase):
+    def test_a_restarting_engine_is_503_with_retry_after_never_422(self):
+        # Four clients keep asking the router while the executor is killed
+        # and restarted: while it is away they get 503 with Retry-After
+        # (come back), never 422 (do not come back), and they are served
+        # again as soon as it answers, not after a fixed back-off.
+        import os
+        import signal
+        executors = svc.pids("pysandbox-executor")
+        self.assertEqual(len(executors), 1)
+        seen = []
+        stop_at = [None]
+
+        def client():
+            while True:
+                status, headers, raw = run({"code": "print(1)",
+                                            "requirements": {"cpuIntensive": True}})
+                seen.append((time.monotonic(), status, headers.get("retry-after"), raw[:300]))
+                if stop_at[0] is not None and time.monotonic() > stop_at[0]:
+                    return
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(client) for _ in range(4)]
+            time.sleep(0.5)
+            killed_at = time.monotonic()
+            os.kill(executors[0], signal.SIGKILL)
+            deadline = killed_at + 30
+            while time.monotonic() < deadline:
+                if any(t > killed_at + 0.2 and st == 200 for t, st, _, _ in list(seen)):
+                    break
+                time.sleep(0.1)
+            stop_at[0] = time.monotonic() + 1.5
+            for f in futures:
+                f.result(timeout=60)
+        after = [(t, st, ra, raw) for t, st, ra, raw in seen if t > killed_at]
+        self.assertTrue(any(st == 200 for _, st, _, _ in after), "never served again")
+        self.assertFalse([x for x in after if x[1] not in (200, 503)], after[:5])
+        for _, st, ra, raw in after:
+            if st == 503:
+                self.assertEqual(ra, "2", raw)
+        # Once served again, the next ones are served too (no back-off refusals).
+        first_ok = min(t for t, st, _, _ in after if st == 200)
+        self.assertEqual([st for t, st, _, _ in after if t > first_ok + 1.0 and st != 200], [])
+        # The FastCGI workers remember the failure for 5 s (they try the
+        # engine last meanwhile); the other tests of this module start clean.
+        last_failure = max((t for t, st, _, _ in after if st != 200), default=0.0)
+        time.sleep(max(0.0, 5.5 - (time.monotonic() - last_failure)))
+
+
 class ReportAndStatsTests(unittest.TestCase):
     def test_browser_reports_feed_the_statistics(self):
         before = stats()["engines"]["browser"]["count"]
