@@ -1,8 +1,10 @@
 /* result.c - composing a native execution's answer in the shared schema. */
 #include "result.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
@@ -46,11 +48,55 @@ static bool is_fault(int sig)
            sig == SIGTRAP;
 }
 
+/* What of the answer is kept when the whole does not fit the response cap:
+ * the documented order in which parts are given up. */
+typedef enum res_keep {
+    KEEP_ALL,
+    DROP_CHARTS, /* charts go first: the largest, and a rerun can ask for fewer */
+    DROP_RESULT, /* then __result__ */
+    CUT_STREAMS, /* then stdout and stderr are cut to RES_CUT_STREAM_BYTES each */
+} res_keep;
+#define RES_CUT_STREAM_BYTES (64u * 1024)
+
+/* A JSON number the program sent, if finite: 1e999 would print as a
+ * number JSON cannot hold. */
+static bool finite_number(const char *text, size_t len, double *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *end;
+    *out = strtod(buf, &end);
+    return *end == '\0' && isfinite(*out);
+}
+
+static app_err compose(const res_parts *p, sbuf *out, res_keep keep);
+
 app_err res_compose(const res_parts *p, sbuf *out)
+{
+    size_t start = out->len;
+    app_err err = APP_ETOOBIG;
+    for (res_keep keep = KEEP_ALL; keep <= CUT_STREAMS && err == APP_ETOOBIG; keep++) {
+        out->len = start;
+        if (out->data != NULL)
+            out->data[start] = '\0';
+        err = compose(p, out, keep);
+    }
+    return err;
+}
+
+static app_err compose(const res_parts *p, sbuf *out, res_keep keep)
 {
     hv_view v;
     hv_read(p->child_json, p->child_len, &v);
     const char *doc = p->child_json;
+    size_t out_len = p->out_len, err_len = p->err_len;
+    if (keep >= CUT_STREAMS) {
+        out_len = out_len > RES_CUT_STREAM_BYTES ? RES_CUT_STREAM_BYTES : out_len;
+        err_len = err_len > RES_CUT_STREAM_BYTES ? RES_CUT_STREAM_BYTES : err_len;
+    }
 
     /* The supervisor's own verdicts win over whatever the child said. */
     const char *status;
@@ -80,6 +126,15 @@ app_err res_compose(const res_parts *p, sbuf *out)
         status = "output_limit";
         etype = "ResultTooLarge";
         snprintf(message, sizeof message, "the result and charts were larger than the limit");
+    } else if (keep > KEEP_ALL) {
+        status = "output_limit";
+        etype = "OutputLimitExceeded";
+        snprintf(message, sizeof message,
+                 "the answer (output, stderr, result and charts together) was larger than the "
+                 "%zu MiB limit: %s", out->max >> 20,
+                 keep == DROP_CHARTS   ? "the charts were dropped"
+                 : keep == DROP_RESULT ? "the charts and the result were dropped"
+                                       : "the charts and the result were dropped, the output cut");
     } else if (v.valid) {
         status = v.status;
     } else if (p->child_json != NULL || p->verdict == RES_NO_RESULT) {
@@ -119,11 +174,11 @@ app_err res_compose(const res_parts *p, sbuf *out)
     app_err err = sbuf_printf(out, "{\"success\":%s,\"status\":\"%s\",\"output\":",
                               strcmp(status, "ok") == 0 ? "true" : "false", status);
     if (err == APP_OK)
-        err = http_json_string(out, p->out ? p->out : "", p->out_len);
+        err = http_json_string(out, p->out ? p->out : "", out_len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"stderr\":");
     if (err == APP_OK)
-        err = http_json_string(out, p->err ? p->err : "", p->err_len);
+        err = http_json_string(out, p->err ? p->err : "", err_len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"error\":");
     if (err == APP_OK) {
@@ -132,18 +187,22 @@ app_err res_compose(const res_parts *p, sbuf *out)
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"result\":");
     if (err == APP_OK)
-        err = v.valid && v.has_result ? sbuf_append(out, doc + v.result.off, v.result.len)
-                                      : sbuf_puts(out, "null");
+        err = v.valid && v.has_result && keep < DROP_RESULT
+                  ? sbuf_append(out, doc + v.result.off, v.result.len)
+                  : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
-        err = v.valid ? hv_put_charts(out, doc, &v) : sbuf_puts(out, "[]");
+        err = v.valid && keep < DROP_CHARTS ? hv_put_charts(out, doc, &v) : sbuf_puts(out, "[]");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"executionTime\":");
+    double exec_ms;
     if (err == APP_OK)
-        err = v.valid && v.has_exec_time && p->verdict == RES_EXITED
-                  ? sbuf_append(out, doc + v.exec_time.off, v.exec_time.len)
-                  : sbuf_printf(out, "%.3f", p->wall_ms);
+        err = sbuf_printf(out, "%.3f",
+                          v.valid && v.has_exec_time && p->verdict == RES_EXITED &&
+                                  finite_number(doc + v.exec_time.off, v.exec_time.len, &exec_ms)
+                              ? exec_ms
+                              : p->wall_ms);
     if (err == APP_OK)
         err = sbuf_printf(
             out,
@@ -158,12 +217,14 @@ app_err res_compose(const res_parts *p, sbuf *out)
                   : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = sbuf_printf(out,
-                          "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s},"
-                          "\"chartsDropped\":%u,\"exit\":",
-                          p->verdict == RES_STDOUT_LIMIT ? "true" : "false",
-                          p->verdict == RES_STDERR_LIMIT ? "true" : "false",
-                          v.res_trunc || p->verdict == RES_RESULT_LIMIT ? "true" : "false",
-                          v.charts_dropped);
+                          "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s,"
+                          "\"charts\":%s},\"chartsDropped\":%u,\"exit\":",
+                          p->verdict == RES_STDOUT_LIMIT || out_len < p->out_len ? "true" : "false",
+                          p->verdict == RES_STDERR_LIMIT || err_len < p->err_len ? "true" : "false",
+                          v.res_trunc || p->verdict == RES_RESULT_LIMIT || keep >= DROP_RESULT
+                              ? "true"
+                              : "false",
+                          keep >= DROP_CHARTS ? "true" : "false", v.charts_dropped);
     if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)
         err = sbuf_printf(out, "{\"code\":%d}}}\n", v.exit_code); /* the program's own status */
     else if (err == APP_OK)

@@ -57,8 +57,14 @@ typedef struct res_parts {
 
 /*
  * Appends the answer for p to out.  Never fails on content (malformed child
- * JSON becomes an "error" answer that says so); returns APP_ETOOBIG or
- * APP_ENOMEM only when out cannot hold it.
+ * JSON becomes an "error" answer that says so).  When the whole answer does
+ * not fit out's cap, it gives parts up in this order until it fits: the
+ * charts, then the result, then all but 64 KiB of stdout and of stderr; the
+ * answer then says status "output_limit", error OutputLimitExceeded, and
+ * metadata.truncated {stdout, stderr, result, charts} say what went.  A
+ * program therefore cannot make its answer fail.  Numbers the program sent
+ * are copied only when finite.  Returns APP_ETOOBIG or APP_ENOMEM only when
+ * out cannot hold even that.
  */
 app_err res_compose(const res_parts *p, sbuf *out);
 

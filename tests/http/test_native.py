@@ -153,7 +153,64 @@ class ResultTests(unittest.TestCase):
         self.assertEqual(len(outs), 3)
 
 
+OVERSIZED = r"""
+import base64, json, sys
+import numpy as np, matplotlib.pyplot as plt
+rng = np.random.default_rng(1)
+# Eight charts of noise (PNG cannot compress it: 3.9 MiB each, under the 4 MiB
+# chart cap) and a 6 MB result: 47 MB from the harness, under its 48 MiB cap.
+for i in range(8):
+    fig = plt.figure(figsize=(10.8, 10.8), dpi=100)
+    fig.figimage(rng.integers(0, 255, (1080, 1080, 3), dtype=np.uint8))
+plt.show()
+# Output the answer escapes 6x (\u0001), just under each stream's 1 MiB cap.
+sys.stdout.buffer.write(b"\x01" * (1024 * 1024 - 4096)); sys.stdout.flush()
+sys.stderr.buffer.write(b"\x02" * (1024 * 1024 - 4096)); sys.stderr.flush()
+__result__ = base64.b64encode(rng.bytes(4500 * 1024)).decode()
+"""
+
+
 class LimitTests(unittest.TestCase):
+    def test_an_answer_over_the_cap_is_an_honest_output_limit(self):
+        # Each part within its own limit, the sum over the executor's answer
+        # cap: the answer gives up the charts (then the result) and says so;
+        # never a 5xx, never an engine failure for the router.
+        req = {"maxExecutionTime": 30, "maxMemoryUsage": 512}
+        status, r = run(OVERSIZED, requirements=req, timeout=120)
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["status"], "output_limit", r["error"])
+        self.assertEqual(r["error"]["type"], "OutputLimitExceeded")
+        self.assertEqual(r["charts"], [])
+        self.assertTrue(r["metadata"]["truncated"]["charts"])
+        self.assertIn("charts were dropped", r["error"]["message"])
+        self.assertEqual(len(r["output"]), 1024 * 1024 - 4096)  # the output itself is kept
+        # Through the router: the same honest answer, and the native engine
+        # is not held against it (the next run is served by it at once).
+        status, _, raw = svc.post_json("/api/insights/python-execution",
+                                       {"code": OVERSIZED, "requirements": {
+                                           "maxExecutionTime": 30, "maxMemoryUsage": 512,
+                                           "preferredEngine": "native"}}, timeout=120)
+        r = json.loads(raw)
+        self.assertEqual((status, r["status"], r["engine"]), (200, "output_limit", "native"))
+        status, _, raw = svc.post_json("/api/insights/python-execution",
+                                       {"code": "print(1)", "requirements": {"cpuIntensive": True}})
+        r = json.loads(raw)
+        self.assertEqual((status, r["engine"], r["metadata"]["fallbackUsed"]), (200, "native", False))
+        self.assertNotIn("failed", r["metadata"]["selectedBecause"])
+
+    def test_forged_numbers_stay_finite_json(self):
+        # The program writes its own (forged) result frame with 1e999 as its
+        # executionTime: the answer must stay valid JSON.
+        code = ("import os, json\n"
+                "doc = '{\"status\":\"ok\",\"output\":\"\",\"stderr\":\"\",\"error\":null,"
+                "\"result\":1,\"charts\":[],\"executionTime\":1e999,\"limits\":{}}'\n"
+                "os.write(3, len(doc).to_bytes(4, 'little') + doc.encode())\n"
+                "os._exit(0)\n")
+        status, r = run(code)
+        self.assertEqual(status, 200)
+        self.assertIsInstance(r["executionTime"], float)
+        self.assertLess(r["executionTime"], 1e9)
+
     def test_wall_time_limit(self):
         t = time.time()
         _, r = run("while True: pass", requirements={"maxExecutionTime": 1})
