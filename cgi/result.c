@@ -72,6 +72,65 @@ static bool finite_number(const char *text, size_t len, double *out)
     return *end == '\0' && isfinite(*out);
 }
 
+/* For a number token too long to convert whole: whether its magnitude
+ * passes a double's (integer digits + exponent above 308). */
+static bool long_number_overflows(const char *t, size_t len)
+{
+    size_t k = t[0] == '-', digits = 0;
+    while (k < len && t[k] == '0')
+        k++;
+    for (; k < len && t[k] >= '0' && t[k] <= '9'; k++)
+        digits++;
+    while (k < len && t[k] != 'e' && t[k] != 'E')
+        k++;
+    long exp = 0;
+    if (k < len) {
+        bool neg = ++k < len && t[k] == '-';
+        k += k < len && (t[k] == '-' || t[k] == '+');
+        for (; k < len && t[k] >= '0' && t[k] <= '9' && exp < 100000; k++)
+            exp = exp * 10 + (t[k] - '0');
+        exp = neg ? -exp : exp;
+    }
+    return (long)digits + exp > 309;
+}
+
+/* Whether the JSON text holds a number that is not finite as a double
+ * (1e999): the harness never writes one (allow_nan=False), a program that
+ * forges its result frame may.  A linear scan: numbers outside strings. */
+static bool json_has_nonfinite(const char *s, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            while (j < len && strchr("+-.eE0123456789", s[j]) != NULL)
+                j++;
+            /* Integers are exact in JSON whatever their size (Python's own
+             * big ints pass through the harness): only fractions and
+             * exponents can overflow a double. */
+            bool integer = true;
+            for (size_t k = i; k < j && integer; k++)
+                integer = s[k] != '.' && s[k] != 'e' && s[k] != 'E';
+            double d;
+            if (!integer && (j - i < 64 ? !finite_number(s + i, j - i, &d)
+                                        : long_number_overflows(s + i, j - i)))
+                return true;
+            i = j - 1;
+        }
+    }
+    return false;
+}
+
 static app_err compose(const res_parts *p, sbuf *out, res_keep keep);
 
 app_err res_compose(const res_parts *p, sbuf *out)
@@ -187,9 +246,11 @@ static app_err compose(const res_parts *p, sbuf *out, res_keep keep)
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"result\":");
     if (err == APP_OK)
-        err = v.valid && v.has_result && keep < DROP_RESULT
-                  ? sbuf_append(out, doc + v.result.off, v.result.len)
-                  : sbuf_puts(out, "null");
+        err = !(v.valid && v.has_result && keep < DROP_RESULT) ? sbuf_puts(out, "null")
+              : json_has_nonfinite(doc + v.result.off, v.result.len)
+                  ? sbuf_puts(out, "{\"__type__\":\"error\",\"__repr__\":\"the result held a "
+                                   "number JSON cannot represent\"}")
+                  : sbuf_append(out, doc + v.result.off, v.result.len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)

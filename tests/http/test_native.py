@@ -200,16 +200,25 @@ class LimitTests(unittest.TestCase):
 
     def test_forged_numbers_stay_finite_json(self):
         # The program writes its own (forged) result frame with 1e999 as its
-        # executionTime: the answer must stay valid JSON.
+        # executionTime and inside its result: the answer must stay JSON a
+        # strict parser (no Infinity) reads.
         code = ("import os, json\n"
                 "doc = '{\"status\":\"ok\",\"output\":\"\",\"stderr\":\"\",\"error\":null,"
-                "\"result\":1,\"charts\":[],\"executionTime\":1e999,\"limits\":{}}'\n"
+                "\"result\":{\"a\":[1, -2.5e999]},\"charts\":[],\"executionTime\":1e999,"
+                "\"limits\":{}}'\n"
                 "os.write(3, len(doc).to_bytes(4, 'little') + doc.encode())\n"
                 "os._exit(0)\n")
-        status, r = run(code)
+        status, _, raw = svc.post_json(EXECUTE, {"code": code})
         self.assertEqual(status, 200)
-        self.assertIsInstance(r["executionTime"], float)
+
+        def no_constants(name):
+            raise AssertionError(f"{name} in the answer")
+        r = json.loads(raw, parse_constant=no_constants)
         self.assertLess(r["executionTime"], 1e9)
+        self.assertEqual(r["result"]["__type__"], "error")
+        # Big integers are exact JSON and pass unchanged.
+        status, r = run("__result__ = [2 ** 2000, 1.5e300]")
+        self.assertEqual(r["result"], [2 ** 2000, 1.5e300])
 
     def test_wall_time_limit(self):
         t = time.time()
