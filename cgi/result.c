@@ -113,7 +113,7 @@ static bool json_has_nonfinite(const char *s, size_t len)
             in_string = true;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t j = i;
-            while (j < len && strchr("+-.eE0123456789", s[j]) != NULL)
+            while (j < len && s[j] != '\0' && strchr("+-.eE0123456789", s[j]) != NULL)
                 j++;
             /* Integers are exact in JSON whatever their size (Python's own
              * big ints pass through the harness): only fractions and
