@@ -1,6 +1,8 @@
 /* hview.c - a validated view of the harness's JSON answer. */
 #include "hview.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,12 +96,15 @@ static app_err put_filtered(sbuf *out, const char *doc, js_span obj, const membe
     js_iter_init(&it, doc, obj);
     js_span k, v;
     bool first = true;
+    uint32_t seen = 0; /* rules already emitted: a repeated key is dropped */
     while (err == APP_OK && js_iter_next(&it, &k, &v)) {
         const member_rule *r = rules;
         while (r->name != NULL && !(js_string_equals(doc, k, r->name) && v.type == r->type))
             r++;
-        if (r->name == NULL)
+        uint32_t bit = 1u << ((r - rules) & 31);
+        if (r->name == NULL || (seen & bit) || (v.type == JS_NUMBER && !isfinite(js_number(doc, v))))
             continue;
+        seen |= bit;
         if (!first)
             err = sbuf_putc(out, ',');
         if (err == APP_OK)

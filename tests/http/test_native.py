@@ -216,6 +216,24 @@ class LimitTests(unittest.TestCase):
         r = json.loads(raw, parse_constant=no_constants)
         self.assertLess(r["executionTime"], 1e9)
         self.assertEqual(r["result"]["__type__"], "error")
+        # A forged frame repeating the members of its error and charts: the
+        # answer keeps one of each.
+        code = ("import os\n"
+                "doc = '{\"status\":\"ok\",\"status\":\"error\",\"output\":\"\",\"stderr\":\"\","
+                "\"error\":{\"type\":\"A\",\"type\":\"B\",\"message\":\"m\",\"message\":\"n\","
+                "\"traceback\":\"\"},\"result\":null,\"charts\":[{\"format\":\"png\",\"format\":\"png\","
+                "\"data\":\"AA==\",\"data\":\"BB==\",\"width\":1e999}],\"executionTime\":1,\"limits\":{}}'\n"
+                "os.write(3, len(doc).to_bytes(4, 'little') + doc.encode())\n"
+                "os._exit(0)\n")
+        status, _, raw = svc.post_json(EXECUTE, {"code": code})
+
+        def unique_keys(pairs):
+            keys = [k for k, _ in pairs]
+            self.assertEqual(len(keys), len(set(keys)), keys)
+            return dict(pairs)
+        r = json.loads(raw, object_pairs_hook=unique_keys)
+        self.assertEqual(r["error"]["type"], "A")
+        self.assertNotIn("width", r["charts"][0])
         # Big integers are exact JSON and pass unchanged.
         status, r = run("__result__ = [2 ** 2000, 1.5e300]")
         self.assertEqual(r["result"], [2 ** 2000, 1.5e300])
