@@ -148,8 +148,11 @@ static bool jail_cgroup_ns(char *err, size_t errlen)
 static bool ro_layer_flags(const jail_spec *s, const char *src, const char *dst,
                            unsigned long extra, char *err, size_t errlen)
 {
+    /* "tmp" relative to the new root (the cwd here): the jail's mountinfo
+     * then shows no host path of ours in the options. */
+    (void)s;
     char opts[PATH_MAX + 64];
-    int n = snprintf(opts, sizeof opts, "lowerdir=%s:%s/tmp", src, s->root_dir);
+    int n = snprintf(opts, sizeof opts, "lowerdir=%s:tmp", src);
     if (n < 0 || (size_t)n >= sizeof opts) {
         errno = ENAMETOOLONG;
         return FAIL(dst);

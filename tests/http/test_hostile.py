@@ -605,6 +605,14 @@ class ProcessTests(HostileCase):
         for field in ("cmdline", "environ", "mountinfo"):
             self.assertNotIn(ROOT, r[field], field)
             self.assertNotIn(svc.run_dir, r[field], field)
+        # The overlays' options name the host directory they show and the
+        # jail's own empty tmp, not where the jail's root sits on the host.
+        # (The device nodes are bind mounts: their source path shows, and
+        # only the kernel could hide it.)
+        overlays = [line for line in r["mountinfo"].splitlines() if " - overlay " in line]
+        self.assertGreaterEqual(len(overlays), 3)
+        for line in overlays:
+            self.assertRegex(line.split()[-1], r"lowerdir=/[\w/]+:tmp(,|$)", line)
 
 
 # --- secrets ----------------------------------------------------------------------------
