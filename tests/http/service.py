@@ -12,6 +12,7 @@ import json
 import os
 import pwd
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -108,18 +109,25 @@ class Service:
 
     def pids(self, program):
         """PIDs of this instance's processes running program (e.g.
-        "pysandbox-executor"), told apart from other instances' by their run
-        folder in the environment."""
+        "pysandbox-executor").  Judged by what a jailed job cannot forge:
+        the executable the kernel records (a job can rewrite its argv,
+        environ and comm, not /proc/<pid>/exe) and the PID namespace (every
+        jail has its own); the run folder in the environment tells this
+        instance from others."""
         found = []
         for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
             try:
-                with open(f"/proc/{p}/cmdline", "rb") as f:
-                    cmd = f.read().split(b"\0")
+                exe = os.readlink(f"/proc/{p}/exe")
+                with open(f"/proc/{p}/status") as f:
+                    status = f.read()
                 with open(f"/proc/{p}/environ", "rb") as f:
                     env = f.read()
             except OSError:
                 continue
-            if cmd[0].endswith(program.encode()) and self.run_dir.encode() in env:
+            nspid = re.search(r"^NSpid:\s+(.*)$", status, re.M)
+            if (os.path.basename(exe.removesuffix(" (deleted)")) == program
+                    and (nspid is None or len(nspid.group(1).split()) == 1)
+                    and self.run_dir.encode() in env):
                 found.append(p)
         return found
 
