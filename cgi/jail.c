@@ -342,7 +342,14 @@ static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
         return FAIL("remount /dev read-only");
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
         return FAIL("remount / read-only");
-    return true;
+    /* fd 0 was opened by its host path (step 2); the same node through the
+     * jail's own /dev names no host path in /proc/self/fd/0. */
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0)
+        return FAIL("open /dev/null");
+    bool moved = dup2(null_fd, 0) == 0;
+    close(null_fd);
+    return moved || FAIL("dup2 /dev/null");
 }
 
 /* 6. */

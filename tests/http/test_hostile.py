@@ -609,6 +609,9 @@ class ProcessTests(HostileCase):
         # jail's own empty tmp, not where the jail's root sits on the host.
         # (The device nodes are bind mounts: their source path shows, and
         # only the kernel could hide it.)
+        self.assertEqual(r["fd_links"]["0"], "/dev/null")
+        for fd in ("1", "2", "3"):
+            self.assertRegex(r["fd_links"][fd], r"^(pipe|socket):\[\d+\]$")
         overlays = [line for line in r["mountinfo"].splitlines() if " - overlay " in line]
         self.assertGreaterEqual(len(overlays), 3)
         for line in overlays:
