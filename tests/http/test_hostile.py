@@ -1027,7 +1027,7 @@ class OutputTests(HostileCase):
         self.assertEqual(len(answer["output"].encode()), MIB)
         self.assertEqual(set(answer["output"]), {"x"})
         self.assertEqual(answer["metadata"]["truncated"],
-                         {"stdout": True, "stderr": False, "result": False})
+                         {"stdout": True, "stderr": False, "result": False, "charts": False})
         self.assertEqual(answer["metadata"]["exit"], {"signal": "SIGKILL"})
 
     def test_stderr_flood(self):
@@ -1037,7 +1037,7 @@ class OutputTests(HostileCase):
         self.assertEqual(answer["output"], "start\n")
         self.assertEqual(len(answer["stderr"].encode()), MIB)
         self.assertEqual(answer["metadata"]["truncated"],
-                         {"stdout": False, "stderr": True, "result": False})
+                         {"stdout": False, "stderr": True, "result": False, "charts": False})
 
     def test_invalid_utf8_nul_and_escapes(self):
         answer, raw, _ = self.run_program("output_binary", wall=10)
