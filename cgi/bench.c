@@ -153,6 +153,7 @@ static void run_benchmark(run_plan *p, hist *db)
     sbuf_init(&summary, 1u << 20);
     bench_data_json(&data);
     bool ok = true;
+    char first_failure[APP_ERRMSG_LEN + 128] = ""; /* what the failed report says */
     for (size_t ci = 0; ci < NCASES; ci++) {
         if (!p->case_on[ci])
             continue;
@@ -190,8 +191,10 @@ static void run_benchmark(run_plan *p, hist *db)
                 sbuf_init(&out, XP_MAX_RESPONSE);
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
-                app_err err = e == RT_NATIVE ? native_run(p->c, &job, -1, &out, msg, sizeof msg)
-                                             : jeng_run(p->c, &job, -1, &out, msg, sizeof msg);
+                char run_msg[APP_ERRMSG_LEN] = "";
+                app_err err = e == RT_NATIVE
+                                  ? native_run(p->c, &job, -1, &out, run_msg, sizeof run_msg)
+                                  : jeng_run(p->c, &job, -1, &out, run_msg, sizeof run_msg);
                 clock_gettime(CLOCK_MONOTONIC, &t1);
                 double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
                 char status[24];
@@ -207,17 +210,21 @@ static void run_benchmark(run_plan *p, hist *db)
                                       .success = strcmp(status, "ok") == 0, .wall_ms = ms,
                                       .exec_ms = exec_ms, .code_bytes = job.code_len,
                                       .data_bytes = job.data_len, .source = "benchmark",
-                                      .error = err == APP_OK ? NULL : msg};
+                                      .error = err == APP_OK ? NULL : run_msg};
                 hist_record(db, &rec, msg, sizeof msg);
                 if (strcmp(status, "ok") == 0)
                     nok++;
+                else if (first_failure[0] == '\0')
+                    snprintf(first_failure, sizeof first_failure, "%s on %s: %s", bc->name,
+                             rt_engine_name((rt_engine)e), err != APP_OK ? run_msg : status);
             }
             ok = ok && (skip || nok > 0);
         }
     }
     summarize(db, p->id, &summary);
-    hist_bench_finish(db, p->id, ok, sbuf_str(&summary), ok ? NULL : "some cases never succeeded",
-                      msg, sizeof msg);
+    char why[sizeof first_failure + 64];
+    snprintf(why, sizeof why, "some cases never succeeded; the first failure: %s", first_failure);
+    hist_bench_finish(db, p->id, ok, sbuf_str(&summary), ok ? NULL : why, msg, sizeof msg);
     sbuf_free(&data);
     sbuf_free(&summary);
 }

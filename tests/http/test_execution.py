@@ -272,6 +272,27 @@ class BenchmarkTests(unittest.TestCase):
         self.assertGreater(case["p50Ms"], 0)
         self.assertTrue(seen_running or r["finishedAt"] is not None)
 
+    def test_a_failed_run_names_its_cause(self):
+        # An instance whose native engine cannot be reached: the run fails,
+        # and its report says which case failed where, and why.
+        down = Service(env={"PYSANDBOX_EXECUTOR_SOCKET": "/nonexistent/pysandbox-executor.sock"})
+        down.start()
+        try:
+            st, _, raw = down.post_json(BENCH, {"suite": "hello", "iterations": 1})
+            self.assertEqual(st, 202, raw)
+            run_id = json.loads(raw)["id"]
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                r = json.loads(down.get(f"{BENCH}?id={run_id}")[2])
+                if r["status"] != "running":
+                    break
+                time.sleep(0.2)
+            self.assertEqual(r["status"], "failed", r)
+            self.assertIn("the first failure: hello on native: ", r["error"])
+            self.assertGreater(len(r["error"].split("hello on native: ", 1)[1]), 10, r["error"])
+        finally:
+            down.stop()
+
     def test_browser_results_are_stored(self):
         st, _, raw = svc.post_json(BENCH, {"source": "browser", "suite": "hello",
                                            "results": [{"case": "hello", "status": "ok", "wallMs": 4},
