@@ -119,7 +119,6 @@ static void refresh_scores(exe_ctx *x, hist *db)
 static void engine_infos(exe_ctx *x, rt_engine_info info[RT_NENGINES])
 {
     const conf *c = x->c;
-    double now = now_s();
     memset(info, 0, sizeof(rt_engine_info) * RT_NENGINES);
     info[RT_BROWSER] = (rt_engine_info){.available = true,
                                         .max_memory_mb = EXE_BROWSER_MAX_MEMORY_MB,
@@ -136,7 +135,6 @@ static void engine_infos(exe_ctx *x, rt_engine_info info[RT_NENGINES])
     if (!info[RT_JUDGE0].available)
         snprintf(info[RT_JUDGE0].reason, sizeof info[RT_JUDGE0].reason,
                  "not configured (set JUDGE0_API_URL)");
-    (void)now;
     for (int e = 0; e < RT_NENGINES; e++) {
         info[e].packages = x->pk[e];
         info[e].score = x->score[e];

@@ -145,12 +145,11 @@ static bool jail_cgroup_ns(char *err, size_t errlen)
  * two lower ones: the second is the new root's empty tmp directory (its
  * own tmpfs covers it later; the overlay keeps the directory underneath).
  */
-static bool ro_layer_flags(const jail_spec *s, const char *src, const char *dst,
-                           unsigned long extra, char *err, size_t errlen)
+static bool ro_layer_flags(const char *src, const char *dst, unsigned long extra, char *err,
+                           size_t errlen)
 {
     /* "tmp" relative to the new root (the cwd here): the jail's mountinfo
      * then shows no host path of ours in the options. */
-    (void)s;
     char opts[PATH_MAX + 64];
     int n = snprintf(opts, sizeof opts, "lowerdir=%s:tmp", src);
     if (n < 0 || (size_t)n >= sizeof opts) {
@@ -162,10 +161,9 @@ static bool ro_layer_flags(const jail_spec *s, const char *src, const char *dst,
     return true;
 }
 
-static bool ro_layer(const jail_spec *s, const char *src, const char *dst, char *err,
-                     size_t errlen)
+static bool ro_layer(const char *src, const char *dst, char *err, size_t errlen)
 {
-    return ro_layer_flags(s, src, dst, 0, err, errlen);
+    return ro_layer_flags(src, dst, 0, err, errlen);
 }
 
 static bool make_dirs(const char *const *dirs, char *err, size_t errlen)
@@ -244,7 +242,7 @@ static bool jail_dev(const int dev_fds[JAIL_NDEV], bool with_proc, char *err, si
 static char *ldso_cache;
 static size_t ldso_cache_len;
 
-static bool jail_etc(const jail_spec *s, char *err, size_t errlen)
+static bool jail_etc(char *err, size_t errlen)
 {
     static const struct {
         const char *path, *text;
@@ -271,7 +269,7 @@ static bool jail_etc(const jail_spec *s, char *err, size_t errlen)
      * it holds nothing but symlinks. */
     if (access("/etc/alternatives", F_OK) == 0 &&
         (mkdir("etc/alternatives", 0755) != 0 ||
-         !ro_layer(s, "/etc/alternatives", "etc/alternatives", err, errlen)))
+         !ro_layer("/etc/alternatives", "etc/alternatives", err, errlen)))
         return false;
     /* dlopen() by soname (ctypes.CDLL("libm.so.6")) needs the loader cache. */
     if (ldso_cache != NULL) {
@@ -310,17 +308,17 @@ static bool jail_mounts(const jail_spec *s, char *err, size_t errlen)
     if (ok && symlink("usr/lib", "lib") != 0)
         ok = FAIL("symlink lib");
     if (ok && access("/usr/lib64", F_OK) == 0) {
-        ok = mkdir("usr/lib64", 0755) == 0 ? ro_layer(s, "/usr/lib64", "usr/lib64", err, errlen)
+        ok = mkdir("usr/lib64", 0755) == 0 ? ro_layer("/usr/lib64", "usr/lib64", err, errlen)
                                             : FAIL("mkdir usr/lib64");
         if (ok && symlink("usr/lib64", "lib64") != 0)
             ok = FAIL("symlink lib64");
     }
     for (const char *const *l = ro_layers; ok && *l != NULL; l++)
-        ok = ro_layer(s, *l, *l + 1, err, errlen);
+        ok = ro_layer(*l, *l + 1, err, errlen);
     /* Programs are there to be seen (sys.executable is /usr/bin/python3),
      * not run: no-exec on top of seccomp's refusal of execve. */
-    ok = ok && ro_layer_flags(s, "/usr/bin", "usr/bin", MS_NOEXEC, err, errlen);
-    ok = ok && jail_etc(s, err, errlen) && jail_dev(dev_fds, s->mount_proc, err, errlen);
+    ok = ok && ro_layer_flags("/usr/bin", "usr/bin", MS_NOEXEC, err, errlen);
+    ok = ok && jail_etc(err, errlen) && jail_dev(dev_fds, s->mount_proc, err, errlen);
     close_all(dev_fds, JAIL_NDEV);
     if (!ok)
         return false;
