@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import urllib.parse
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -160,6 +161,28 @@ class Service:
         body = urllib.parse.urlencode(fields)
         return self.request("POST", path, body,
                             {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def execute(self, code, data=None, wall=30):
+        """Runs code on the native engine (POST /api/python/execute) with a
+        wall limit of wall seconds; returns (status, the answer as JSON)."""
+        body = {"code": code, "requirements": {"maxExecutionTime": wall}}
+        if data is not None:
+            body["data"] = data
+        status, _, raw = self.post_json("/api/python/execute", body, timeout=wall + 60)
+        return status, json.loads(raw)
+
+    def wait_warm(self, seconds=120):
+        """Returns /api/python/health once it describes the warm interpreter
+        (the zygote has finished its warm-up), or raises after seconds."""
+        deadline = time.monotonic() + seconds
+        while True:
+            h = json.loads(self.get("/api/python/health")[2])
+            if h.get("interpreter") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not h.get("interpreter"):
+            raise AssertionError("the warm interpreter never became ready: " + self.log("executor.log"))
+        return h
 
     def get(self, path, headers=None):
         return self.request("GET", path, None, headers)

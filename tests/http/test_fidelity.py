@@ -64,11 +64,7 @@ def tearDownModule():
 
 
 def run(code, data=None, wall=30):
-    body = {"code": code, "requirements": {"maxExecutionTime": wall}}
-    if data is not None:
-        body["data"] = data
-    status, _, raw = svc.post_json("/api/python/execute", body, timeout=wall + 60)
-    return status, json.loads(raw)
+    return svc.execute(code, data, wall)
 
 
 def debian_python(expr):

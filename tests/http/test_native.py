@@ -312,8 +312,7 @@ class EngineLifecycleTests(unittest.TestCase):
         # so those pages are already the child's own (Private_Dirty) when a
         # job that writes none of them looks.  A refused madvise would leave
         # them shared.  Compared with an instance that never applies it.
-        wait_until(lambda: health()[1].get("interpreter"), 120, "the warm interpreter")
-        _, h = health()
+        h = svc.wait_warm()
         pc = h["interpreter"]["precopy"]
         self.assertGreater(pc["core"]["pages"], 100, pc)
         self.assertGreater(pc["data"]["pages"], 100, pc)
@@ -333,8 +332,7 @@ class EngineLifecycleTests(unittest.TestCase):
         self.assertGreater(health()[1]["spawns"]["precopied"], 0)
         off = Service(env={"PYSANDBOX_PRECOPY": "0"}).start()
         try:
-            wait_until(lambda: json.loads(off.get("/api/python/health")[2]).get("interpreter"), 120,
-                       "the second instance")
+            off.wait_warm()
             without = max(dirty_kb(off) for _ in range(3))
         finally:
             off.stop()

@@ -9,7 +9,6 @@ them to the native engine.
 
 import importlib.metadata
 import json
-import time
 import unittest
 
 from tests.http.service import Service
@@ -33,23 +32,12 @@ def tearDownModule():
 
 
 def run(code, data=None, wall=30):
-    body = {"code": code, "requirements": {"maxExecutionTime": wall}}
-    if data is not None:
-        body["data"] = data
-    status, _, raw = svc.post_json("/api/python/execute", body, timeout=wall + 60)
-    return status, json.loads(raw)
+    return svc.execute(code, data, wall)
 
 
 class Catalogue(unittest.TestCase):
     def test_health_lists_every_promised_package_with_its_version(self):
-        deadline = time.monotonic() + 120
-        while True:  # the interpreter is described once the zygote is warm
-            status, _, raw = svc.get("/api/python/health")
-            interpreter = json.loads(raw).get("interpreter")
-            if interpreter or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        info = interpreter["info"]
+        info = svc.wait_warm()["interpreter"]["info"]
         expected = {name: importlib.metadata.version(dist) for name, dist in PROMISED.items()}
         self.assertEqual(info["packages"], expected)
         self.assertEqual(set(info["preloaded"]), PRELOADED)
