@@ -24,6 +24,9 @@ static const struct {
     [APP_EDB] = {"database_error", "the statistics store failed"},
     [APP_EIO] = {"io_error", "a system call failed"},
     [APP_EINTERNAL] = {"internal_error", "internal error"},
+    [APP_ECLIENT_LIMIT] = {"client_limit",
+                           "this client already has as many jobs in progress as it may; retry when "
+                           "one finishes"},
 };
 
 const char *app_strerror(app_err err)

@@ -37,6 +37,7 @@ typedef enum app_err {
     APP_EDB,       /* the SQLite store failed */
     APP_EIO,       /* a system call failed */
     APP_EINTERNAL, /* a bug: an invariant did not hold */
+    APP_ECLIENT_LIMIT, /* this client already has its share of work in progress */
     APP_ERR_COUNT_ /* number of values; not an error */
 } app_err;
 

@@ -258,6 +258,7 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         {"PYSANDBOX_MAX_MEMORY_MB", 512, 64, 65536, 1, offsetof(conf, max_memory_mb)},
         {"PYSANDBOX_POOL_SIZE", 4, 1, 64, 1, offsetof(conf, pool_size)},
         {"PYSANDBOX_MAX_JOBS", 8, 1, 256, 1, offsetof(conf, max_jobs)},
+        {"PYSANDBOX_CLIENT_MAX_JOBS", 4, 1, 256, 1, offsetof(conf, client_max_jobs)},
         {"PYSANDBOX_QUEUE_TIMEOUT", 10, 1, 600, 1000, offsetof(conf, queue_timeout_ms)},
         {"PYSANDBOX_JAIL_UID_BASE", 1500000000u, 100000u, 4000000000u, 1,
          offsetof(conf, jail_uid_base)},

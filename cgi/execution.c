@@ -21,8 +21,6 @@
 
 /* After an engine failed, the router leaves it out for this long (per worker). */
 #define EXE_FAILURE_BACKOFF_S 5.0
-/* Retry-After (seconds) on a 503: about an executor's restart. */
-#define EXE_RETRY_AFTER_S 2
 /* Performance scores are recomputed from the store at most this often (per worker). */
 #define EXE_SCORE_TTL_S 10.0
 /* Limits of the browser engine: wasm32 memory in practice, and the page's body cap. */
@@ -390,6 +388,8 @@ static void answer_error(exe_answer *a, int status, app_err err, const char *mes
 {
     a->status = status;
     a->content_type = "application/json; charset=utf-8";
+    /* Capacity and restarts pass within seconds: say so, as http.c does. */
+    a->retry_after_s = status == 429 || status == 503 ? HTTP_RETRY_AFTER_S : 0;
     sbuf_reset(&a->body);
     sbuf_printf(&a->body, "{\"error\":{\"code\":\"%s\",\"message\":", app_errcode(err));
     http_json_string(&a->body, message, strlen(message));
@@ -485,7 +485,7 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
             return;
         }
         native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
-                          .data_len = req->data_len};
+                          .data_len = req->data_len, .client = req->client};
         char msg[APP_ERRMSG_LEN] = "";
         app_err err = native_limits(x->c, req->r, &job.wall_ms, &job.memory_mb, msg, sizeof msg);
         if (e == RT_JUDGE0 && err == APP_EREFUSED) /* Judge0 may allow more than native */
@@ -566,7 +566,6 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
     snprintf(message, sizeof message, "every engine tried failed%s (see attempts)",
              req->r->fallback_allowed ? "" : "; fallbackAllowed is false");
     answer_error(a, 503, APP_EUNAVAIL, message, "attempts", sbuf_str(&list));
-    a->retry_after_s = EXE_RETRY_AFTER_S;
     sbuf_free(&list);
 }
 

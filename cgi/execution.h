@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "conf.h"
@@ -38,6 +39,7 @@ typedef struct exe_request {
     bool caller_is_page;   /* client: "page" */
     const char *link_base; /* e.g. "http://127.0.0.1:8080/" for sandbox links */
     int cancel_fd;
+    uint64_t client;       /* xp_client_key() of the caller: its fair share of the engines */
 } exe_request;
 
 /* The answer: body and its media type. */

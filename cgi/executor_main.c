@@ -155,6 +155,7 @@ static struct {
     client *clients;
 
     unsigned spawn_failures;
+    uint64_t jobs_refused_client; /* over PYSANDBOX_CLIENT_MAX_JOBS */
     uint64_t jobs_done, jobs_failed, spawns, spawn_errors, spawns_precopied;
     char last_error[APP_ERRMSG_LEN];
     volatile bool stopping;
@@ -845,11 +846,12 @@ static void status_json(sbuf *b)
     sbuf_printf(b,
                 "\"pool\":{\"ready\":%u,\"starting\":%u,\"target\":%u},"
                 "\"jobs\":{\"running\":%u,\"queued\":%u,\"maxRunning\":%u,\"completed\":%llu,"
-                "\"failed\":%llu},\"spawns\":{\"total\":%llu,\"failed\":%llu,"
-                "\"precopied\":%llu},",
+                "\"failed\":%llu,\"refusedOverClientShare\":%llu},\"spawns\":{\"total\":%llu,"
+                "\"failed\":%llu,\"precopied\":%llu},",
                 ex.n_idle, ex.n_starting, ex.c.pool_size, ex.n_running, ex.n_queued,
                 ex.c.max_jobs, (unsigned long long)ex.jobs_done,
-                (unsigned long long)ex.jobs_failed, (unsigned long long)ex.spawns,
+                (unsigned long long)ex.jobs_failed, (unsigned long long)ex.jobs_refused_client,
+                (unsigned long long)ex.spawns,
                 (unsigned long long)ex.spawn_errors, (unsigned long long)ex.spawns_precopied);
     sbuf_printf(b,
                 "\"jail\":{\"namespaces\":[\"user\",\"pid\",\"mount\",\"network\",\"ipc\",\"uts\","
@@ -878,17 +880,29 @@ static void status_json(sbuf *b)
                 "\"limits\":{\"defaultWallTimeMs\":%u,\"maxWallTimeMs\":%u,\"defaultMemoryMb\":%u,"
                 "\"maxMemoryMb\":%u,\"openFiles\":%u,\"processes\":%u,\"stdoutBytes\":%u,"
                 "\"stderrBytes\":%u,\"codeBytes\":%u,\"dataBytes\":%u,\"tmpMb\":%u,"
-                "\"fileSizeMb\":%u},\"lastError\":",
+                "\"fileSizeMb\":%u,\"clientMaxJobs\":%u},\"lastError\":",
                 XP_DEFAULT_WALL_MS < ex.c.max_wall_ms ? XP_DEFAULT_WALL_MS : ex.c.max_wall_ms,
                 ex.c.max_wall_ms,
                 XP_DEFAULT_MEMORY_MB < ex.c.max_memory_mb ? XP_DEFAULT_MEMORY_MB : ex.c.max_memory_mb,
                 ex.c.max_memory_mb, XP_DEFAULT_NOFILE, XP_DEFAULT_NPROC, XP_MAX_STREAM_BYTES,
-                XP_MAX_STREAM_BYTES, XP_MAX_CODE, XP_MAX_DATA, ex.c.jail_tmp_mb, JAIL_MAX_FILE_MB);
+                XP_MAX_STREAM_BYTES, XP_MAX_CODE, XP_MAX_DATA, ex.c.jail_tmp_mb, JAIL_MAX_FILE_MB,
+                ex.c.client_max_jobs);
     if (ex.last_error[0])
         http_json_string(b, ex.last_error, strlen(ex.last_error));
     else
         sbuf_puts(b, "null");
     sbuf_puts(b, "}");
+}
+
+/* Jobs of the given client queued or running now (cl itself not counted). */
+static unsigned client_jobs_in_progress(const client *cl)
+{
+    unsigned n = 0;
+    for (const client *o = ex.clients; o != NULL; o = o->next)
+        if (o != cl && o->hdr.client == cl->hdr.client &&
+            (o->state == CL_QUEUED || o->state == CL_RUNNING))
+            n++;
+    return n;
 }
 
 static void client_request_complete(client *cl)
@@ -902,6 +916,20 @@ static void client_request_complete(client *cl)
         sbuf_free(&b);
         return;
     }
+    /* One client may hold only its share of the slots and the queue; the
+     * others keep theirs (refused at once: waiting would hold a front
+     * worker for nothing). */
+    if (cl->hdr.client != 0 && client_jobs_in_progress(cl) >= ex.c.client_max_jobs) {
+        char msg[APP_ERRMSG_LEN];
+        snprintf(msg, sizeof msg,
+                 "this client already has %u native jobs running or queued, the most one client "
+                 "may have (PYSANDBOX_CLIENT_MAX_JOBS); retry when one finishes",
+                 ex.c.client_max_jobs);
+        ex.jobs_refused_client++;
+        client_error(cl, APP_ECLIENT_LIMIT, msg);
+        return;
+    }
+    ((xp_req_hdr *)cl->payload)->client = 0; /* the child need not know who asked */
     cl->state = CL_QUEUED;
     if (ex.queue_tail != NULL)
         ex.queue_tail->next_queued = cl;

@@ -2,14 +2,17 @@
  * fcgi_main.c - pysandbox-fcgi: the FastCGI adapter around service.c.
  *
  * The master opens the FastCGI socket, forks PYSANDBOX_WORKERS workers and
- * restarts any that die.  Each worker is single-threaded: it accepts one
+ * restarts any that die.  With PYSANDBOX_FCGI_CONTROL_SOCKET it also opens
+ * a second socket served by FCGI_CONTROL_WORKERS workers of their own:
+ * nginx sends the health endpoints there, so that they never wait behind
+ * user work holding every ordinary worker.  Each worker is single-threaded: it accepts one
  * request, turns the FastCGI params into an http_req, reads the body only
  * if the route's cap allows it, calls svc_handle() and writes the
  * http_resp.  This is the only file that includes fcgiapp.h.
  *
  * Environment: PYSANDBOX_ROOT (project directory), PYSANDBOX_FCGI_SOCKET
- * (unix socket path), PYSANDBOX_WORKERS (1..256, default 16), plus the
- * settings conf.c reads.
+ * (unix socket path), PYSANDBOX_FCGI_CONTROL_SOCKET (optional), PYSANDBOX_WORKERS
+ * (1..256, default 16), plus the settings conf.c reads.
  */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -30,6 +33,14 @@
 #define FCGI_DEFAULT_WORKERS 16
 #define FCGI_MAX_WORKERS 256
 #define FCGI_BACKLOG 256
+/* Workers of the control socket (health, liveness): each answer is quick. */
+#define FCGI_CONTROL_WORKERS 2
+
+typedef struct worker {
+    pid_t pid;
+    time_t started;
+    int sock; /* the listening socket it serves */
+} worker;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -148,6 +159,18 @@ static int worker_loop(svc *s, int sock)
     return 0;
 }
 
+/* Listens on a fresh unix socket at path; -1 (reported) on failure. */
+static int open_socket(const char *path)
+{
+    unlink(path);
+    mode_t old = umask(0); /* nginx workers may run as another user */
+    int sock = FCGX_OpenSocket(path, FCGI_BACKLOG);
+    umask(old);
+    if (sock < 0)
+        fprintf(stderr, "pysandbox-fcgi: cannot listen on %s: %s\n", path, strerror(errno));
+    return sock;
+}
+
 static pid_t spawn_worker(svc *s, int sock)
 {
     pid_t pid = fork();
@@ -177,6 +200,9 @@ int main(int argc, char **argv)
     }
     const char *sock_path = getenv("PYSANDBOX_FCGI_SOCKET");
     const char *workers_env = getenv("PYSANDBOX_WORKERS");
+    const char *control_path = getenv("PYSANDBOX_FCGI_CONTROL_SOCKET");
+    if (control_path != NULL && control_path[0] == '\0')
+        control_path = NULL;
     if (root == NULL || sock_path == NULL) {
         fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_ROOT and PYSANDBOX_FCGI_SOCKET must be set\n");
         return 2;
@@ -204,14 +230,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "pysandbox-fcgi: FCGX_Init failed\n");
         return 1;
     }
-    unlink(sock_path);
-    mode_t old = umask(0); /* nginx workers may run as another user */
-    int sock = FCGX_OpenSocket(sock_path, FCGI_BACKLOG);
-    umask(old);
-    if (sock < 0) {
-        fprintf(stderr, "pysandbox-fcgi: cannot listen on %s: %s\n", sock_path, strerror(errno));
+    int sock = open_socket(sock_path);
+    int control_sock = control_path != NULL ? open_socket(control_path) : -1;
+    if (sock < 0 || (control_path != NULL && control_sock < 0))
         return 1;
-    }
 
     struct sigaction sa = {0};
     sa.sa_handler = on_stop;
@@ -219,15 +241,19 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    pid_t *pids = calloc(nworkers, sizeof *pids);
-    time_t *started = calloc(nworkers, sizeof *started);
-    if (pids == NULL || started == NULL)
+    size_t nall = nworkers + (control_sock >= 0 ? FCGI_CONTROL_WORKERS : 0);
+    worker *w = calloc(nall, sizeof *w);
+    if (w == NULL)
         return 1;
-    for (size_t i = 0; i < nworkers; i++) {
-        pids[i] = spawn_worker(s, sock);
-        started[i] = time(NULL);
+    for (size_t i = 0; i < nall; i++) {
+        w[i].sock = i < nworkers ? sock : control_sock;
+        w[i].pid = spawn_worker(s, w[i].sock);
+        w[i].started = time(NULL);
     }
-    fprintf(stderr, "pysandbox-fcgi: %zu workers on %s\n", nworkers, sock_path);
+    fprintf(stderr, "pysandbox-fcgi: %zu workers on %s", nworkers, sock_path);
+    if (control_sock >= 0)
+        fprintf(stderr, ", %d on %s", FCGI_CONTROL_WORKERS, control_path);
+    fputc('\n', stderr);
 
     while (!stop_requested) {
         int status;
@@ -237,8 +263,8 @@ int main(int argc, char **argv)
                 continue;
             break;
         }
-        for (size_t i = 0; i < nworkers; i++) {
-            if (pids[i] != dead)
+        for (size_t i = 0; i < nall; i++) {
+            if (w[i].pid != dead)
                 continue;
             if (WIFSIGNALED(status))
                 fprintf(stderr, "pysandbox-fcgi: worker %d killed by signal %d; restarting\n",
@@ -246,22 +272,23 @@ int main(int argc, char **argv)
             else
                 fprintf(stderr, "pysandbox-fcgi: worker %d exited with %d; restarting\n", (int)dead,
                         WEXITSTATUS(status));
-            if (time(NULL) - started[i] < 1)
+            if (time(NULL) - w[i].started < 1)
                 sleep(1); /* a worker that dies at once would otherwise spin */
             if (stop_requested)
                 break;
-            pids[i] = spawn_worker(s, sock);
-            started[i] = time(NULL);
+            w[i].pid = spawn_worker(s, w[i].sock);
+            w[i].started = time(NULL);
         }
     }
-    for (size_t i = 0; i < nworkers; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
+    for (size_t i = 0; i < nall; i++)
+        if (w[i].pid > 0)
+            kill(w[i].pid, SIGTERM);
     while (waitpid(-1, NULL, 0) > 0)
         ;
     unlink(sock_path);
-    free(pids);
-    free(started);
+    if (control_path != NULL)
+        unlink(control_path);
+    free(w);
     svc_free(s);
     conf_free(&c);
     return 0;

@@ -68,6 +68,7 @@ int http_status_for(app_err err)
     case APP_EREFUSED:
         return 422;
     case APP_EBUSY:
+    case APP_ECLIENT_LIMIT:
         return 429;
     case APP_EUPSTREAM:
         return 502;
@@ -211,6 +212,11 @@ void http_resp_error_status(http_resp *r, int status, app_err err, const char *m
     http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
     http_resp_header(r, "Cache-Control", "no-store");
     http_resp_header(r, "X-Content-Type-Options", "nosniff");
+    if (status == 429 || status == 503) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", HTTP_RETRY_AFTER_S);
+        http_resp_header(r, "Retry-After", secs);
+    }
 }
 
 void http_resp_error(http_resp *r, app_err err, const char *message)

@@ -18,6 +18,9 @@
 /* Cap on a response body we build (pages embed up to the request body cap,
  * execution results up to their own caps; this is the outer bound). */
 #define HTTP_MAX_RESPONSE (96u * 1024 * 1024)
+/* Retry-After (seconds) on the 429 and 503 error answers: capacity and
+ * restarts are about seconds, not minutes. */
+#define HTTP_RETRY_AFTER_S 2
 /* Cap on the response header block. */
 #define HTTP_MAX_HEADERS (16u * 1024)
 

@@ -1370,12 +1370,13 @@ static bool j0_pause(int cancel_fd, int ms)
 /*
  * Runs r in the native engine and stores the outcome under token (status,
  * finished_at, result) and one row in the execution statistics.
- * cancel_fd (or -1) is the HTTP client of a wait=true request; retry_s
- * bounds the retries while the executor is saturated.  Failures
+ * cancel_fd (or -1) is the HTTP client of a wait=true request and client
+ * its xp_client_key() (0 for queued submissions); retry_s bounds the
+ * retries while the executor, or this client's share of it, is saturated.  Failures
  * of the engine become Internal Error; store failures are logged.
  */
 static void j0_execute(const conf *c, hist *h, const char *token, const j0_req *r, int cancel_fd,
-                       double retry_s)
+                       uint64_t client, double retry_s)
 {
     sqlite3 *db = hist_db(h);
     char msg[APP_ERRMSG_LEN] = "";
@@ -1385,6 +1386,7 @@ static void j0_execute(const conf *c, hist *h, const char *token, const j0_req *
         .data = r->input.data ? r->input.data : "",
         .data_len = r->input.len,
         .program = true,
+        .client = client,
     };
     j0_job_limits(c, r, &job.wall_ms, &job.memory_mb);
     sbuf res, stored;
@@ -1399,7 +1401,7 @@ static void j0_execute(const conf *c, hist *h, const char *token, const j0_req *
         sbuf_reset(&res);
         msg[0] = '\0';
         err = native_run(c, &job, cancel_fd, &res, msg, sizeof msg);
-        if (err != APP_EBUSY || j0_now() - started > retry_s)
+        if ((err != APP_EBUSY && err != APP_ECLIENT_LIMIT) || j0_now() - started > retry_s)
             break;
         if (j0_pause(cancel_fd, J0_BUSY_SLEEP_MS)) {
             err = APP_EIO;
@@ -1479,7 +1481,7 @@ app_err j0api_task(const conf *c, const char *token)
                    sizeof msg, token);
         if (js_validate(row.request, row.request_len, &root, msg, sizeof msg) == APP_OK &&
             j0_req_decode(&l, row.request, root, J0_BASE64 | J0_BYTES, &r, NULL) == APP_OK) {
-            j0_execute(c, h, token, &r, -1, J0_BUSY_RETRY_S);
+            j0_execute(c, h, token, &r, -1, 0, J0_BUSY_RETRY_S);
         } else {
             j0_db_exec(db,
                        "UPDATE judge0_submissions SET status_id = 13, finished_at = ?, result = "
@@ -1944,7 +1946,8 @@ static void j0_create(const conf *c, hist *h, const http_req *req, http_resp *re
             j0_ok_json(resp, 201);
         }
     } else {
-        j0_execute(c, h, token, &r, req->cancel_fd, J0_WAIT_BUSY_RETRY_S);
+        j0_execute(c, h, token, &r, req->cancel_fd, xp_client_key(req->remote_addr),
+                   J0_WAIT_BUSY_RETRY_S);
         j0_row row;
         err = j0_db_get(db, token, &row, msg, sizeof msg);
         if (err == APP_OK)

@@ -69,6 +69,7 @@ app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *ou
     h.code_len = (uint32_t)job->code_len;
     h.data_len = job->data_len;
     h.flags = job->program ? XP_FLAG_PROGRAM : 0;
+    h.client = job->client;
     unsigned timeout = job->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS;
     return xc_request(c->executor_socket, &h, job->code, job->data, timeout, cancel_fd, out, msg,
                       msglen);

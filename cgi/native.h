@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "conf.h"
@@ -29,6 +30,7 @@ typedef struct native_job {
     unsigned wall_ms;
     unsigned memory_mb;
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
+    uint64_t client;  /* xp_client_key() of the caller, or 0: not counted against a client */
 } native_job;
 
 /*
@@ -44,7 +46,8 @@ app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned 
 /*
  * Runs the job; cancel_fd (or -1) is watched for the HTTP client going
  * away.  On APP_OK, out holds the result JSON.  Errors: APP_EUNAVAIL (the
- * executor is not running), APP_EBUSY, APP_ETIMEOUT, APP_EJAIL,
+ * executor is not running), APP_EBUSY, APP_ECLIENT_LIMIT (job->client
+ * already has PYSANDBOX_CLIENT_MAX_JOBS in progress), APP_ETIMEOUT, APP_EJAIL,
  * APP_EUPSTREAM, APP_ETOOBIG, APP_EIO (cancelled), each with msg.
  */
 app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -189,12 +190,24 @@ static app_err ep_batch_post(svc *s, const http_req *req, http_resp *resp, char 
 
 static app_err ep_health(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
-    (void)s;
     (void)req;
     (void)msg;
     (void)msglen;
-    app_err err = sbuf_printf(&resp->body, "{\"status\":\"ok\",\"pyodideVersion\":\"%s\"}\n",
-                              PYODIDE_VERSION);
+    /* A full run folder fails quietly elsewhere (nginx cannot buffer large
+     * bodies, logs stop, the store cannot write): say it here. */
+    struct statvfs fs;
+    bool known = statvfs(s->conf->run_dir, &fs) == 0;
+    unsigned long long free_bytes =
+        known ? (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_frsize : 0;
+    bool low = known && free_bytes < SVC_RUN_DIR_MIN_FREE_BYTES;
+    char free_text[32] = "null";
+    if (known)
+        snprintf(free_text, sizeof free_text, "%llu", free_bytes);
+    app_err err = sbuf_printf(&resp->body,
+                              "{\"status\":\"%s\",\"pyodideVersion\":\"%s\",\"runFolder\":{"
+                              "\"freeBytes\":%s,\"minFreeBytes\":%llu,\"lowSpace\":%s}}\n",
+                              low ? "degraded" : "ok", PYODIDE_VERSION, free_text,
+                              (unsigned long long)SVC_RUN_DIR_MIN_FREE_BYTES, low ? "true" : "false");
     if (err == APP_OK)
         err = http_resp_header(resp, "Content-Type", "application/json; charset=utf-8");
     if (err == APP_OK)
@@ -270,6 +283,7 @@ static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *ms
                  reqs_engine_name(r.preferred_engine));
         err = APP_EFIELD;
     }
+    job.client = xp_client_key(req->remote_addr);
     if (err == APP_OK)
         err = native_run(s->conf, &job, req->cancel_fd, &resp->body, msg, msglen);
     if (err == APP_OK)
@@ -339,6 +353,7 @@ static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, ch
         er.caller_is_page = client != NULL && strcmp(client, "page") == 0;
         er.link_base = base;
         er.cancel_fd = req->cancel_fd;
+        er.client = xp_client_key(req->remote_addr);
         char dbmsg[APP_ERRMSG_LEN];
         exe_answer a;
         exe_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);

@@ -16,6 +16,11 @@
 #include "conf.h"
 #include "http.h"
 
+/* Below this much free space in the run folder, GET /api/health says
+ * "degraded" (runFolder.lowSpace): nginx buffers request bodies of up to
+ * 60 MiB there, and logs and the store write there. */
+#define SVC_RUN_DIR_MIN_FREE_BYTES (128ull * 1024 * 1024)
+
 typedef struct svc svc;
 
 /*

@@ -20,11 +20,21 @@ void xp_req_init(xp_req_hdr *h, uint32_t op)
     h->nproc = XP_DEFAULT_NPROC;
 }
 
+uint64_t xp_client_key(const char *identity)
+{
+    if (identity == NULL || identity[0] == '\0')
+        return 0;
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)identity; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h != 0 ? h : 1;
+}
+
 app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
                      size_t msglen)
 {
     if (h->magic != XP_MAGIC_REQ || (h->op != XP_OP_JOB && h->op != XP_OP_STATUS) ||
-        (h->flags & ~XP_FLAG_PROGRAM) != 0 || h->reserved != 0) {
+        (h->flags & ~XP_FLAG_PROGRAM) != 0) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
     }

@@ -68,7 +68,8 @@ typedef struct xp_req_hdr {
     uint32_t flags;     /* XP_FLAG_* */
     uint32_t code_len;
     uint64_t data_len;
-    uint64_t reserved;  /* 0 */
+    uint64_t client;    /* xp_client_key() of the job's HTTP client; 0: none (the
+                         * service's own work); always 0 towards a jailed child */
 } xp_req_hdr;
 
 typedef struct xp_resp_hdr {
@@ -80,6 +81,13 @@ typedef struct xp_resp_hdr {
 
 /* Fills a job header with the default limits. */
 void xp_req_init(xp_req_hdr *h, uint32_t op);
+
+/*
+ * The key under which the executor counts a client's jobs in progress
+ * (PYSANDBOX_CLIENT_MAX_JOBS): a 64-bit hash of its identity (the client
+ * address nginx reports), never 0; 0 for an empty or NULL identity.
+ */
+uint64_t xp_client_key(const char *identity);
 
 /*
  * Checks a received request header against the protocol and the maxima

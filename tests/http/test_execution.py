@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from tests.http.service import Service
+from tests.http.service import MANY_CLIENTS_ON_ONE_ADDRESS, Service
 
 svc = None
 RUN = "/api/insights/python-execution"
@@ -17,7 +17,7 @@ BENCH = "/api/insights/python-benchmark"
 
 def setUpModule():
     global svc
-    svc = Service().start()
+    svc = Service(env=MANY_CLIENTS_ON_ONE_ADDRESS).start()
 
 
 def tearDownModule():

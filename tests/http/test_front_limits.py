@@ -9,8 +9,10 @@ that send no request within its header timeout.
 """
 
 import json
+import os
 import resource
 import socket
+import subprocess
 import time
 import unittest
 
@@ -131,6 +133,58 @@ class ConnectionFlood(unittest.TestCase):
         finally:
             for s in flood:
                 s.close()
+
+
+class RunFolderFull(unittest.TestCase):
+    """nginx buffers large request bodies in the run folder, and logs and the
+    store write there: when it fills up, large requests fail with the JSON
+    error and /api/health says so, instead of failing quietly."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("a small filesystem for the run folder can only be mounted by root")
+        self.svc = Service()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m,mode=0755", "tmpfs",
+                        self.svc.run_dir], check=True)
+        self.addCleanup(self.unmount)
+        self.svc.start()
+
+    def unmount(self):
+        self.svc.stop()
+        subprocess.run(["umount", "-l", self.svc.run_dir], check=False)
+        os.rmdir(self.svc.run_dir)
+
+    def health(self):
+        status, _, body = self.svc.get("/api/health")
+        self.assertEqual(status, 200)
+        return json.loads(body)
+
+    def test_large_bodies_fail_in_json_and_health_says_why(self):
+        h = self.health()
+        self.assertEqual((h["status"], h["runFolder"]["lowSpace"]), ("ok", False), h)
+        # Fill the folder to 16 MiB short of full.
+        filler = os.path.join(self.svc.run_dir, "filler")
+        st = os.statvfs(self.svc.run_dir)
+        with open(filler, "wb") as f:
+            left = st.f_bavail * st.f_frsize - 16 * 1024 * 1024
+            chunk = b"\0" * (1 << 20)
+            while left > 0:
+                left -= f.write(chunk[:min(len(chunk), left)])
+        h = self.health()
+        self.assertEqual((h["status"], h["runFolder"]["lowSpace"]), ("degraded", True), h)
+        self.assertLess(h["runFolder"]["freeBytes"], h["runFolder"]["minFreeBytes"])
+        # A 40 MiB body cannot be buffered: a JSON 500, not nginx's page.
+        big = json.dumps({"code": "print(len(data))", "data": "x" * (40 << 20)})
+        status, headers, body = self.svc.post_json("/api/python/execute", raw=big)
+        self.assertEqual(status, 500, body[:200])
+        self.assertTrue(headers["content-type"].startswith("application/json"), headers)
+        self.assertEqual(json.loads(body)["error"]["code"], "internal")
+        # Small requests are still served, and health recovers with space.
+        status, _, body = self.svc.post_json("/api/python/execute", {"code": "print(1)"})
+        self.assertEqual((status, json.loads(body)["output"]), (200, "1\n"))
+        os.unlink(filler)
+        h = self.health()
+        self.assertEqual((h["status"], h["runFolder"]["lowSpace"]), ("ok", False), h)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import tempfile
 import time
 import unittest
 
-from tests.http.service import ROOT, Service
+from tests.http.service import MANY_CLIENTS_ON_ONE_ADDRESS, ROOT, Service
 
 HOSTILE_DIR = os.path.join(ROOT, "tests", "hostile")
 EXECUTE = "/api/python/execute"
@@ -300,7 +300,8 @@ def setUpModule():
     if os.geteuid() != 0:
         # Per-slot outside uids, and reading the jails' /proc entries, need root.
         raise unittest.SkipTest("the hostile-program suite needs root")
-    svc = Service(env={"PYSANDBOX_TEST_SECRET": SECRET, "PYSANDBOX_JAIL_UID_BASE": str(UID_BASE)})
+    svc = Service(env={"PYSANDBOX_TEST_SECRET": SECRET, "PYSANDBOX_JAIL_UID_BASE": str(UID_BASE),
+                       **MANY_CLIENTS_ON_ONE_ADDRESS})
     svc.start()
     try:
         h = wait_for(lambda: (lambda h: h if h["status"] in ("ok", "degraded")

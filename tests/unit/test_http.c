@@ -15,6 +15,8 @@ static void maps_every_error_to_a_status(void **state)
     assert_int_equal(http_status_for(APP_ETOOBIG), 413);
     assert_int_equal(http_status_for(APP_EMEDIA), 415);
     assert_int_equal(http_status_for(APP_EUNAVAIL), 503);
+    assert_int_equal(http_status_for(APP_EBUSY), 429);
+    assert_int_equal(http_status_for(APP_ECLIENT_LIMIT), 429);
     assert_int_equal(http_status_for(APP_ETIMEOUT), 504);
     assert_int_equal(http_status_for(APP_EINTERNAL), 500);
     for (int e = 0; e < APP_ERR_COUNT_; e++) {
@@ -51,9 +53,19 @@ static void renders_json_errors(void **state)
     assert_string_equal(sbuf_str(&r.body), "{\"error\":{\"code\":\"invalid_field\",\"message\":"
                                            "\"field 'code' must be a string\"}}\n");
     assert_contains(sbuf_str(&r.headers), "Content-Type: application/json");
+    assert_not_contains(sbuf_str(&r.headers), "Retry-After");
     http_resp_error(&r, APP_ENOTFOUND, NULL);
     assert_int_equal(r.status, 404);
     assert_contains(sbuf_str(&r.body), "\"not_found\"");
+    /* Capacity and outages say when to come back; the rest do not. */
+    http_resp_error(&r, APP_ECLIENT_LIMIT, NULL);
+    assert_int_equal(r.status, 429);
+    assert_contains(sbuf_str(&r.body), "\"client_limit\"");
+    assert_contains(sbuf_str(&r.headers), "Retry-After: 2\r\n");
+    http_resp_error(&r, APP_EUNAVAIL, NULL);
+    assert_contains(sbuf_str(&r.headers), "Retry-After: 2\r\n");
+    http_resp_error(&r, APP_ETIMEOUT, NULL);
+    assert_not_contains(sbuf_str(&r.headers), "Retry-After");
     http_resp_free(&r);
 }
 

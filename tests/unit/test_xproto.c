@@ -1,0 +1,49 @@
+/* test_xproto.c - the executor's request header: checks and client keys. */
+#include "xproto.h"
+#include "unit.h"
+
+static void checks_request_headers(void **state)
+{
+    (void)state;
+    char msg[APP_ERRMSG_LEN];
+    xp_req_hdr h;
+    xp_req_init(&h, XP_OP_JOB);
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_OK);
+    h.client = xp_client_key("192.0.2.7"); /* who asked is not a malformed header */
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_OK);
+    h.magic ^= 1;
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_EUPSTREAM);
+    xp_req_init(&h, XP_OP_JOB);
+    h.flags = 0x80;
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_EUPSTREAM);
+    xp_req_init(&h, XP_OP_JOB);
+    h.wall_ms = 30001;
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_EFIELD);
+    xp_req_init(&h, XP_OP_JOB);
+    h.data_len = (uint64_t)XP_MAX_DATA + 1;
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_ETOOBIG);
+    xp_req_init(&h, XP_OP_STATUS);
+    h.code_len = 1;
+    assert_int_equal(xp_req_check(&h, 30000, 512, msg, sizeof msg), APP_EUPSTREAM);
+}
+
+static void keys_clients(void **state)
+{
+    (void)state;
+    /* 0 means "not a client": the service's own work is never counted. */
+    assert_true(xp_client_key(NULL) == 0);
+    assert_true(xp_client_key("") == 0);
+    uint64_t a = xp_client_key("127.0.0.1"), b = xp_client_key("127.0.0.2");
+    assert_true(a != 0 && b != 0 && a != b);
+    assert_true(xp_client_key("127.0.0.1") == a);
+    assert_true(xp_client_key("2001:db8::1") != xp_client_key("2001:db8::2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(checks_request_headers),
+        cmocka_unit_test(keys_clients),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
