@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -68,6 +69,9 @@ static bool private_devices = true;
  * read the others' socket names in /proc/net/unix and squat them. */
 static int landlock_abi;
 static char devices_note[APP_ERRMSG_LEN];
+/* Where the slots' device directories (dev-N) are made: a tmpfs of the
+ * zygote's own (devices_fs), else the jail root directory on the host. */
+static char devices_root[PATH_MAX - 64];
 
 static void die(const char *why)
 {
@@ -522,7 +526,7 @@ static void child_main(unsigned slot, const jail_io *io, int sync_fd)
     jail_spec mine = spec;
     mine.tid_cache = tid_cache;
     if (private_devices) {
-        snprintf(dev_dir, sizeof dev_dir, "%s/dev-%u", spec.root_dir, slot);
+        snprintf(dev_dir, sizeof dev_dir, "%s/dev-%u", devices_root, slot);
         mine.dev_dir = dev_dir;
     }
     char err[APP_ERRMSG_LEN];
@@ -547,6 +551,42 @@ static void spawn_failed(zy_msg *m, int err, const char *what)
     reply(m, NULL, 0);
 }
 
+/*
+ * A jail's device nodes are bind mounts, and its mountinfo shows each one's
+ * path within the filesystem it lives on.  Made on the host's /tmp, that
+ * path was the jail root's (/tmp/pysandbox-jail.XXXX/dev-0/null); made on a
+ * tmpfs of their own it is only "/dev-0/null".  The tmpfs is mounted in a
+ * mount namespace of the zygote's own, which its children inherit and which
+ * vanishes with it (nothing to clean up on the host).  Host mounts still
+ * propagate in (MS_SLAVE), so unmounting a host filesystem is not held up.
+ * Where this is not allowed (no privilege), the nodes stay where they were.
+ */
+static void devices_fs(void)
+{
+    char dir[sizeof devices_root];
+    if (snprintf(devices_root, sizeof devices_root, "%s", spec.root_dir) >= (int)sizeof devices_root ||
+        snprintf(dir, sizeof dir, "%s/devices", spec.root_dir) >= (int)sizeof dir)
+        die("the jail root directory's path is too long");
+    if (geteuid() != 0)
+        return; /* private nodes need root anyway (ensure_devices) */
+    const char *step = "unshare(CLONE_NEWNS)";
+    bool ok = unshare(CLONE_NEWNS) == 0;
+    if (ok && !(step = "make mounts slaves", mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0))
+        ok = false;
+    if (ok && !(step = dir, mkdir(dir, 0755) == 0 || errno == EEXIST))
+        ok = false;
+    if (ok && !(step = "mount the devices tmpfs",
+                mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC,
+                      "size=64k,nr_inodes=1024,mode=755") == 0))
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "pysandbox-zygote: device nodes stay on the host's /tmp: %s: %s\n", step,
+                strerror(errno));
+        return;
+    }
+    snprintf(devices_root, sizeof devices_root, "%s", dir);
+}
+
 /* Makes the slot's private device nodes once; on the first failure the
  * zygote falls back to the host's nodes for good (and says so). */
 static void ensure_devices(unsigned slot)
@@ -554,7 +594,7 @@ static void ensure_devices(unsigned slot)
     if (!private_devices || (slot < ZY_MAX_SLOTS && (devices_made[slot / 8] & (1u << (slot % 8)))))
         return;
     char dir[PATH_MAX], err[APP_ERRMSG_LEN];
-    snprintf(dir, sizeof dir, "%s/dev-%u", spec.root_dir, slot);
+    snprintf(dir, sizeof dir, "%s/dev-%u", devices_root, slot);
     if (jail_make_devices(dir, err, sizeof err) != APP_OK) {
         private_devices = false;
         snprintf(devices_note, sizeof devices_note, "%s", err);
@@ -792,6 +832,7 @@ int main(int argc, char **argv)
         .mount_proc = arg_uint(argv[8]) != 0,
         .scope_unix = landlock_abi >= 6,
     };
+    devices_fs();
     tid_cache = find_tid_cache();
     if (tid_cache == NULL)
         fprintf(stderr, "pysandbox-zygote: glibc's tid cache not found; raise() in jobs may fail\n");

@@ -607,9 +607,15 @@ class ProcessTests(HostileCase):
             self.assertNotIn(ROOT, r[field], field)
             self.assertNotIn(svc.run_dir, r[field], field)
         # The overlays' options name the host directory they show and the
-        # jail's own empty tmp, not where the jail's root sits on the host.
-        # (The device nodes are bind mounts: their source path shows, and
-        # only the kernel could hide it.)
+        # jail's own empty tmp, and the device nodes' bind mounts their path
+        # in the zygote's own tmpfs ("/dev-0/null"): nothing says where the
+        # jail's root sits on the host (/tmp/pysandbox-jail.XXXX).
+        self.assertNotIn("pysandbox-jail", r["mountinfo"])
+        devices = [line for line in r["mountinfo"].splitlines()
+                   if line.split()[4] in ("/dev/null", "/dev/zero", "/dev/urandom")]
+        self.assertEqual(len(devices), 3, r["mountinfo"])
+        for line in devices:
+            self.assertRegex(line.split()[3], r"^/(dev-\d+/)?(null|zero|urandom)$", line)
         self.assertEqual(r["fd_links"]["0"], "/dev/null")
         for fd in ("1", "2", "3"):
             self.assertRegex(r["fd_links"][fd], r"^(pipe|socket):\[\d+\]$")
