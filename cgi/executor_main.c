@@ -860,10 +860,10 @@ static void status_json(sbuf *b)
                 "\"filesystem\":\"read-only root: overlays of /usr/lib, /usr/share, /usr/bin (no-exec); private /tmp "
                 "(%u MB), /dev/shm, minimal /dev and /etc\",\"proc\":\"%s\","
                 "\"init\":\"PID 1 reaps and reports; the job runs as PID 2\","
-                "\"seccomp\":{\"mode\":\"allowlist\",\"denied\":%s},\"noNewPrivs\":true,"
+                "\"seccomp\":{\"mode\":\"allowlist\",\"denied\":%s,\"emulated\":%s},\"noNewPrivs\":true,"
                 "\"capabilities\":\"none\",\"outsideIds\":",
                 ex.c.jail_tmp_mb, ex.mount_proc ? "fresh procfs (subset=pid)" : "none",
-                jail_denied_syscalls_json());
+                jail_denied_syscalls_json(), jail_emulated_syscalls_json());
     if (ex.per_slot_uid)
         sbuf_printf(b, "\"one unprivileged uid/gid per slot: %u-%u\",", ex.c.jail_uid_base,
                     ex.c.jail_uid_base + ex.nslots - 1);

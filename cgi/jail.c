@@ -24,10 +24,25 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
+#include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+/* sysinfo(2) is answered by a SIGSYS handler in the jail (see answer_sysinfo);
+ * the handler reads the syscall's registers, so it is per architecture. */
+#if defined(__x86_64__)
+#define SYSINFO_EMULATED 1
+#else
+#define SYSINFO_EMULATED 0
+#endif
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1 /* si_code of a SIGSYS from SECCOMP_RET_TRAP */
+#endif
 
 /* Every step logs the function, the source line and errno, like nsjail's PLOG_E. */
 static bool step_failed(char *err, size_t errlen, const char *fn, int line, const char *what)
@@ -652,6 +667,8 @@ static app_err build_filters(bool deny_fork, char *err, size_t errlen)
             continue;
         if (in_list(denied_syscalls, name))
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        else if (SYSINFO_EMULATED && nr == SYS_sysinfo)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
         else if (!in_list(argument_checked, name))
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
         free(name);
@@ -863,11 +880,93 @@ static bool jail_landlock(const jail_spec *s, char *err, size_t errlen)
     return ok || FAIL("landlock_restrict_self");
 }
 
+/* --- sysinfo(2), answered for the jail ---------------------------------------
+ *
+ * sysinfo() is not namespaced: it reports the host's uptime, load, RAM and
+ * number of processes (a number other jobs change: a channel between
+ * them).  The filter traps it (SECCOMP_RET_TRAP: the kernel never runs it)
+ * and this SIGSYS handler answers for the jail: uptime since the jail was
+ * made, no load, the job's memory limit as the RAM (glibc's
+ * sysconf(_SC_PHYS_PAGES) reads it, so libraries that size themselves by
+ * RAM see the jail's), what the process does not use of it as free, one
+ * process.  A job that replaces the handler only loses sysinfo() itself.
+ * The answer is written as the kernel would (EFAULT for memory the job
+ * may not write: checked by reading /dev/zero into it).
+ */
+static struct timespec jail_born;          /* CLOCK_MONOTONIC when the jail was entered */
+static volatile size_t jail_memory_bytes;  /* the job's memory limit (jail_job_limits) */
+
+#if SYSINFO_EMULATED
+/* Resident bytes of this process, or 0 (async-signal-safe: open/read only). */
+static size_t resident_bytes(void)
+{
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *p = strchr(buf, ' '); /* size, then resident (pages) */
+    size_t pages = 0;
+    for (p = p != NULL ? p + 1 : buf + n; *p >= '0' && *p <= '9'; p++)
+        pages = pages * 10 + (size_t)(*p - '0');
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void answer_sysinfo(int sig, siginfo_t *si, void *uc_)
+{
+    (void)sig;
+    ucontext_t *uc = uc_;
+    greg_t *regs = uc->uc_mcontext.gregs;
+    if (si->si_code != SYS_SECCOMP || si->si_syscall != SYS_sysinfo)
+        return; /* a SIGSYS someone sent: nothing to answer */
+    int saved = errno;
+    struct sysinfo *out = (struct sysinfo *)regs[REG_RDI];
+    long rc = -EFAULT;
+    int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    if (zero >= 0) {
+        if (read(zero, out, sizeof *out) == (ssize_t)sizeof *out) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            size_t total = jail_memory_bytes;
+            if (total == 0) {
+                struct rlimit rl;
+                total = getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? (size_t)rl.rlim_cur
+                            : 0;
+            }
+            size_t used = resident_bytes();
+            out->uptime = now.tv_sec - jail_born.tv_sec;
+            out->totalram = total;
+            out->freeram = used < total ? total - used : 0;
+            out->procs = 1;
+            out->mem_unit = 1;
+            rc = 0;
+        }
+        close(zero);
+    } else {
+        rc = -errno;
+    }
+    regs[REG_RAX] = rc;
+    errno = saved;
+}
+#endif
+
 /* 12. Last for the jail's own code: from here on the process can only do
  * what the filters allow.  Installed once, before the split, so the
- * runner is filtered from its first instruction. */
+ * runner is filtered from its first instruction.  The handler for the one
+ * trapped syscall (sysinfo, above) goes in first. */
 static bool jail_seccomp(char *err, size_t errlen)
 {
+#if SYSINFO_EMULATED
+    struct sigaction sa = {.sa_sigaction = answer_sysinfo, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    if (clock_gettime(CLOCK_MONOTONIC, &jail_born) != 0 || sigaction(SIGSYS, &sa, NULL) != 0)
+        return FAIL("SIGSYS handler for sysinfo");
+#endif
     struct sock_fprog main_prog = {main_filter.len, main_filter.code};
     struct sock_fprog ioctl_prog = {ioctl_filter.len, ioctl_filter.code};
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &main_prog) != 0)
@@ -957,6 +1056,7 @@ app_err jail_job_limits(const jail_job *job, char *err, size_t errlen)
     if (job->nproc > 0 && !set_limit(RLIMIT_NPROC, job->nproc + JAIL_INIT_TASKS,
                                       job->nproc + JAIL_INIT_TASKS))
         return FAIL("job RLIMIT_NPROC"), APP_EJAIL;
+    jail_memory_bytes = job->memory;
     if (job->data > 0 && !set_limit(RLIMIT_DATA, job->data, job->data))
         return FAIL("job RLIMIT_DATA"), APP_EJAIL;
     return APP_OK;
@@ -974,4 +1074,9 @@ const char *jail_denied_syscalls_json(void)
         snprintf(json + used, sizeof json - used, "]");
     }
     return json;
+}
+
+const char *jail_emulated_syscalls_json(void)
+{
+    return SYSINFO_EMULATED ? "[\"sysinfo\"]" : "[]";
 }

@@ -76,6 +76,7 @@ typedef struct jail_job {
     unsigned nofile; /* RLIMIT_NOFILE */
     unsigned nproc;  /* RLIMIT_NPROC; 0 = leave as is */
     size_t data;     /* RLIMIT_DATA; 0 = leave as is */
+    size_t memory;   /* the job's memory limit: the RAM sysinfo() reports in the jail */
 } jail_job;
 
 /*
@@ -155,5 +156,9 @@ int jail_landlock_abi(void);
 
 /* Returns a static JSON array naming the syscalls the filter refuses. */
 const char *jail_denied_syscalls_json(void);
+
+/* Returns a static JSON array naming the syscalls the jail answers itself
+ * (trapped by the filter, answered with the jail's own view). */
+const char *jail_emulated_syscalls_json(void);
 
 #endif

@@ -449,6 +449,7 @@ static void child_run(void)
         .nofile = h.nofile,
         .nproc = spec.max_nproc > 0 ? h.nproc : 0, /* per-slot uid only; else the pids cgroup */
         .data = baseline_data + ((size_t)h.memory_mb << 20),
+        .memory = (size_t)h.memory_mb << 20,
     };
     if (jail_job_limits(&job, err, sizeof err) != APP_OK)
         _exit(124);

@@ -302,6 +302,7 @@ def setUpModule():
         raise unittest.SkipTest("the hostile-program suite needs root")
     svc = Service(env={"PYSANDBOX_TEST_SECRET": SECRET, "PYSANDBOX_JAIL_UID_BASE": str(UID_BASE),
                        **MANY_CLIENTS_ON_ONE_ADDRESS})
+    host["started"] = time.monotonic()
     svc.start()
     try:
         h = wait_for(lambda: (lambda h: h if h["status"] in ("ok", "degraded")
@@ -313,6 +314,7 @@ def setUpModule():
         lo, hi = re.search(r"(\d+)-(\d+)", h["jail"]["outsideIds"]).groups()
         host["uid_lo"], host["uid_hi"] = int(lo), int(hi)
         host["denied"] = h["jail"]["seccomp"]["denied"]
+        host["emulated"] = h["jail"]["seccomp"]["emulated"]
         host["pids"] = find_service_processes()
         for name in ("pysandbox-executor", "pysandbox-zygote", "pysandbox-fcgi", "nginx"):
             assert name in host["pids"], (name, host["pids"])
@@ -623,6 +625,30 @@ class ProcessTests(HostileCase):
         self.assertGreaterEqual(len(overlays), 3)
         for line in overlays:
             self.assertRegex(line.split()[-1], r"lowerdir=/[\w/]+:tmp(,|$)", line)
+
+    # sysinfo() is not namespaced; the filter traps it and the jail answers
+    # with its own view (the host's uptime, load and process count would be
+    # a channel between concurrent jobs).
+    def test_sysinfo_describes_the_jail_not_the_host(self):
+        if "sysinfo" not in host["emulated"]:
+            self.skipTest("sysinfo is answered by the jail on x86-64 only")
+        memory_mb = 300
+        answer, _, _ = self.run_program("host_sysinfo", wall=10, memory=memory_mb)
+        self.assertEqual(answer["status"], "ok", answer["error"])
+        r = answer["result"]
+        self.assertEqual(r["call"], "ok")
+        self.assertEqual(r["loads"], [0, 0, 0])
+        self.assertEqual(r["procs"], 1)
+        self.assertEqual(r["totalswap"], 0)
+        self.assertEqual(r["totalram"], memory_mb << 20)
+        self.assertEqual(r["sysconf_bytes"], memory_mb << 20)
+        self.assertGreater(r["freeram"], 0)
+        self.assertLess(r["freeram"], r["totalram"])  # the interpreter is resident
+        self.assertGreaterEqual(r["uptime"], 0)
+        self.assertLessEqual(r["uptime"], time.monotonic() - host["started"] + 1)
+        self.assertEqual((r["null"], r["read_only"], r["unmapped"]), ("EFAULT",) * 3)
+        self.assertEqual(r["thread"], {"call": "ok", "procs": 1})
+        self.assertIs(r["still_running"], True)
 
 
 # --- secrets ----------------------------------------------------------------------------
