@@ -28,7 +28,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection 
 LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' $(WARN) \
-               -Icgi -MMD -MP
+               -MMD -MP
 
 # VARIANT=rel (default) or VARIANT=san (ASan+UBSan); each builds into build/$(VARIANT).
 VARIANT ?= rel
@@ -43,17 +43,48 @@ B := build/$(VARIANT)
 CFLAGS_ALL = $(BASE_CFLAGS) $(VCFLAGS) $(shell pkg-config --cflags $(PKGS))
 LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
-# The library every program and test links: no FastCGI, no Python.
-LIB_SRCS := app.c sbuf.c utf8.c b64.c jscan.c form.c conf.c http.c tmpl.c body.c page.c \
-            analysis.c insights.c reqs.c xproto.c xclient.c native.c hview.c result.c cgroup.c \
-            hist.c bg.c judge0.c judge0_engine.c j0api.c pkgs.c router.c \
-            execution.c bench.c service.c zygote.c
+# The source tree: one folder per program over the layers they share.  A
+# layer may include only its own headers and those of the layers below it
+# (LAYER_INC); each folder is compiled with just those include paths, so a
+# header reached from the wrong layer does not build.
+#   core     errors, buffers, UTF-8, base64, JSON scanning and writing, forms, settings
+#   proto    what crosses a process boundary: executor frames, zygote messages,
+#            the one result schema and its reader
+#   jail     the jail the zygote applies and the executor describes
+#   store    the SQLite history: all SQL
+#   engines  requirements, packages, router, native client, Judge0 client and engine,
+#            execution with fallback
+#   front    pysandbox-fcgi: FastCGI main, HTTP, pages, reports, benchmarks, background tasks;
+#            front/judge0: the Judge0-compatible API
+#   executor pysandbox-executor: the supervisor and its cgroups
+#   zygote   pysandbox-zygote: the warm interpreter that clones jails
+layer_srcs = $(sort $(wildcard $(1:%=cgi/%/*.c)))
+LAYER_INC.core     := core
+LAYER_INC.proto    := core proto
+LAYER_INC.jail     := core proto jail
+LAYER_INC.store    := core store
+LAYER_INC.engines  := core proto store engines front
+LAYER_INC.front    := core proto store engines front front/judge0
+LAYER_INC.front/judge0 := $(LAYER_INC.front)
+LAYER_INC.executor := core proto jail executor
+LAYER_INC.zygote   := core proto jail zygote
+ALL_INC := $(sort $(foreach l,core proto jail store engines front executor zygote,$(LAYER_INC.$(l))))
+inc_of = $(addprefix -Icgi/,$(LAYER_INC.$(patsubst %/,%,$(dir $(1)))))
+
+FRONT_MAIN := front/fcgi_main.c
+EXECUTOR_MAIN := executor/executor_main.c
+ZYGOTE_MAIN := zygote/zygote_main.c
+# The library the front and every test links: no FastCGI main, no Python.
+LIB_SRCS := $(patsubst cgi/%,%,$(filter-out cgi/$(FRONT_MAIN),\
+              $(call layer_srcs,core proto store engines front front/judge0)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
+EXECUTOR_SRCS := $(patsubst cgi/%,%,$(call layer_srcs,core proto jail executor))
 
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
 # ASan's terabytes of shadow mappings would exceed: it gets its own objects,
 # built with UBSan only in the sanitizer variant.
-ZYGOTE_SRCS := zygote_main.c zygote.c jail.c precopy.c xproto.c app.c
+ZYGOTE_SRCS := $(patsubst cgi/%,%,$(call layer_srcs,zygote jail)) \
+               proto/xproto.c proto/zygote.c core/app.c
 ifeq ($(VARIANT),san)
 ZYGOTE_VFLAGS := -O1 -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ZYGOTE_VLDFLAGS := -fsanitize=undefined
@@ -100,24 +131,24 @@ web/vendor/chart.umd.min.js: tools/web-vendor/node_modules/.package-lock.json
 $(B)/obj/%.o: cgi/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_ALL) $(call inc_of,$*) -c $< -o $@
 
 $(B)/libpysandbox.a: $(LIB_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(B)/pysandbox-fcgi: $(B)/obj/fcgi_main.o $(B)/libpysandbox.a
+$(B)/pysandbox-fcgi: $(B)/obj/$(FRONT_MAIN:.c=.o) $(B)/libpysandbox.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/pysandbox-executor: $(B)/obj/executor_main.o $(B)/obj/jail.o $(B)/libpysandbox.a
+$(B)/pysandbox-executor: $(EXECUTOR_SRCS:%.c=$(B)/obj/%.o)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/zobj/%.o: cgi/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) $(ZYGOTE_VFLAGS) $(PY_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(call inc_of,$*) $(ZYGOTE_VFLAGS) $(PY_CFLAGS) -c $< -o $@
 
 $(B)/pysandbox-zygote: $(ZYGOTE_SRCS:%.c=$(B)/zobj/%.o)
 	@echo "  LINK    $@"
@@ -130,13 +161,13 @@ CMOCKA := $(shell pkg-config --cflags --libs cmocka)
 $(B)/tests/%: tests/unit/%.c $(B)/libpysandbox.a tests/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(ALL_INC:%=-Icgi/%) -Itests/unit -o $@ $< $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 # The pre-copy module belongs to the zygote, not the library: linked in here.
-$(B)/tests/test_precopy: tests/unit/test_precopy.c cgi/precopy.c $(B)/libpysandbox.a tests/unit/unit.h
+$(B)/tests/test_precopy: tests/unit/test_precopy.c cgi/zygote/precopy.c $(B)/libpysandbox.a tests/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< cgi/precopy.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(ALL_INC:%=-Icgi/%) -Itests/unit -o $@ $< cgi/zygote/precopy.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done
@@ -148,20 +179,24 @@ unit-san:
 # briefly on its committed corpus; `make fuzz FUZZ_SECONDS=600` runs longer.
 FUZZ_SECONDS ?= 15
 FUZZ_CC := clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' -Icgi \
-               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer
-build/fuzz/%: tests/fuzz/%.c $(addprefix cgi/,$(LIB_SRCS))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -DPYODIDE_VERSION='"$(PYODIDE_VERSION)"' \
+               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+               $(shell pkg-config --cflags $(PKGS))
+# The library is built once for every target (instrumented for the fuzzer,
+# without its main); each target is one file linked against it.
+build/fuzz/obj/%.o: cgi/%.c
 	@mkdir -p $(@D)
-	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call inc_of,$*) -MMD -MP -c $< -o $@
 
-# This one includes cgi/j0api.c to reach its static decoders.
-build/fuzz/fuzz_j0api: tests/fuzz/fuzz_j0api.c $(addprefix cgi/,$(LIB_SRCS))
+build/fuzz/libpysandbox.a: $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libpysandbox.a
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ \
-	    $(filter-out cgi/j0api.c,$^) $(LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(ALL_INC:%=-Icgi/%) -o $@ $^ $(LIBS)
 
 fuzz-smoke: FUZZ_SECONDS = 10
 fuzz-smoke fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
@@ -189,10 +224,10 @@ bench-browser: build pyodide web-vendor node-deps
 	tools/bench-browser $(BENCH_ARGS) --write
 
 checksrc:
-	@tools/checksrc cgi/*.c cgi/*.h tests/unit/*.c tests/fuzz/*.c
+	@tools/checksrc $$(find cgi -name '*.[ch]' | sort) tests/unit/*.c tests/fuzz/*.c
 
 format:
-	clang-format -i cgi/*.c cgi/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+	clang-format -i $$(find cgi -name '*.[ch]') tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 # --- the two commands ----------------------------------------------------------
 

@@ -7,7 +7,7 @@
  * messages are bounded. */
 #include <stdint.h>
 
-#include "../../cgi/j0api.c"
+#include "../../cgi/front/judge0/j0api.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,5 @@
 /* test_http.c - status mapping, JSON strings and error bodies. */
+#include "form.h"
 #include "http.h"
 #include "jscan.h"
 #include "unit.h"
@@ -34,7 +35,7 @@ static void writes_json_strings(void **state)
     sbuf b;
     sbuf_init(&b, 1024);
     const char in[] = "q\"b\\n\n\t\x01\0\xff\xc3\xa9</script>";
-    assert_int_equal(http_json_string(&b, in, sizeof in - 1), APP_OK);
+    assert_int_equal(jsonw_string(&b, in, sizeof in - 1), APP_OK);
     assert_string_equal(sbuf_str(&b),
                         "\"q\\\"b\\\\n\\n\\t\\u0001\\u0000\\ufffd\xc3\xa9</script>\"");
     js_span root;
@@ -85,11 +86,11 @@ static void extracts_media_types(void **state)
 {
     (void)state;
     char buf[64];
-    assert_string_equal(http_media_type("Application/JSON; charset=utf-8", buf, sizeof buf),
+    assert_string_equal(form_media_type("Application/JSON; charset=utf-8", buf, sizeof buf),
                         "application/json");
-    assert_string_equal(http_media_type(" text/html", buf, sizeof buf), "text/html");
-    assert_string_equal(http_media_type("", buf, sizeof buf), "");
-    assert_string_equal(http_media_type(NULL, buf, sizeof buf), "");
+    assert_string_equal(form_media_type(" text/html", buf, sizeof buf), "text/html");
+    assert_string_equal(form_media_type("", buf, sizeof buf), "");
+    assert_string_equal(form_media_type(NULL, buf, sizeof buf), "");
 }
 
 int main(void)

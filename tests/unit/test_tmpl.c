@@ -52,7 +52,7 @@ static void script_json_is_inert_for_random_strings(void **state)
         int n = rand() % 40;
         for (int i = 0; i < n; i++)
             sbuf_puts(&raw, atoms[rand() % (int)(sizeof atoms / sizeof atoms[0])]);
-        assert_int_equal(http_json_string(&json, raw.data ? raw.data : "", raw.len), APP_OK);
+        assert_int_equal(jsonw_string(&json, raw.data ? raw.data : "", raw.len), APP_OK);
         assert_int_equal(tmpl_escape_script_json(&out, json.data, json.len), APP_OK);
         assert_null(memchr(out.data, '<', out.len));
         assert_null(strstr(sbuf_str(&out), "\xe2\x80\xa8"));

@@ -25,9 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "bg.h"
 #include "conf.h"
 #include "http.h"
+#include "j0api.h"
 #include "service.h"
 
 #define FCGI_DEFAULT_WORKERS 16
@@ -86,7 +88,7 @@ static void serve_one(svc *s, FCGX_Request *r)
 {
     http_resp resp;
     http_resp_init(&resp);
-    char *body = NULL;
+    char *body_bytes = NULL;
     http_req req = {
         .method = param(r, "REQUEST_METHOD"),
         .path = param(r, "DOCUMENT_URI"),
@@ -113,19 +115,19 @@ static void serve_one(svc *s, FCGX_Request *r)
         /* Unknown routes and wrong methods read no body: svc_handle answers
          * 404/405 from the method and path alone. */
         size_t want = route == APP_OK ? (size_t)clen : 0;
-        body = malloc(want + 1);
-        if (body == NULL) {
+        body_bytes = malloc(want + 1);
+        if (body_bytes == NULL) {
             http_resp_error(&resp, APP_ENOMEM, NULL);
         } else {
             size_t got = 0;
             while (got < want) {
                 size_t chunk = want - got > (1u << 20) ? (1u << 20) : want - got;
-                int n = FCGX_GetStr(body + got, (int)chunk, r->in);
+                int n = FCGX_GetStr(body_bytes + got, (int)chunk, r->in);
                 if (n <= 0)
                     break;
                 got += (size_t)n;
             }
-            body[got] = '\0';
+            body_bytes[got] = '\0';
             /* Read up to the end of the FastCGI stdin stream (its empty
              * terminating record), so that from now on any readiness of the
              * connection means nginx closed it: the client went away. */
@@ -135,14 +137,14 @@ static void serve_one(svc *s, FCGX_Request *r)
             if (got < want) {
                 http_resp_error(&resp, APP_EFIELD, "the request body ended early");
             } else {
-                req.body = body;
+                req.body = body_bytes;
                 req.body_len = got;
                 svc_handle(s, &req, &resp);
             }
         }
     }
     write_response(r, &resp, head_only);
-    free(body);
+    free(body_bytes);
     http_resp_free(&resp);
 }
 
@@ -182,6 +184,21 @@ static pid_t spawn_worker(svc *s, int sock)
     return pid;
 }
 
+/* The background tasks this program runs for bg_run_task() (see bg.h):
+ * "benchmark" <run id>, "judge0" <submission token>.  Returns the task
+ * process's exit status. */
+static int task_main(const conf *c, const char *name, const char *arg)
+{
+    if (!bg_arg_ok(arg))
+        return 2;
+    if (strcmp(name, "benchmark") == 0)
+        return bench_task(c, arg) == APP_OK ? 0 : 1;
+    if (strcmp(name, "judge0") == 0)
+        return j0api_task(c, arg) == APP_OK ? 0 : 1;
+    fprintf(stderr, "pysandbox-fcgi: unknown task %s\n", name);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *root = getenv("PYSANDBOX_ROOT");
@@ -194,7 +211,7 @@ int main(int argc, char **argv)
             conf_free(&tc);
             return 2;
         }
-        int rc = bg_task_main(&tc, argv[2], argv[3]);
+        int rc = task_main(&tc, argv[2], argv[3]);
         conf_free(&tc);
         return rc;
     }

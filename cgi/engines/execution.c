@@ -230,7 +230,7 @@ static app_err attempts_json(sbuf *out, const attempt *att, size_t n)
         err = sbuf_printf(out, "%s{\"engine\":\"%s\",\"status\":\"%s\",\"ms\":%.3f,\"error\":",
                           i ? "," : "", rt_engine_name(att[i].engine), att[i].status, att[i].ms);
         if (err == APP_OK)
-            err = att[i].error[0] ? http_json_string(out, att[i].error, strlen(att[i].error))
+            err = att[i].error[0] ? jsonw_string(out, att[i].error, strlen(att[i].error))
                                   : sbuf_puts(out, "null");
         if (err == APP_OK)
             err = sbuf_putc(out, '}');
@@ -249,7 +249,7 @@ static app_err routing_members(sbuf *out, double score, bool fallback, const att
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"selectedBecause\":");
     if (err == APP_OK)
-        err = http_json_string(out, because, strlen(because));
+        err = jsonw_string(out, because, strlen(because));
     return err;
 }
 
@@ -392,7 +392,7 @@ static void answer_error(exe_answer *a, int status, app_err err, const char *mes
     a->retry_after_s = status == 429 || status == 503 ? HTTP_RETRY_AFTER_S : 0;
     sbuf_reset(&a->body);
     sbuf_printf(&a->body, "{\"error\":{\"code\":\"%s\",\"message\":", app_errcode(err));
-    http_json_string(&a->body, message, strlen(message));
+    jsonw_string(&a->body, message, strlen(message));
     if (extra_name != NULL)
         sbuf_printf(&a->body, ",\"%s\":%s", extra_name, extra_json);
     sbuf_puts(&a->body, "}}\n");
@@ -468,7 +468,7 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
         sbuf_putc(&why, '{');
         for (int e = 0; e < RT_NENGINES; e++) {
             sbuf_printf(&why, "%s\"%s\":", e ? "," : "", rt_engine_name((rt_engine)e));
-            http_json_string(&why, d.excluded[e], strlen(d.excluded[e]));
+            jsonw_string(&why, d.excluded[e], strlen(d.excluded[e]));
         }
         sbuf_putc(&why, '}');
         answer_error(a, 422, APP_EREFUSED, d.because, "engines", sbuf_str(&why));
@@ -596,7 +596,7 @@ app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg
                           rt_engine_name((rt_engine)e), info[e].available ? "true" : "false");
         if (err == APP_OK)
             err = info[e].available ? sbuf_puts(out, "null")
-                                    : http_json_string(out, info[e].reason, strlen(info[e].reason));
+                                    : jsonw_string(out, info[e].reason, strlen(info[e].reason));
         if (err == APP_OK)
             err = sbuf_printf(out,
                               ",\"count\":%ld,\"successRate\":%.4f,\"engineFailureRate\":%.4f,"
@@ -606,7 +606,7 @@ app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg
                               st.p50_ms, st.p95_ms,
                               rt_score(st.count, st.engine_failure_rate, st.p50_ms));
         if (err == APP_OK)
-            err = st.last_error[0] ? http_json_string(out, st.last_error, strlen(st.last_error))
+            err = st.last_error[0] ? jsonw_string(out, st.last_error, strlen(st.last_error))
                                    : sbuf_puts(out, "null");
         if (err == APP_OK)
             err = sbuf_printf(out, ",\"limits\":{\"maxExecutionTimeS\":%g,\"maxMemoryMb\":%g,"

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "jsonw.h"
 #include "sbuf.h"
 
 /* Cap on a response body we build (pages embed up to the request body cap,
@@ -76,14 +77,5 @@ void http_resp_error(http_resp *r, app_err err, const char *message);
 
 /* Same, with the status given explicitly (e.g. 404 for an unknown route). */
 void http_resp_error_status(http_resp *r, int status, app_err err, const char *message);
-
-/* Appends the n bytes at s to out as a JSON string literal (quotes included).
- * Control characters, NUL, '"' and '\\' are escaped; bytes that are not
- * valid UTF-8 become U+FFFD, so the output is always valid JSON. */
-app_err http_json_string(sbuf *out, const char *s, size_t n);
-
-/* Returns the media type of a Content-Type value, lower-cased into buf
- * (without parameters such as charset): "application/json". */
-const char *http_media_type(const char *content_type, char *buf, size_t buflen);
 
 #endif

@@ -1,6 +1,7 @@
 /* form.c - application/x-www-form-urlencoded decoder. */
 #include "form.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,4 +95,16 @@ app_err form_parse(const char *p, size_t n, form_cb cb, void *ctx, char *msg, si
 out:
     free(scratch);
     return err;
+}
+
+const char *form_media_type(const char *content_type, char *buf, size_t buflen)
+{
+    size_t i = 0;
+    const char *p = content_type != NULL ? content_type : "";
+    while (*p == ' ')
+        p++;
+    while (*p != '\0' && *p != ';' && *p != ' ' && i + 1 < buflen)
+        buf[i++] = (char)tolower((unsigned char)*p++);
+    buf[i] = '\0';
+    return buf;
 }

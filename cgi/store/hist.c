@@ -11,7 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "http.h"
+#include "jsonw.h"
 
 struct hist {
     sqlite3 *db;
@@ -297,7 +297,7 @@ app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, c
         err = sbuf_printf(out, "%s{\"t\":%lld,\"engine\":", first ? "" : ",",
                           (long long)sqlite3_column_int64(st, 0));
         if (err == APP_OK)
-            err = http_json_string(out, engine ? engine : "", engine ? strlen(engine) : 0);
+            err = jsonw_string(out, engine ? engine : "", engine ? strlen(engine) : 0);
         if (err == APP_OK)
             err = sbuf_printf(out, ",\"count\":%lld,\"ok\":%lld,\"avgMs\":%.3f}",
                               (long long)sqlite3_column_int64(st, 2),
@@ -460,11 +460,11 @@ static app_err run_json(sqlite3_stmt *st, sbuf *out)
     int total = sqlite3_column_int(st, 8), done = sqlite3_column_int(st, 9);
     app_err err = sbuf_puts(out, "{\"id\":");
     if (err == APP_OK)
-        err = http_json_string(out, id ? id : "", id ? strlen(id) : 0);
+        err = jsonw_string(out, id ? id : "", id ? strlen(id) : 0);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"suite\":");
     if (err == APP_OK)
-        err = http_json_string(out, suite ? suite : "", suite ? strlen(suite) : 0);
+        err = jsonw_string(out, suite ? suite : "", suite ? strlen(suite) : 0);
     if (err == APP_OK)
         err = sbuf_printf(out, ",\"createdAt\":%.3f,\"finishedAt\":", sqlite3_column_double(st, 1));
     if (err == APP_OK)
@@ -476,16 +476,16 @@ static app_err run_json(sqlite3_stmt *st, sbuf *out)
         err = sbuf_printf(out, ",\"iterations\":%d,\"engines\":%s,\"source\":",
                           sqlite3_column_int(st, 4), engines ? engines : "[]");
     if (err == APP_OK)
-        err = http_json_string(out, source ? source : "", source ? strlen(source) : 0);
+        err = jsonw_string(out, source ? source : "", source ? strlen(source) : 0);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"status\":");
     if (err == APP_OK)
-        err = http_json_string(out, status ? status : "", status ? strlen(status) : 0);
+        err = jsonw_string(out, status ? status : "", status ? strlen(status) : 0);
     if (err == APP_OK)
         err = sbuf_printf(out, ",\"done\":%d,\"total\":%d,\"progress\":%.3f,\"error\":", done,
                           total, total > 0 ? (double)done / total : 0.0);
     if (err == APP_OK)
-        err = error ? http_json_string(out, error, strlen(error)) : sbuf_puts(out, "null");
+        err = error ? jsonw_string(out, error, strlen(error)) : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = sbuf_printf(out, ",\"summary\":%s}", summary ? summary : "null");
     return err;

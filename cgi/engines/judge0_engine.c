@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "jsonw.h"
 #include "hview.h"
 #include "jscan.h"
 #include "judge0.h"
@@ -153,7 +153,7 @@ typedef struct verdict {
 
 static void quote(const sbuf *b, char *buf, size_t len)
 {
-    /* First JENG_QUOTE bytes; http_json_string later repairs any UTF-8
+    /* First JENG_QUOTE bytes; jsonw_string later repairs any UTF-8
      * sequence this cuts. */
     snprintf(buf, len, "%.*s", (int)(b->len < JENG_QUOTE ? b->len : JENG_QUOTE), sbuf_str(b));
 }
@@ -289,11 +289,11 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
     err = sbuf_printf(out, "{\"success\":%s,\"status\":\"%s\",\"output\":", ok ? "true" : "false",
                       v.status);
     if (err == APP_OK)
-        err = http_json_string(out, sbuf_str(&output), output.len);
+        err = jsonw_string(out, sbuf_str(&output), output.len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"stderr\":");
     if (err == APP_OK)
-        err = http_json_string(out, sbuf_str(&errtext), errtext.len);
+        err = jsonw_string(out, sbuf_str(&errtext), errtext.len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"error\":");
     if (err == APP_OK) {
@@ -325,13 +325,13 @@ static app_err compose(const jz_result *r, const native_job *job, const limits *
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"engine\":\"judge0\",\"metadata\":{\"judge0\":{\"token\":");
     if (err == APP_OK)
-        err = http_json_string(out, r->token, strlen(r->token));
+        err = jsonw_string(out, r->token, strlen(r->token));
     if (err == APP_OK)
         err = sbuf_printf(out, ",\"statusId\":%d,\"status\":", id);
     if (err == APP_OK) {
         const char *d = r->status_description[0] != '\0' ? r->status_description
                                                          : jz_status_description(id);
-        err = http_json_string(out, d, strlen(d));
+        err = jsonw_string(out, d, strlen(d));
     }
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"time\":");
@@ -369,11 +369,11 @@ static app_err build_stdin(const native_job *job, sbuf *in)
 {
     app_err err = sbuf_puts(in, "{\"code\":");
     if (err == APP_OK)
-        err = http_json_string(in, job->code != NULL ? job->code : "", job->code_len);
+        err = jsonw_string(in, job->code != NULL ? job->code : "", job->code_len);
     if (err == APP_OK)
         err = sbuf_puts(in, ",\"data\":");
     if (err == APP_OK)
-        err = job->data_len > 0 ? http_json_string(in, job->data, job->data_len)
+        err = job->data_len > 0 ? jsonw_string(in, job->data, job->data_len)
                                 : sbuf_puts(in, "null");
     if (err == APP_OK)
         err = sbuf_putc(in, '}');

@@ -35,4 +35,8 @@ typedef app_err (*form_cb)(void *ctx, const char *name, size_t name_len, const c
  */
 app_err form_parse(const char *p, size_t n, form_cb cb, void *ctx, char *msg, size_t msglen);
 
+/* Returns the media type of a Content-Type value, lower-cased into buf
+ * (without parameters such as charset): "application/json". */
+const char *form_media_type(const char *content_type, char *buf, size_t buflen);
+
 #endif

@@ -10,12 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "j0api.h"
 
 extern char **environ;
 
-static bool arg_ok(const char *s)
+bool bg_arg_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > BG_MAX_ARG)
@@ -29,7 +27,7 @@ static bool arg_ok(const char *s)
 
 app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen)
 {
-    if (!arg_ok(name) || !arg_ok(arg)) {
+    if (!bg_arg_ok(name) || !bg_arg_ok(arg)) {
         snprintf(msg, msglen, "invalid background task name or argument");
         return APP_EFIELD;
     }
@@ -69,16 +67,4 @@ app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen)
         return APP_EIO;
     }
     return APP_OK;
-}
-
-int bg_task_main(const conf *c, const char *name, const char *arg)
-{
-    if (!arg_ok(arg))
-        return 2;
-    if (strcmp(name, "benchmark") == 0)
-        return bench_task(c, arg) == APP_OK ? 0 : 1;
-    if (strcmp(name, "judge0") == 0)
-        return j0api_task(c, arg) == APP_OK ? 0 : 1;
-    fprintf(stderr, "pysandbox-fcgi: unknown task %s\n", name);
-    return 2;
 }

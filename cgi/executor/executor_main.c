@@ -44,7 +44,7 @@
 
 #include "cgroup.h"
 #include "conf.h"
-#include "http.h"
+#include "jsonw.h"
 #include "jail.h"
 #include "result.h"
 #include "sbuf.h"
@@ -267,7 +267,7 @@ static void client_error(client *cl, app_err err, const char *message)
     sbuf b;
     sbuf_init(&b, 4096);
     sbuf_puts(&b, "{\"message\":");
-    http_json_string(&b, message, strlen(message));
+    jsonw_string(&b, message, strlen(message));
     sbuf_puts(&b, "}");
     client_reply(cl, err, sbuf_str(&b), b.len);
     sbuf_free(&b);
@@ -874,7 +874,7 @@ static void status_json(sbuf *b)
                    "\"RLIMIT_STACK\",\"RLIMIT_CORE\",\"RLIMIT_MEMLOCK\"%s],\"cgroup\":%s,",
                 ex.per_slot_uid ? ",\"RLIMIT_NPROC\"" : "", cg_describe_json(ex.cg));
     sbuf_puts(b, "\"cgroupNote\":");
-    http_json_string(b, ex.cg_why, strlen(ex.cg_why));
+    jsonw_string(b, ex.cg_why, strlen(ex.cg_why));
     sbuf_printf(b, ",\"forkAllowed\":%s},", ex.deny_fork ? "false" : "true");
     sbuf_printf(b,
                 "\"limits\":{\"defaultWallTimeMs\":%u,\"maxWallTimeMs\":%u,\"defaultMemoryMb\":%u,"
@@ -888,7 +888,7 @@ static void status_json(sbuf *b)
                 XP_MAX_STREAM_BYTES, XP_MAX_CODE, XP_MAX_DATA, ex.c.jail_tmp_mb, JAIL_MAX_FILE_MB,
                 ex.c.client_max_jobs);
     if (ex.last_error[0])
-        http_json_string(b, ex.last_error, strlen(ex.last_error));
+        jsonw_string(b, ex.last_error, strlen(ex.last_error));
     else
         sbuf_puts(b, "null");
     sbuf_puts(b, "}");

@@ -14,7 +14,8 @@
 #include <time.h>
 
 #include "b64.h"
-#include "http.h"
+#include "form.h"
+#include "jsonw.h"
 #include "jscan.h"
 
 /* As Judge0 names them (GET /statuses). */
@@ -702,7 +703,7 @@ static app_err call(jz_client *c, const char *url, const sbuf *post, long long d
     char *ctype = NULL;
     curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &ctype);
     if (ctype != NULL)
-        http_media_type(ctype, rep->media, sizeof rep->media);
+        form_media_type(ctype, rep->media, sizeof rep->media);
 out:
     curl_multi_remove_handle(c->multi, e);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);

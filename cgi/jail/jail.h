@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include "app.h"
+#include "xproto.h"
 
 #define JAIL_CLONE_FLAGS                                                                           \
     (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
@@ -46,11 +47,11 @@
 #define JAIL_DEFAULT_TMP_MB 64u
 #define JAIL_SHM_MB 16u
 /* Largest file the job may write (RLIMIT_FSIZE); writes past it fail with EFBIG. */
-#define JAIL_MAX_FILE_MB 16u
+#define JAIL_MAX_FILE_MB XP_MAX_FILE_MB
 /* Inodes in /tmp. */
 #define JAIL_TMP_INODES 4096u
 /* Stack size of each process (RLIMIT_STACK). */
-#define JAIL_STACK_MB 8u
+#define JAIL_STACK_MB XP_STACK_MB
 
 typedef struct jail_spec {
     const char *root_dir; /* directory, reachable by every slot uid, to build the root on (its

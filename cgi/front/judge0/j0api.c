@@ -33,7 +33,6 @@
 #include "b64.h"
 #include "bg.h"
 #include "form.h"
-#include "jail.h"
 #include "jscan.h"
 #include "judge0.h"
 #include "native.h"
@@ -206,11 +205,11 @@ static void j0_limits_get(const conf *c, j0_limits *l)
     l->wall_time = 10.0 < max_wall ? 10.0 : max_wall;
     l->max_memory = (long)c->max_memory_mb * 1024;
     l->memory = 128000 < l->max_memory ? 128000 : l->max_memory;
-    l->max_stack = (long)JAIL_STACK_MB * 1024; /* RLIMIT_STACK in the jail */
+    l->max_stack = (long)XP_STACK_MB * 1024; /* RLIMIT_STACK in the jail */
     l->stack = l->max_stack;
     l->max_procs = XP_DEFAULT_NPROC;
     l->procs = XP_DEFAULT_NPROC;
-    l->max_file_size = (long)JAIL_MAX_FILE_MB * 1024; /* RLIMIT_FSIZE in the jail */
+    l->max_file_size = (long)XP_MAX_FILE_MB * 1024; /* RLIMIT_FSIZE in the jail */
     l->file_size = 1024 < l->max_file_size ? 1024 : l->max_file_size;
     l->runs = 1;
     l->max_runs = J0_MAX_RUNS;
@@ -455,7 +454,7 @@ static app_err j0_errs_json(const j0_errs *e, sbuf *out)
             if (!firstmsg)
                 err = sbuf_putc(out, ',');
             if (err == APP_OK)
-                err = http_json_string(out, e->e[k].msg, strlen(e->e[k].msg));
+                err = jsonw_string(out, e->e[k].msg, strlen(e->e[k].msg));
             firstmsg = false;
         }
         if (err == APP_OK)
@@ -1172,17 +1171,17 @@ static app_err j0_outcome_json(const j0_outcome *o, sbuf *out)
     char t[32], w[32];
     app_err err = sbuf_puts(out, "{\"stdout\":");
     if (err == APP_OK)
-        err = o->out.len > 0 ? http_json_string(out, o->out.data, o->out.len)
+        err = o->out.len > 0 ? jsonw_string(out, o->out.data, o->out.len)
                              : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"stderr\":");
     if (err == APP_OK)
-        err = o->err.len > 0 ? http_json_string(out, o->err.data, o->err.len)
+        err = o->err.len > 0 ? jsonw_string(out, o->err.data, o->err.len)
                              : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"message\":");
     if (err == APP_OK)
-        err = o->message[0] ? http_json_string(out, o->message, strlen(o->message))
+        err = o->message[0] ? jsonw_string(out, o->message, strlen(o->message))
                             : sbuf_puts(out, "null");
     if (err == APP_OK)
         err = o->has_exit_code ? sbuf_printf(out, ",\"exit_code\":%d", o->exit_code)
@@ -1511,13 +1510,13 @@ static app_err j0_put_bytes(sbuf *out, const char *p, size_t n, bool present, bo
     if (!b64) {
         if (!utf8_valid(p, n, NULL))
             return APP_EUTF8;
-        return http_json_string(out, p, n);
+        return jsonw_string(out, p, n);
     }
     sbuf enc;
     sbuf_init(&enc, HTTP_MAX_RESPONSE);
     app_err err = b64_encode(p, n, B64_MIME, &enc);
     if (err == APP_OK)
-        err = http_json_string(out, enc.data ? enc.data : "", enc.len);
+        err = jsonw_string(out, enc.data ? enc.data : "", enc.len);
     sbuf_free(&enc);
     return err;
 }
@@ -1587,7 +1586,7 @@ static app_err j0_render(const j0_limits *l, const j0_row *row, const j0_fields 
             break;
         switch (k) {
         case F_TOKEN:
-            err = http_json_string(out, row->token, strlen(row->token));
+            err = jsonw_string(out, row->token, strlen(row->token));
             break;
         case F_SOURCE_CODE:
             err = j0_put_bytes(out, r.source.data ? r.source.data : "", r.source.len, r.has_source,
@@ -1670,7 +1669,7 @@ static app_err j0_render(const j0_limits *l, const j0_row *row, const j0_fields 
             const char *name = j0_language_name(row->language_id);
             err = sbuf_printf(out, "{\"id\":%ld,\"name\":", row->language_id);
             if (err == APP_OK)
-                err = name ? http_json_string(out, name, strlen(name)) : sbuf_puts(out, "null");
+                err = name ? jsonw_string(out, name, strlen(name)) : sbuf_puts(out, "null");
             if (err == APP_OK)
                 err = sbuf_putc(out, '}');
             break;
@@ -1702,7 +1701,7 @@ static void j0_error(http_resp *resp, int status, const char *message)
     http_resp_reset(resp);
     resp->status = status;
     sbuf_puts(&resp->body, "{\"error\":");
-    http_json_string(&resp->body, message, strlen(message));
+    jsonw_string(&resp->body, message, strlen(message));
     sbuf_puts(&resp->body, "}\n");
     j0_json_headers(resp);
 }
@@ -1849,7 +1848,7 @@ static bool j0_body(const http_req *req, js_span *root, http_resp *resp)
     char type[64], msg[APP_ERRMSG_LEN];
     root->type = JS_NULL;
     root->off = root->len = 0;
-    if (strcmp(http_media_type(req->content_type, type, sizeof type), "application/json") != 0 ||
+    if (strcmp(form_media_type(req->content_type, type, sizeof type), "application/json") != 0 ||
         req->body_len == 0)
         return true;
     if (js_validate(req->body ? req->body : "", req->body_len, root, msg, sizeof msg) != APP_OK) {
@@ -2026,7 +2025,7 @@ static void j0_batch_create(const conf *c, hist *h, const http_req *req, http_re
             /* Judge0 has no per-item form for this: report it in the item. */
             err = sbuf_puts(out, "{\"error\":");
             if (err == APP_OK)
-                err = http_json_string(out, msg[0] ? msg : app_strerror(one),
+                err = jsonw_string(out, msg[0] ? msg : app_strerror(one),
                                        strlen(msg[0] ? msg : app_strerror(one)));
             if (err == APP_OK)
                 err = sbuf_putc(out, '}');
@@ -2195,7 +2194,7 @@ static void j0_about(const conf *c, http_resp *resp)
 {
     const char *home = c->public_url ? c->public_url : "";
     sbuf_puts(&resp->body, "{\"version\":\"" J0_VERSION "\",\"homepage\":");
-    http_json_string(&resp->body, home, strlen(home));
+    jsonw_string(&resp->body, home, strlen(home));
     sbuf_puts(&resp->body, ",\"source_code\":\"\",\"maintainer\":\"pysandbox: a Judge0-compatible "
                            "API over a jailed native CPython (Python only)\"}");
     j0_ok_json(resp, 200);
@@ -2249,7 +2248,7 @@ static void j0_system_info(http_resp *resp)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     sbuf_puts(&resp->body, "{\"Architecture\":");
-    http_json_string(&resp->body, u.machine, strlen(u.machine));
+    jsonw_string(&resp->body, u.machine, strlen(u.machine));
     sbuf_printf(&resp->body, ",\"CPU(s)\":\"%ld\",\"Mem\":\"%.1fG\"}", cpus,
                 mem / (1024.0 * 1024 * 1024));
     j0_ok_json(resp, 200);

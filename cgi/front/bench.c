@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #include "bg.h"
-#include "http.h"
+#include "jsonw.h"
 #include "hview.h"
 #include "jscan.h"
 #include "judge0_engine.h"
@@ -47,7 +47,7 @@ app_err bench_cases_json(sbuf *out)
     for (size_t i = 0; i < NCASES && err == APP_OK; i++) {
         err = sbuf_printf(out, "%s{\"name\":\"%s\",\"code\":", i ? "," : "", cases[i].name);
         if (err == APP_OK)
-            err = http_json_string(out, cases[i].code, strlen(cases[i].code));
+            err = jsonw_string(out, cases[i].code, strlen(cases[i].code));
         if (err == APP_OK)
             err = sbuf_printf(out, ",\"packages\":\"%s\",\"data\":%s}", cases[i].packages,
                               cases[i].data ? "true" : "false");
@@ -96,7 +96,7 @@ static app_err summarize(hist *db, const char *run_id, sbuf *out)
                 sum += wall[i];
             err = sbuf_printf(out, "%s{\"case\":", first ? "" : ",");
             if (err == APP_OK)
-                err = http_json_string(out, cur_case, strlen(cur_case));
+                err = jsonw_string(out, cur_case, strlen(cur_case));
             if (err == APP_OK)
                 err = sbuf_printf(out, ",\"engine\":\"%s\",\"runs\":%d,\"ok\":%d,\"skipped\":%d,",
                                   cur_engine, runs, nok, skipped);

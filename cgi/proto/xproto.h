@@ -57,6 +57,12 @@ enum xp_op {
 /* Smallest wall-time and memory limits a request may ask for. */
 #define XP_MIN_WALL_MS 100u
 #define XP_MIN_MEMORY_MB 32u
+/* Fixed per-process limits of every job (the jail sets them; the
+ * Judge0-compatible API reports them): largest file the job may write
+ * (RLIMIT_FSIZE; writes past it fail with EFBIG) and the stack of each
+ * process (RLIMIT_STACK). */
+#define XP_MAX_FILE_MB 16u
+#define XP_STACK_MB 8u
 
 typedef struct xp_req_hdr {
     uint32_t magic;     /* XP_MAGIC_REQ */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "jsonw.h"
 #include "hview.h"
 #include "zygote.h"
 
@@ -31,11 +31,11 @@ app_err res_put_error(sbuf *out, const char *type, const char *message)
 {
     app_err err = sbuf_puts(out, "{\"type\":");
     if (err == APP_OK)
-        err = http_json_string(out, type, strlen(type));
+        err = jsonw_string(out, type, strlen(type));
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"message\":");
     if (err == APP_OK)
-        err = http_json_string(out, message, strlen(message));
+        err = jsonw_string(out, message, strlen(message));
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"traceback\":\"\"}");
     return err;
@@ -233,11 +233,11 @@ static app_err compose(const res_parts *p, sbuf *out, res_keep keep)
     app_err err = sbuf_printf(out, "{\"success\":%s,\"status\":\"%s\",\"output\":",
                               strcmp(status, "ok") == 0 ? "true" : "false", status);
     if (err == APP_OK)
-        err = http_json_string(out, p->out ? p->out : "", out_len);
+        err = jsonw_string(out, p->out ? p->out : "", out_len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"stderr\":");
     if (err == APP_OK)
-        err = http_json_string(out, p->err ? p->err : "", err_len);
+        err = jsonw_string(out, p->err ? p->err : "", err_len);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"error\":");
     if (err == APP_OK) {

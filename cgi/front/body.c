@@ -137,7 +137,7 @@ app_err body_decode(const char *content_type, const char *data, size_t len, body
     if (msg != NULL && msglen > 0)
         msg[0] = '\0';
     char media[64];
-    http_media_type(content_type, media, sizeof media);
+    form_media_type(content_type, media, sizeof media);
     bool form = strcmp(media, "application/x-www-form-urlencoded") == 0;
     bool json = strcmp(media, "application/json") == 0;
     /* `curl -d '{"code": ...}'` labels JSON as a form.  No form body starts

@@ -23,11 +23,11 @@ static app_err build_config(const conf *c, sbuf *out)
 {
     app_err err = sbuf_puts(out, "{\"pyodideUrl\":");
     if (err == APP_OK)
-        err = http_json_string(out, c->pyodide_url, strlen(c->pyodide_url));
+        err = jsonw_string(out, c->pyodide_url, strlen(c->pyodide_url));
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"packageUrl\":");
     if (err == APP_OK)
-        err = http_json_string(out, c->package_url, strlen(c->package_url));
+        err = jsonw_string(out, c->package_url, strlen(c->package_url));
     if (err == APP_OK)
         err = sbuf_printf(out,
                           ",\"pyodideVersion\":\"%s\",\"harnessUrl\":\"/static/harness.py\","
@@ -47,7 +47,7 @@ static app_err build_config(const conf *c, sbuf *out)
             if (!first)
                 err = sbuf_putc(out, ',');
             if (err == APP_OK)
-                err = http_json_string(out, start, (size_t)(p - start));
+                err = jsonw_string(out, start, (size_t)(p - start));
             first = false;
         }
     }
@@ -160,12 +160,12 @@ app_err page_render(const page *p, const page_input *in, http_resp *resp)
     sbuf_init(&input, in->code_len * 6 + 1024);
     app_err err = sbuf_puts(&input, "{\"code\":");
     if (err == APP_OK)
-        err = http_json_string(&input, in->code, in->code_len);
+        err = jsonw_string(&input, in->code, in->code_len);
     if (err == APP_OK)
         err = sbuf_puts(&input, ",\"analysisType\":");
     if (err == APP_OK)
         err = in->analysis_type != NULL
-                  ? http_json_string(&input, in->analysis_type, strlen(in->analysis_type))
+                  ? jsonw_string(&input, in->analysis_type, strlen(in->analysis_type))
                   : sbuf_puts(&input, "null");
     if (err == APP_OK)
         err = sbuf_printf(&input, ",\"autorun\":%s}", in->autorun ? "true" : "false");

@@ -10,7 +10,8 @@
  *
  *     pysandbox-fcgi --task NAME ARG
  *
- * which loads the settings from the same environment and calls task_run().
+ * which loads the settings from the same environment and runs the task from
+ * its own table (the program that owns --task owns the table: fcgi_main.c).
  * A fresh process matters: SQLite (like most libraries) must not be used
  * in a forked child of a process that had the database open.  A task
  * therefore carries no state but ARG; it reads what it needs from the
@@ -19,10 +20,10 @@
 #ifndef PYSANDBOX_BG_H
 #define PYSANDBOX_BG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app.h"
-#include "conf.h"
 
 /* Longest task name and argument. */
 #define BG_MAX_ARG 128
@@ -31,11 +32,8 @@
  * the task process exists, APP_EIO or APP_EFIELD with msg. */
 app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen);
 
-/*
- * The task side, called by pysandbox-fcgi --task: runs task name with arg
- * ("benchmark" <run id>, "judge0" <submission token>) and returns its
- * process exit status.
- */
-int bg_task_main(const conf *c, const char *name, const char *arg);
+/* Whether name or arg is acceptable as a task's name or argument: short,
+ * [A-Za-z0-9_-] only (the task side checks its argv with it too). */
+bool bg_arg_ok(const char *s);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "jsonw.h"
 
 void http_resp_init(http_resp *r)
 {
@@ -138,65 +138,6 @@ const char *http_reason(int status)
     }
 }
 
-app_err http_json_string(sbuf *out, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    app_err err = sbuf_putc(out, '"');
-    size_t run = 0;
-    size_t i = 0;
-    while (i < n && err == APP_OK) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) {
-            /* Messages may hold truncated user text: never emit invalid UTF-8. */
-            unsigned cp;
-            size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-            if (len > 0) {
-                i += len;
-                continue;
-            }
-            err = sbuf_append(out, s + run, i - run);
-            if (err == APP_OK)
-                err = sbuf_puts(out, "\\ufffd");
-            run = ++i;
-            continue;
-        }
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
-        err = sbuf_append(out, s + run, i - run);
-        run = ++i;
-        if (err != APP_OK)
-            break;
-        switch (c) {
-        case '"':
-            err = sbuf_puts(out, "\\\"");
-            break;
-        case '\\':
-            err = sbuf_puts(out, "\\\\");
-            break;
-        case '\n':
-            err = sbuf_puts(out, "\\n");
-            break;
-        case '\r':
-            err = sbuf_puts(out, "\\r");
-            break;
-        case '\t':
-            err = sbuf_puts(out, "\\t");
-            break;
-        default: {
-            char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            err = sbuf_append(out, esc, 6);
-        }
-        }
-    }
-    if (err == APP_OK)
-        err = sbuf_append(out, s + run, n - run);
-    if (err == APP_OK)
-        err = sbuf_putc(out, '"');
-    return err;
-}
-
 void http_resp_error_status(http_resp *r, int status, app_err err, const char *message)
 {
     http_resp_reset(r);
@@ -205,9 +146,9 @@ void http_resp_error_status(http_resp *r, int status, app_err err, const char *m
         message = app_strerror(err);
     /* The body is small and bounded; if even this fails we still send the status. */
     sbuf_puts(&r->body, "{\"error\":{\"code\":");
-    http_json_string(&r->body, app_errcode(err), strlen(app_errcode(err)));
+    jsonw_string(&r->body, app_errcode(err), strlen(app_errcode(err)));
     sbuf_puts(&r->body, ",\"message\":");
-    http_json_string(&r->body, message, strlen(message));
+    jsonw_string(&r->body, message, strlen(message));
     sbuf_puts(&r->body, "}}\n");
     http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
     http_resp_header(r, "Cache-Control", "no-store");
@@ -222,16 +163,4 @@ void http_resp_error_status(http_resp *r, int status, app_err err, const char *m
 void http_resp_error(http_resp *r, app_err err, const char *message)
 {
     http_resp_error_status(r, http_status_for(err), err, message);
-}
-
-const char *http_media_type(const char *content_type, char *buf, size_t buflen)
-{
-    size_t i = 0;
-    const char *p = content_type != NULL ? content_type : "";
-    while (*p == ' ')
-        p++;
-    while (*p != '\0' && *p != ';' && *p != ' ' && i + 1 < buflen)
-        buf[i++] = (char)tolower((unsigned char)*p++);
-    buf[i] = '\0';
-    return buf;
 }
