@@ -27,6 +27,7 @@ static const struct {
     [APP_ECLIENT_LIMIT] = {"client_limit",
                            "this client already has as many jobs in progress as it may; retry when "
                            "one finishes"},
+    [APP_EGONE] = {"client_gone", "the client went away"},
 };
 
 const char *app_strerror(app_err err)

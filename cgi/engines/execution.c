@@ -9,14 +9,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "http.h"
 #include "hview.h"
 #include "jscan.h"
+#include "jsonw.h"
 #include "judge0_engine.h"
 #include "native.h"
 #include "pkgs.h"
 #include "router.h"
-#include "tmpl.h"
 #include "xproto.h"
 
 /* After an engine failed, the router leaves it out for this long (per worker). */
@@ -285,119 +284,90 @@ static app_err merge_metadata(const char *json, size_t len, const char *extra, s
     return err;
 }
 
-/* --- output formats ---------------------------------------------------------- */
+/* --- the run ------------------------------------------------------------------ */
 
-static app_err render_text(const char *json, size_t len, sbuf *out)
+/* The run did not produce an answer: say why, for the front to render. */
+static void fail(exe_answer *a, app_err err, const char *message, const char *detail_name,
+                 const char *detail_json)
 {
-    cJSON *r = cJSON_ParseWithLength(json, len);
-    if (r == NULL)
-        return APP_EUPSTREAM;
-    const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "output"));
-    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "stderr"));
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(r, "error");
-    const cJSON *result = cJSON_GetObjectItemCaseSensitive(r, "result");
-    app_err err = sbuf_puts(out, o ? o : "");
-    if (err == APP_OK && e && e[0])
-        err = sbuf_printf(out, "--- stderr ---\n%s", e);
-    if (err == APP_OK && cJSON_IsObject(error)) {
-        const char *tb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "traceback"));
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "message"));
-        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "type"));
-        err = tb && tb[0] ? sbuf_printf(out, "--- error ---\n%s", tb)
-                          : sbuf_printf(out, "--- error ---\n%s: %s\n", t ? t : "Error", m ? m : "");
-    }
-    if (err == APP_OK && result != NULL && !cJSON_IsNull(result)) {
-        char *text = cJSON_Print(result);
-        err = text ? sbuf_printf(out, "--- result ---\n%s\n", text) : APP_ENOMEM;
-        cJSON_free(text);
-    }
-    cJSON_Delete(r);
-    return err;
+    a->err = err;
+    snprintf(a->message, sizeof a->message, "%s", message);
+    sbuf_reset(&a->result);
+    a->detail_name = detail_name;
+    sbuf_reset(&a->detail);
+    if (detail_name != NULL && sbuf_puts(&a->detail, detail_json) != APP_OK)
+        a->detail_name = NULL; /* over its cap: the error without its detail is still true */
 }
 
-static app_err html_section(sbuf *out, const char *title, const char *text)
+/* --- the engine table -------------------------------------------------------- */
+
+/* Judge0 may allow more than the native engine: its own maxima, and the
+ * request's limits as asked (Judge0 refuses what it cannot take). */
+static app_err judge0_limits(const conf *c, const reqs *r, native_job *job, char *msg,
+                             size_t msglen)
 {
-    if (text == NULL || text[0] == '\0')
-        return APP_OK;
-    app_err err = sbuf_printf(out, "<h2>%s</h2>\n<pre>", title);
-    if (err == APP_OK)
-        err = tmpl_escape_html(out, text, strlen(text));
-    return err == APP_OK ? sbuf_puts(out, "</pre>\n") : err;
+    app_err err = native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
+    if (err != APP_OK && err != APP_EREFUSED)
+        return err;
+    job->wall_ms = r->max_time_s > 0 ? (unsigned)ceil(r->max_time_s * 1000)
+                   : XP_DEFAULT_WALL_MS < c->judge0_max_wall_ms ? XP_DEFAULT_WALL_MS
+                                                                : c->judge0_max_wall_ms;
+    job->memory_mb = r->max_memory_mb > 0 ? (unsigned)ceil(r->max_memory_mb)
+                                          : c->judge0_max_memory_mb;
+    return APP_OK;
 }
 
-static bool base64_text(const char *s)
+static app_err native_job_limits(const conf *c, const reqs *r, native_job *job, char *msg,
+                                 size_t msglen)
 {
-    for (; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '+' || *s == '/' || *s == '='))
-            return false;
-    return true;
+    return native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
 }
 
-static app_err render_html(const char *json, size_t len, sbuf *out)
+/* The server engines: how each reads a request's limits and runs a job.
+ * The browser is not here: it runs in the caller's page. */
+typedef struct engine_ops {
+    app_err (*limits)(const conf *c, const reqs *r, native_job *job, char *msg, size_t msglen);
+    app_err (*run)(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
+                   size_t msglen);
+} engine_ops;
+
+static const engine_ops engine_table[RT_NENGINES] = {
+    [RT_NATIVE] = {native_job_limits, native_run},
+    [RT_JUDGE0] = {judge0_limits, jeng_run},
+};
+
+app_err exe_engine_run(const exe_ctx *x, rt_engine e, const reqs *r, native_job *job,
+                       int cancel_fd, sbuf *out, char *msg, size_t msglen)
 {
-    cJSON *r = cJSON_ParseWithLength(json, len);
-    if (r == NULL)
-        return APP_EUPSTREAM;
-    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "status"));
-    const char *engine = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "engine"));
-    app_err err = sbuf_puts(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                                 "<title>Python result</title></head><body>\n<p>Status: ");
-    if (err == APP_OK)
-        err = tmpl_escape_html(out, status ? status : "?", strlen(status ? status : "?"));
-    if (err == APP_OK)
-        err = sbuf_puts(out, " (engine ");
-    if (err == APP_OK)
-        err = tmpl_escape_html(out, engine ? engine : "?", strlen(engine ? engine : "?"));
-    if (err == APP_OK)
-        err = sbuf_puts(out, ")</p>\n");
-    if (err == APP_OK)
-        err = html_section(out, "Output",
-                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "output")));
-    if (err == APP_OK)
-        err = html_section(out, "Errors",
-                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "stderr")));
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(r, "error");
-    if (err == APP_OK && cJSON_IsObject(error))
-        err = html_section(out, "Exception",
-                           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(error, "traceback")));
-    const cJSON *result = cJSON_GetObjectItemCaseSensitive(r, "result");
-    if (err == APP_OK && result != NULL && !cJSON_IsNull(result)) {
-        char *text = cJSON_Print(result);
-        err = text ? html_section(out, "Result", text) : APP_ENOMEM;
-        cJSON_free(text);
+    if ((unsigned)e >= RT_NENGINES || engine_table[e].run == NULL) {
+        snprintf(msg, msglen, "the %s engine does not run on the server", rt_engine_name(e));
+        return APP_EINTERNAL;
     }
-    const cJSON *chart;
-    cJSON_ArrayForEach(chart, cJSON_GetObjectItemCaseSensitive(r, "charts"))
-    {
-        const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(chart, "data"));
-        if (err == APP_OK && data != NULL && base64_text(data))
-            err = sbuf_printf(out, "<p><img alt=\"chart\" src=\"data:image/png;base64,%s\"></p>\n",
-                              data);
-    }
-    if (err == APP_OK)
-        err = sbuf_puts(out, "</body></html>\n");
-    cJSON_Delete(r);
-    return err;
+    app_err err = engine_table[e].limits(x->c, r, job, msg, msglen);
+    return err == APP_OK ? engine_table[e].run(x->c, job, cancel_fd, out, msg, msglen) : err;
 }
 
 /* --- the run ------------------------------------------------------------------ */
 
-static void answer_error(exe_answer *a, int status, app_err err, const char *message,
-                         const char *extra_name, const char *extra_json)
+static void answer_init(exe_answer *a)
 {
-    a->status = status;
-    a->content_type = "application/json; charset=utf-8";
-    /* Capacity and restarts pass within seconds: say so, as http.c does. */
-    a->retry_after_s = status == 429 || status == 503 ? HTTP_RETRY_AFTER_S : 0;
-    sbuf_reset(&a->body);
-    sbuf_printf(&a->body, "{\"error\":{\"code\":\"%s\",\"message\":", app_errcode(err));
-    jsonw_string(&a->body, message, strlen(message));
-    if (extra_name != NULL)
-        sbuf_printf(&a->body, ",\"%s\":%s", extra_name, extra_json);
-    sbuf_puts(&a->body, "}}\n");
+    a->err = APP_OK;
+    a->message[0] = '\0';
+    a->detail_name = NULL;
+    sbuf_init(&a->result, EXE_MAX_ANSWER);
+    sbuf_init(&a->detail, EXE_MAX_DETAIL);
 }
 
+void exe_answer_free(exe_answer *a)
+{
+    if (a == NULL)
+        return;
+    sbuf_free(&a->result);
+    sbuf_free(&a->detail);
+}
+
+/* The browser answer: where to run it (a sandbox link unless the caller is
+ * the sandbox page itself). */
 static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decision *d,
                     attempt *att, size_t natt, exe_answer *a)
 {
@@ -409,44 +379,95 @@ static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decis
     snprintf(me->status, sizeof me->status, "handoff");
     if (!req->caller_is_page) {
         if (db == NULL) {
-            answer_error(a, 503, APP_EDB, "the store for sandbox links is unavailable", NULL, NULL);
+            fail(a, APP_EUNAVAIL, "the store for sandbox links is unavailable", NULL, NULL);
             return;
         }
-        sbuf reqjson;
-        sbuf_init(&reqjson, 64 * 1024);
-        sbuf_printf(&reqjson, "{\"preferredEngine\":\"%s\"}",
-                    reqs_engine_name(req->r->preferred_engine));
+        char reqjson[64];
+        snprintf(reqjson, sizeof reqjson, "{\"preferredEngine\":\"%s\"}",
+                 reqs_engine_name(req->r->preferred_engine));
         app_err err = hist_handoff_create(db, req->code, req->code_len, req->data, req->data_len,
-                                          sbuf_str(&reqjson), token, msg, sizeof msg);
-        sbuf_free(&reqjson);
+                                          reqjson, token, msg, sizeof msg);
         if (err != APP_OK) {
-            answer_error(a, http_status_for(err), err, msg, NULL, NULL);
+            fail(a, err, msg, NULL, NULL);
             return;
         }
     }
     /* Not recorded: a hand-off is a decision; the page reports the run itself. */
-    a->status = 200;
-    a->retry_after_s = 0;
-    a->content_type = "application/json; charset=utf-8";
-    sbuf_puts(&a->body, "{\"success\":true,\"status\":\"handoff\",\"output\":\"\",\"stderr\":\"\","
-                        "\"error\":null,\"result\":null,\"charts\":[],\"executionTime\":0,"
-                        "\"engine\":\"browser\",");
-    if (token[0] != '\0')
-        sbuf_printf(&a->body, "\"sandboxUrl\":\"%sapi/insights/python-sandbox?run=%s\",",
-                    req->link_base, token);
-    sbuf_puts(&a->body, "\"metadata\":{");
-    routing_members(&a->body, x->score[RT_BROWSER], natt > 0, att, natt + 1, d->because);
-    if (token[0] != '\0')
-        sbuf_printf(&a->body, ",\"linkExpiresInSeconds\":%d", HIST_HANDOFF_TTL_S);
-    sbuf_puts(&a->body, "}}\n");
+    sbuf *out = &a->result;
+    app_err err = sbuf_puts(out, "{\"success\":true,\"status\":\"handoff\",\"output\":\"\","
+                                 "\"stderr\":\"\",\"error\":null,\"result\":null,\"charts\":[],"
+                                 "\"executionTime\":0,\"engine\":\"browser\",");
+    if (err == APP_OK && token[0] != '\0')
+        err = sbuf_printf(out, "\"sandboxUrl\":\"%sapi/insights/python-sandbox?run=%s\",",
+                          req->link_base, token);
+    if (err == APP_OK)
+        err = sbuf_puts(out, "\"metadata\":{");
+    if (err == APP_OK)
+        err = routing_members(out, x->score[RT_BROWSER], natt > 0, att, natt + 1, d->because);
+    if (err == APP_OK && token[0] != '\0')
+        err = sbuf_printf(out, ",\"linkExpiresInSeconds\":%d", HIST_HANDOFF_TTL_S);
+    if (err == APP_OK)
+        err = sbuf_puts(out, "}}\n");
+    if (err != APP_OK)
+        fail(a, err, "the hand-off answer could not be composed", NULL, NULL);
+}
+
+/* Why every engine was left out, as {"browser": "...", ...}. */
+static app_err exclusions_json(const rt_decision *d, sbuf *out)
+{
+    app_err err = sbuf_putc(out, '{');
+    for (int e = 0; e < RT_NENGINES && err == APP_OK; e++) {
+        err = sbuf_printf(out, "%s\"%s\":", e ? "," : "", rt_engine_name((rt_engine)e));
+        if (err == APP_OK)
+            err = jsonw_string(out, d->excluded[e], strlen(d->excluded[e]));
+    }
+    return err == APP_OK ? sbuf_putc(out, '}') : err;
+}
+
+/* One attempt on server engine e: runs, times and records it.  Returns the
+ * engine's error (at->error says why) or APP_OK with the answer in result. */
+static app_err attempt_run(exe_ctx *x, hist *db, const exe_request *req, rt_engine e,
+                           bool fallback, attempt *at, sbuf *result)
+{
+    native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
+                      .data_len = req->data_len, .client = req->client};
+    char msg[APP_ERRMSG_LEN] = "";
+    memset(at, 0, sizeof *at);
+    at->engine = e;
+    double t0 = now_s();
+    app_err err = exe_engine_run(x, e, req->r, &job, req->cancel_fd, result, msg, sizeof msg);
+    at->ms = (now_s() - t0) * 1000;
+    if (err == APP_OK) {
+        double exec_ms;
+        size_t out_bytes;
+        hv_summary(result->data, result->len, at->status, sizeof at->status, &exec_ms, &out_bytes);
+        record(db, x->c, req, at, fallback, strcmp(at->status, "ok") == 0, exec_ms, out_bytes);
+        return APP_OK;
+    }
+    snprintf(at->error, sizeof at->error, "%s", msg[0] ? msg : app_strerror(err));
+    if (engine_failure(err)) {
+        snprintf(at->status, sizeof at->status, "%s",
+                 err == APP_EUNAVAIL || err == APP_EBUSY ? "unavailable" : "engine_error");
+        record(db, x->c, req, at, fallback, false, -1, 0);
+        x->failed_at[e] = now_s();
+        snprintf(x->failed_msg[e], sizeof x->failed_msg[e], "%s", at->error);
+    }
+    return err;
+}
+
+/* An attempt that failed for a reason that is not the engine's: the
+ * request's own fault (too large, refused) or a client that left. */
+static void fail_request(exe_answer *a, app_err err, const attempt *at)
+{
+    if (err != APP_EIO)
+        fail(a, err, at->error, NULL, NULL);
+    else
+        fail(a, APP_EGONE, "the client went away", NULL, NULL);
 }
 
 void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
 {
-    a->status = 200;
-    a->retry_after_s = 0;
-    a->content_type = "application/json; charset=utf-8";
-    sbuf_init(&a->body, HTTP_MAX_RESPONSE);
+    answer_init(a);
     refresh_scores(x, db);
 
     char imports[PK_MAX_IMPORTS][PK_NAME_MAX + 1];
@@ -464,14 +485,11 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
     try_failing_engines_last(x, &d);
     if (d.n == 0) {
         sbuf why;
-        sbuf_init(&why, 8192);
-        sbuf_putc(&why, '{');
-        for (int e = 0; e < RT_NENGINES; e++) {
-            sbuf_printf(&why, "%s\"%s\":", e ? "," : "", rt_engine_name((rt_engine)e));
-            jsonw_string(&why, d.excluded[e], strlen(d.excluded[e]));
-        }
-        sbuf_putc(&why, '}');
-        answer_error(a, 422, APP_EREFUSED, d.because, "engines", sbuf_str(&why));
+        sbuf_init(&why, EXE_MAX_DETAIL);
+        if (exclusions_json(&d, &why) == APP_OK)
+            fail(a, APP_EREFUSED, d.because, "engines", sbuf_str(&why));
+        else
+            fail(a, APP_EREFUSED, d.because, NULL, NULL);
         sbuf_free(&why);
         return;
     }
@@ -484,89 +502,53 @@ void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
             handoff(x, db, req, &d, att, natt, a);
             return;
         }
-        native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
-                          .data_len = req->data_len, .client = req->client};
-        char msg[APP_ERRMSG_LEN] = "";
-        app_err err = native_limits(x->c, req->r, &job.wall_ms, &job.memory_mb, msg, sizeof msg);
-        if (e == RT_JUDGE0 && err == APP_EREFUSED) /* Judge0 may allow more than native */
-            err = APP_OK;
-        if (e == RT_JUDGE0) {
-            job.wall_ms = req->r->max_time_s > 0 ? (unsigned)ceil(req->r->max_time_s * 1000)
-                                                 : XP_DEFAULT_WALL_MS < x->c->judge0_max_wall_ms
-                                                       ? XP_DEFAULT_WALL_MS
-                                                       : x->c->judge0_max_wall_ms;
-            job.memory_mb = req->r->max_memory_mb > 0 ? (unsigned)ceil(req->r->max_memory_mb)
-                                                      : x->c->judge0_max_memory_mb;
-        }
         sbuf result;
         sbuf_init(&result, XP_MAX_RESPONSE);
-        double t0 = now_s();
-        if (err == APP_OK)
-            err = e == RT_NATIVE ? native_run(x->c, &job, req->cancel_fd, &result, msg, sizeof msg)
-                                 : jeng_run(x->c, &job, req->cancel_fd, &result, msg, sizeof msg);
         attempt *at = &att[natt++];
-        memset(at, 0, sizeof *at);
-        at->engine = e;
-        at->ms = (now_s() - t0) * 1000;
+        app_err err = attempt_run(x, db, req, e, natt > 1, at, &result);
         if (err == APP_OK) {
-            double exec_ms;
-            size_t out_bytes;
-            hv_summary(result.data, result.len, at->status, sizeof at->status, &exec_ms,
-                           &out_bytes);
-            record(db, x->c, req, at, natt > 1, strcmp(at->status, "ok") == 0, exec_ms, out_bytes);
             sbuf extra;
-            sbuf_init(&extra, 64 * 1024);
+            sbuf_init(&extra, EXE_MAX_DETAIL);
             app_err merr = routing_members(&extra, info[e].score, natt > 1, att, natt, d.because);
             if (merr == APP_OK)
-                merr = merge_metadata(result.data, result.len, sbuf_str(&extra), &a->body);
+                merr = merge_metadata(result.data, result.len, sbuf_str(&extra), &a->result);
             sbuf_free(&extra);
             sbuf_free(&result);
-            if (merr != APP_OK) {
-                answer_error(a, 502, APP_EUPSTREAM, "the engine's answer could not be read", NULL,
-                             NULL);
-                return;
-            }
-            if (req->r->output_format != FORMAT_JSON) {
-                sbuf rendered;
-                sbuf_init(&rendered, HTTP_MAX_RESPONSE);
-                bool text = req->r->output_format == FORMAT_TEXT;
-                if ((text ? render_text : render_html)(a->body.data, a->body.len, &rendered) ==
-                    APP_OK) {
-                    sbuf_free(&a->body);
-                    a->body = rendered;
-                    a->content_type = text ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
-                } else {
-                    sbuf_free(&rendered);
-                }
-            }
+            if (merr != APP_OK)
+                fail(a, APP_EUPSTREAM, "the engine's answer could not be read", NULL, NULL);
             return;
         }
         sbuf_free(&result);
-        snprintf(at->error, sizeof at->error, "%s", msg[0] ? msg : app_strerror(err));
         if (!engine_failure(err)) {
-            /* The request's own fault (too large, refused) or a client that left. */
-            if (err != APP_EIO)
-                answer_error(a, http_status_for(err), err, at->error, NULL, NULL);
-            else
-                answer_error(a, 499, APP_EIO, "the client went away", NULL, NULL);
+            fail_request(a, err, at);
             return;
         }
-        snprintf(at->status, sizeof at->status, "%s",
-                 err == APP_EUNAVAIL || err == APP_EBUSY ? "unavailable" : "engine_error");
-        record(db, x->c, req, at, natt > 1, false, -1, 0);
-        x->failed_at[e] = now_s();
-        snprintf(x->failed_msg[e], sizeof x->failed_msg[e], "%s", at->error);
         if (!req->r->fallback_allowed)
             break;
     }
     sbuf list;
-    sbuf_init(&list, 64 * 1024);
-    attempts_json(&list, att, natt);
+    sbuf_init(&list, EXE_MAX_DETAIL);
     char message[APP_ERRMSG_LEN];
     snprintf(message, sizeof message, "every engine tried failed%s (see attempts)",
              req->r->fallback_allowed ? "" : "; fallbackAllowed is false");
-    answer_error(a, 503, APP_EUNAVAIL, message, "attempts", sbuf_str(&list));
+    if (attempts_json(&list, att, natt) == APP_OK)
+        fail(a, APP_EUNAVAIL, message, "attempts", sbuf_str(&list));
+    else
+        fail(a, APP_EUNAVAIL, message, NULL, NULL);
     sbuf_free(&list);
+}
+
+void exe_run_native(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
+{
+    answer_init(a);
+    attempt at;
+    app_err err = attempt_run(x, db, req, RT_NATIVE, false, &at, &a->result);
+    if (err == APP_OK)
+        return;
+    if (engine_failure(err))
+        fail(a, err, at.error, NULL, NULL);
+    else
+        fail_request(a, err, &at);
 }
 
 app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg, size_t msglen)

@@ -2,7 +2,8 @@
  * execution.h - running code on the best engine: routing, fallback,
  * statistics, browser hand-off.
  *
- * exe_run() is the library behind POST /api/insights/python-execution:
+ * exe_run() is the library behind POST /api/insights/python-execution
+ * (exe_run_native() behind POST /api/python/execute):
  * it asks the router (router.h) for an ordered list of engines, runs the
  * job on the first one, and moves to the next only when an engine fails
  * for reasons that are not the user's (unavailable, busy, crashed, its own
@@ -22,10 +23,12 @@
 #include "app.h"
 #include "conf.h"
 #include "hist.h"
+#include "native.h"
 #include "pkgs.h"
 #include "reqs.h"
 #include "router.h"
 #include "sbuf.h"
+#include "xproto.h"
 
 typedef struct exe_ctx exe_ctx;
 
@@ -42,13 +45,29 @@ typedef struct exe_request {
     uint64_t client;       /* xp_client_key() of the caller: its fair share of the engines */
 } exe_request;
 
-/* The answer: body and its media type. */
+/* Caps of an answer: the engine's result (up to XP_MAX_RESPONSE) with our
+ * metadata merged in, and the detail of an error (attempts, exclusions). */
+#define EXE_MAX_DETAIL (64u * 1024)
+#define EXE_MAX_ANSWER (XP_MAX_RESPONSE + EXE_MAX_DETAIL)
+
+/*
+ * What a run produced.  err == APP_OK: result holds the answer in the
+ * shared schema (JSON).  Otherwise no engine answered: message says why
+ * and, when detail_name is set, detail holds a JSON value the error
+ * carries under that name ("engines": why each was left out, "attempts":
+ * what was tried).  The front turns it into HTTP (status, error body,
+ * output format); nothing here knows HTTP.  Free with exe_answer_free().
+ */
 typedef struct exe_answer {
-    int status;            /* HTTP status (200, or an error's) */
-    const char *content_type;
-    sbuf body;             /* capped; free with sbuf_free */
-    int retry_after_s;     /* > 0: send Retry-After (the engines may be back soon) */
+    app_err err;
+    sbuf result;
+    char message[APP_ERRMSG_LEN];
+    const char *detail_name; /* static, or NULL */
+    sbuf detail;
 } exe_answer;
+
+/* Releases the answer's buffers.  NULL-safe. */
+void exe_answer_free(exe_answer *a);
 
 /*
  * Builds the context: the package catalogues of the engines (read from the
@@ -58,10 +77,25 @@ typedef struct exe_answer {
 app_err exe_ctx_new(const conf *c, exe_ctx **out, char *msg, size_t msglen);
 void exe_ctx_free(exe_ctx *x);
 
-/* Runs req.  Always fills *a (init'd here); errors that are the caller's
- * (refusal, bad input) or the service's come back as JSON error bodies with
- * their status.  db may be NULL (nothing is recorded then). */
+/* Runs req on the engines the router picks, falling back on engine
+ * faults.  Always fills *a (initialised here).  Every attempt is recorded
+ * in db, which may be NULL (nothing is recorded then). */
 void exe_run(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a);
+
+/* Runs req on the native engine only (POST /api/python/execute): no
+ * routing, no fallback, the engine's answer as it is; recorded like every
+ * other run. */
+void exe_run_native(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a);
+
+/*
+ * Runs job on server engine e with the limits r asks for (the engine's
+ * defaults where r says nothing): the one engine table every caller goes
+ * through.  Fills job's limits; the answer (shared schema) goes to out.
+ * APP_EREFUSED / APP_EFIELD for limits the engine cannot take, else the
+ * engine's own error, with msg.
+ */
+app_err exe_engine_run(const exe_ctx *x, rt_engine e, const reqs *r, native_job *job,
+                       int cancel_fd, sbuf *out, char *msg, size_t msglen);
 
 /* Appends the per-engine statistics and health (GET python-execution). */
 app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg, size_t msglen);

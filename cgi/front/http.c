@@ -76,6 +76,8 @@ int http_status_for(app_err err)
         return 503;
     case APP_ETIMEOUT:
         return 504;
+    case APP_EGONE:
+        return 499; /* nginx's code for a client that closed the connection */
     case APP_ENOMEM:
     case APP_ECONFIG:
     case APP_EJAIL:
@@ -138,26 +140,50 @@ const char *http_reason(int status)
     }
 }
 
-void http_resp_error_status(http_resp *r, int status, app_err err, const char *message)
+static void error_answer(http_resp *r, int status, app_err err, const char *message,
+                         const char *detail_name, const char *detail_json)
 {
     http_resp_reset(r);
     r->status = status;
     if (message == NULL || message[0] == '\0')
         message = app_strerror(err);
-    /* The body is small and bounded; if even this fails we still send the status. */
-    sbuf_puts(&r->body, "{\"error\":{\"code\":");
-    jsonw_string(&r->body, app_errcode(err), strlen(app_errcode(err)));
-    sbuf_puts(&r->body, ",\"message\":");
-    jsonw_string(&r->body, message, strlen(message));
-    sbuf_puts(&r->body, "}}\n");
-    http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
-    http_resp_header(r, "Cache-Control", "no-store");
-    http_resp_header(r, "X-Content-Type-Options", "nosniff");
+    app_err werr = sbuf_puts(&r->body, "{\"error\":{\"code\":");
+    if (werr == APP_OK)
+        werr = jsonw_string(&r->body, app_errcode(err), strlen(app_errcode(err)));
+    if (werr == APP_OK)
+        werr = sbuf_puts(&r->body, ",\"message\":");
+    if (werr == APP_OK)
+        werr = jsonw_string(&r->body, message, strlen(message));
+    if (werr == APP_OK && detail_name != NULL)
+        werr = sbuf_printf(&r->body, ",\"%s\":%s", detail_name, detail_json);
+    if (werr == APP_OK)
+        werr = sbuf_puts(&r->body, "}}\n");
+    if (werr != APP_OK) {
+        /* Only a message of kilobytes can get here: send the code alone. */
+        sbuf_reset(&r->body);
+        (void)sbuf_printf(&r->body, "{\"error\":{\"code\":\"%s\"}}\n", app_errcode(err));
+    }
+    /* Fixed names and values: these cannot fail but on memory, and the
+     * status is sent regardless. */
+    (void)http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
+    (void)http_resp_header(r, "Cache-Control", "no-store");
+    (void)http_resp_header(r, "X-Content-Type-Options", "nosniff");
     if (status == 429 || status == 503) {
         char secs[16];
         snprintf(secs, sizeof secs, "%d", HTTP_RETRY_AFTER_S);
-        http_resp_header(r, "Retry-After", secs);
+        (void)http_resp_header(r, "Retry-After", secs);
     }
+}
+
+void http_resp_error_status(http_resp *r, int status, app_err err, const char *message)
+{
+    error_answer(r, status, err, message, NULL, NULL);
+}
+
+void http_resp_error_detail(http_resp *r, app_err err, const char *message,
+                            const char *detail_name, const char *detail_json)
+{
+    error_answer(r, http_status_for(err), err, message, detail_name, detail_json);
 }
 
 void http_resp_error(http_resp *r, app_err err, const char *message)

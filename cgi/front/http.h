@@ -75,6 +75,11 @@ const char *http_reason(int status);
  */
 void http_resp_error(http_resp *r, app_err err, const char *message);
 
+/* Same, with one more member in the error object: detail_name (a fixed
+ * name) with detail_json (a JSON value, e.g. the engines tried). */
+void http_resp_error_detail(http_resp *r, app_err err, const char *message,
+                            const char *detail_name, const char *detail_json);
+
 /* Same, with the status given explicitly (e.g. 404 for an unknown route). */
 void http_resp_error_status(http_resp *r, int status, app_err err, const char *message);
 

@@ -17,6 +17,7 @@
 #include "j0api.h"
 #include "native.h"
 #include "page.h"
+#include "present.h"
 #include "reqs.h"
 #include "xproto.h"
 
@@ -238,44 +239,73 @@ static app_err requirements_field(const body *b, reqs *r, char *msg, size_t msgl
     return err == APP_OK ? reqs_decode(text, len, r, msg, msglen) : err;
 }
 
-/* Decodes {code, data?, requirements?} into a native job. */
-static app_err decode_job(svc *s, const body *b, native_job *job, char **code, reqs *r, char *msg,
-                          size_t msglen)
+/* The answer of a run as the HTTP response: the error with its status, or
+ * the result in the output format asked for (JSON unless text or html). */
+static app_err send_run_answer(http_resp *resp, exe_answer *a, reqs_format format)
 {
-    static const char *const known[] = {"code", "data", "requirements"};
-    app_err err = body_only(b, known, 3, msg, msglen);
-    if (err == APP_OK)
-        err = body_string(b, "code", XP_MAX_CODE, code, &job->code_len, msg, msglen);
+    _Static_assert(EXE_MAX_ANSWER <= HTTP_MAX_RESPONSE, "an answer must fit a response");
+    if (a->err != APP_OK) {
+        http_resp_error_detail(resp, a->err, a->message, a->detail_name, sbuf_str(&a->detail));
+        return APP_OK;
+    }
+    const char *type = "application/json; charset=utf-8";
+    sbuf_free(&resp->body);
+    resp->body = a->result;
+    sbuf_init(&a->result, EXE_MAX_ANSWER);
+    if (format != FORMAT_JSON) {
+        sbuf rendered;
+        sbuf_init(&rendered, HTTP_MAX_RESPONSE);
+        bool text = format == FORMAT_TEXT;
+        if ((text ? present_text : present_html)(resp->body.data, resp->body.len, &rendered) ==
+            APP_OK) {
+            sbuf_free(&resp->body);
+            resp->body = rendered;
+            type = text ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
+        } else {
+            sbuf_free(&rendered); /* the JSON answer is still the truth */
+        }
+    }
+    app_err err = http_resp_header(resp, "Content-Type", type);
+    return err == APP_OK ? http_resp_header(resp, "Cache-Control", "no-store") : err;
+}
+
+/* Reads {code, data?, <more>} shared by both run endpoints into er: code
+ * (required) and data (default []).  *code is the caller's to free. */
+static app_err decode_run(const body *b, exe_request *er, char **code, char *msg, size_t msglen)
+{
+    app_err err = body_string(b, "code", XP_MAX_CODE, code, &er->code_len, msg, msglen);
     if (err == APP_OK && *code == NULL) {
         snprintf(msg, msglen, "field 'code' is required");
         err = APP_EFIELD;
     }
     if (err != APP_OK)
         return err;
-    job->code = *code;
+    er->code = *code;
     js_type type;
-    err = body_json(b, "data", XP_MAX_DATA, &job->data, &job->data_len, &type, msg, msglen);
+    err = body_json(b, "data", XP_MAX_DATA, &er->data, &er->data_len, &type, msg, msglen);
     if (err == APP_ENOTFOUND) {
-        job->data = "[]";
-        job->data_len = 2;
+        er->data = "[]";
+        er->data_len = 2;
         err = APP_OK;
     }
-    if (err == APP_OK)
-        err = requirements_field(b, r, msg, msglen);
-    if (err == APP_OK)
-        err = native_limits(s->conf, r, &job->wall_ms, &job->memory_mb, msg, msglen);
     return err;
 }
 
 static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
+    static const char *const known[] = {"code", "data", "requirements"};
     body *b = NULL;
     char *code = NULL;
-    native_job job = {0};
     reqs r;
+    exe_request er = {.r = &r, .cancel_fd = req->cancel_fd,
+                      .client = xp_client_key(req->remote_addr)};
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
     if (err == APP_OK)
-        err = decode_job(s, b, &job, &code, &r, msg, msglen);
+        err = body_only(b, known, 3, msg, msglen);
+    if (err == APP_OK)
+        err = decode_run(b, &er, &code, msg, msglen);
+    if (err == APP_OK)
+        err = requirements_field(b, &r, msg, msglen);
     if (err == APP_OK && r.preferred_engine != ENGINE_AUTO && r.preferred_engine != ENGINE_NATIVE) {
         snprintf(msg, msglen,
                  "this endpoint runs the native engine; use /api/insights/python-execution to "
@@ -283,11 +313,14 @@ static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *ms
                  reqs_engine_name(r.preferred_engine));
         err = APP_EFIELD;
     }
-    job.client = xp_client_key(req->remote_addr);
-    if (err == APP_OK)
-        err = native_run(s->conf, &job, req->cancel_fd, &resp->body, msg, msglen);
-    if (err == APP_OK)
-        err = json_headers(resp);
+    if (err == APP_OK) {
+        char dbmsg[APP_ERRMSG_LEN];
+        exe_answer a;
+        exe_run_native(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
+        /* This endpoint answers JSON whatever outputFormat says, as it always has. */
+        err = send_run_answer(resp, &a, FORMAT_JSON);
+        exe_answer_free(&a);
+    }
     free(code);
     body_free(b);
     return err;
@@ -315,40 +348,25 @@ static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, ch
     static const char *const known[] = {"code", "data", "requirements", "client"};
     body *b = NULL;
     char *code = NULL, *client = NULL;
-    size_t code_len = 0, client_len = 0;
+    size_t client_len = 0;
     reqs r;
     exe_request er = {0};
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
     if (err == APP_OK)
         err = body_only(b, known, 4, msg, msglen);
     if (err == APP_OK)
-        err = body_string(b, "code", XP_MAX_CODE, &code, &code_len, msg, msglen);
-    if (err == APP_OK && code == NULL) {
-        snprintf(msg, msglen, "field 'code' is required");
-        err = APP_EFIELD;
-    }
+        err = decode_run(b, &er, &code, msg, msglen);
     if (err == APP_OK)
         err = body_string(b, "client", 16, &client, &client_len, msg, msglen);
     if (err == APP_OK && client != NULL && strcmp(client, "api") != 0 && strcmp(client, "page") != 0) {
         snprintf(msg, msglen, "field 'client' must be \"api\" or \"page\"");
         err = APP_EFIELD;
     }
-    if (err == APP_OK) {
-        js_type type;
-        err = body_json(b, "data", XP_MAX_DATA, &er.data, &er.data_len, &type, msg, msglen);
-        if (err == APP_ENOTFOUND) {
-            er.data = "[]";
-            er.data_len = 2;
-            err = APP_OK;
-        }
-    }
     if (err == APP_OK)
         err = requirements_field(b, &r, msg, msglen);
     if (err == APP_OK) {
         char base[4200];
         link_base(s, req, base, sizeof base);
-        er.code = code;
-        er.code_len = code_len;
         er.r = &r;
         er.caller_is_page = client != NULL && strcmp(client, "page") == 0;
         er.link_base = base;
@@ -357,17 +375,8 @@ static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, ch
         char dbmsg[APP_ERRMSG_LEN];
         exe_answer a;
         exe_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
-        resp->status = a.status;
-        sbuf_free(&resp->body);
-        resp->body = a.body;
-        err = http_resp_header(resp, "Content-Type", a.content_type);
-        if (err == APP_OK)
-            err = http_resp_header(resp, "Cache-Control", "no-store");
-        if (err == APP_OK && a.retry_after_s > 0) {
-            char secs[16];
-            snprintf(secs, sizeof secs, "%d", a.retry_after_s);
-            err = http_resp_header(resp, "Retry-After", secs);
-        }
+        err = send_run_answer(resp, &a, r.output_format);
+        exe_answer_free(&a);
     }
     free(code);
     free(client);

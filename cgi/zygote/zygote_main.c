@@ -570,17 +570,17 @@ static void devices_fs(void)
         die("the jail root directory's path is too long");
     if (geteuid() != 0)
         return; /* private nodes need root anyway (ensure_devices) */
-    const char *step = "unshare(CLONE_NEWNS)";
-    bool ok = unshare(CLONE_NEWNS) == 0;
-    if (ok && !(step = "make mounts slaves", mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0))
-        ok = false;
-    if (ok && !(step = dir, mkdir(dir, 0755) == 0 || errno == EEXIST))
-        ok = false;
-    if (ok && !(step = "mount the devices tmpfs",
-                mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC,
-                      "size=64k,nr_inodes=1024,mode=755") == 0))
-        ok = false;
-    if (!ok) {
+    const char *step = NULL;
+    if (unshare(CLONE_NEWNS) != 0)
+        step = "unshare(CLONE_NEWNS)";
+    else if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+        step = "make mounts slaves";
+    else if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        step = dir;
+    else if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=1024,mode=755") !=
+             0)
+        step = "mount the devices tmpfs";
+    if (step != NULL) {
         fprintf(stderr, "pysandbox-zygote: device nodes stay on the host's /tmp: %s: %s\n", step,
                 strerror(errno));
         return;

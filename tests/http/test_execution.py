@@ -196,6 +196,20 @@ class ReportAndStatsTests(unittest.TestCase):
         self.assertGreater(b["p50"], 0)
         self.assertLess(b["successRate"], 1.0)
 
+    def test_runs_of_the_native_endpoint_feed_the_statistics(self):
+        before = stats()["engines"]["native"]
+        status, answer = svc.execute("print('counted')")
+        self.assertEqual((status, answer["status"], answer["output"]), (200, "ok", "counted\n"))
+        # The endpoint's own answer carries no routing metadata: it is the engine's.
+        self.assertNotIn("attempts", answer["metadata"])
+        after = stats()["engines"]["native"]
+        self.assertEqual(after["count"], before["count"] + 1)
+        # A refusal is not a run: nothing is recorded for it.
+        st, _, body = svc.post_json("/api/python/execute",
+                                    {"code": "print(1)", "requirements": {"maxExecutionTime": 100000}})
+        self.assertEqual(st, 422, body)
+        self.assertEqual(stats()["engines"]["native"]["count"], before["count"] + 1)
+
     def test_bad_reports_are_refused(self):
         for body, text in [({"engine": "native", "status": "ok"}, "must be \"browser\""),
                            ({"engine": "browser", "status": "great"}, "must be one of"),

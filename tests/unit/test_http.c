@@ -19,6 +19,7 @@ static void maps_every_error_to_a_status(void **state)
     assert_int_equal(http_status_for(APP_EBUSY), 429);
     assert_int_equal(http_status_for(APP_ECLIENT_LIMIT), 429);
     assert_int_equal(http_status_for(APP_ETIMEOUT), 504);
+    assert_int_equal(http_status_for(APP_EGONE), 499);
     assert_int_equal(http_status_for(APP_EINTERNAL), 500);
     for (int e = 0; e < APP_ERR_COUNT_; e++) {
         int s = http_status_for((app_err)e);
@@ -67,6 +68,11 @@ static void renders_json_errors(void **state)
     assert_contains(sbuf_str(&r.headers), "Retry-After: 2\r\n");
     http_resp_error(&r, APP_ETIMEOUT, NULL);
     assert_not_contains(sbuf_str(&r.headers), "Retry-After");
+    /* An error may carry one more member: what the engines said. */
+    http_resp_error_detail(&r, APP_EREFUSED, "no engine", "engines", "{\"native\":\"too big\"}");
+    assert_int_equal(r.status, 422);
+    assert_string_equal(sbuf_str(&r.body), "{\"error\":{\"code\":\"refused\",\"message\":\"no engine\","
+                                           "\"engines\":{\"native\":\"too big\"}}}\n");
     http_resp_free(&r);
 }
 
