@@ -12,7 +12,6 @@ import ctypes
 import errno
 import os
 import resource
-import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -70,10 +69,5 @@ with open("/proc/self/status") as f:
     report["status"] = {k: v.strip() for k, v in (l.split(":", 1) for l in f)
                         if k in ("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")}
 print("\n".join(f"{k}: {v}" for k, v in sorted(report.items())))
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 __result__ = report

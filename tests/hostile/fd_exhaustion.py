@@ -7,7 +7,6 @@ import errno
 import os
 import resource
 import socket
-import time
 
 held = []
 failure = None
@@ -36,10 +35,5 @@ report = {"opened": opened, "failure": failure, "socketpairs": pairs, "pair_fail
           "raise_nofile": raise_result, "limit": resource.getrlimit(resource.RLIMIT_NOFILE)}
 print(report, flush=True)
 os.close(held.pop())  # one free descriptor for the ready file
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 __result__ = report

@@ -11,7 +11,6 @@ import fcntl
 import os
 import socket
 import stat
-import time
 
 found = {}
 for fd in range(0, 1024):
@@ -36,10 +35,5 @@ for fd in range(0, 1024):
     found[str(fd)] = info
 report = {"fstat": found}
 print(report, flush=True)
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 __result__ = report

@@ -15,7 +15,6 @@ import ctypes
 import errno
 import os
 import socket
-import time
 import zlib
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -78,12 +77,7 @@ def probe(name):
     return out
 
 
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{me}.tmp", "w").close()
-os.rename(f"/tmp/{me}.tmp", f"/tmp/{me}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{me}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(me)  # prelude.py
 report = {"own": probe(me), "other": probe(other), "squat_other": squat(other),
           "squat_own": squat(me), "shmid": shmid, "semid": semid,
           "tmp_listing": sorted(os.listdir("/tmp")), "shm_listing": sorted(os.listdir("/dev/shm"))}

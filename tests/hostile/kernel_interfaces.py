@@ -10,7 +10,6 @@
 import ctypes
 import errno
 import os
-import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -48,10 +47,5 @@ try:
 except OSError as exc:
     results["/dev/userfaultfd"] = errno.errorcode.get(exc.errno)
 print("\n".join(f"{k}: {v}" for k, v in sorted(results.items())))
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 __result__ = results

@@ -8,7 +8,6 @@
 import errno
 import os
 import socket
-import time
 
 report = {}
 
@@ -38,12 +37,7 @@ own.bind("\0" + data["jail_abstract"])
 own.listen(5)
 own.setblocking(False)
 report["self-connect (control)"] = connect("\0" + data["jail_abstract"])
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 accepted = 0
 while True:
     try:

@@ -11,7 +11,6 @@
 import errno
 import fcntl
 import os
-import time
 
 FILES = ["/usr/lib/python3.11/this.py", "/etc/ld.so.cache", "/dev/null"]
 report = {}
@@ -28,11 +27,6 @@ try:
 except OSError as exc:
     report["posix read lock this.py"] = errno.errorcode.get(exc.errno)
 if data["role"] == "hold":
-    # Announced by a rename, so the host never sees the file while it is open.
-    open(f"/tmp/{data['token']}.tmp", "w").close()
-    os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-    deadline = time.monotonic() + 30
-    while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until_released(data["token"])  # prelude.py
 print(report)
 __result__ = report

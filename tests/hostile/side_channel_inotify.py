@@ -10,7 +10,6 @@
 import ctypes
 import errno
 import os
-import time
 
 libc = ctypes.CDLL(None, use_errno=True)
 FILES = [b"/dev/null", b"/usr/share/zoneinfo/Etc/UTC", b"/usr/lib/python3.11/this.py", b"/etc/ld.so.cache"]
@@ -25,12 +24,7 @@ if fd >= 0:
             watches[wd] = path.decode()
         else:
             report[f"watch {path.decode()}"] = errno.errorcode.get(ctypes.get_errno())
-# Announced by a rename, so the host never sees the file while it is open.
-open(f"/tmp/{data['token']}.tmp", "w").close()
-os.rename(f"/tmp/{data['token']}.tmp", f"/tmp/{data['token']}.ready")
-deadline = time.monotonic() + 30
-while os.path.exists(f"/tmp/{data['token']}.ready") and time.monotonic() < deadline:
-    time.sleep(0.01)
+wait_until_released(data["token"])  # prelude.py
 events = {}
 if fd >= 0:
     try:

@@ -9,12 +9,13 @@ process table.  After every test (tearDown) the service must be idle, have
 no process left behind, keep the same executor/zygote/front/nginx processes
 and answer a normal job.
 
-Programs that must be held alive for a host-side inspection create
-/tmp/<token>.ready inside the jail (closed, then renamed into place, so the
-host never sees it while it is still an open descriptor) and wait until it
-is gone; the test finds
-the jailed process through /proc/<pid>/root/tmp (it runs as root), inspects
-it, and removes the file the same way.
+Programs that must be held alive for a host-side inspection call
+wait_until_released(token) of tests/hostile/prelude.py, which program()
+prepends to their code: it creates /tmp/<token>.ready inside the jail
+(closed, then renamed into place, so the host never sees it while it is
+still an open descriptor) and waits until it is gone; the test finds the
+jailed process through /proc/<pid>/root/tmp (find_paused_jail; it runs as
+root), inspects it, and removes the file the same way (release).
 
 A test marked @unittest.expectedFailure with a "JAIL GAP" comment would
 document an attack the engine does not contain yet (none is open now); such
@@ -240,7 +241,14 @@ def pids_cgroup_slots():
 
 
 def program(name):
-    return read(os.path.join(HOSTILE_DIR, name + ".py"))
+    """The code posted for tests/hostile/<name>.py: the program, after the
+    text of tests/hostile/prelude.py if it calls one of the prelude's
+    functions (a job is one code string: nothing to import it from)."""
+    code = read(os.path.join(HOSTILE_DIR, name + ".py"))
+    prelude = read(os.path.join(HOSTILE_DIR, "prelude.py"))
+    if any(re.search(rf"\b{fn}\(", code) for fn in re.findall(r"^def (\w+)\(", prelude, re.M)):
+        code = prelude + "\n\n" + code
+    return code
 
 
 def execute(code, data=None, wall=5, memory=None, timeout=None):
