@@ -32,6 +32,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     char msg[APP_ERRMSG_LEN];
     const char *root = getenv("PYSANDBOX_ROOT");
+    char pyodide[4096];
+    /* The lockfile of the unit-test data stands for a Pyodide download. */
+    snprintf(pyodide, sizeof pyodide, "%s/tests/unit/data/pyodide-dist", root ? root : ".");
+    setenv("PYSANDBOX_PYODIDE_DIR", pyodide, 0);
     if (root == NULL || conf_load(&cfg, root, NULL, NULL, msg, sizeof msg) != APP_OK ||
         svc_new(&cfg, &service, msg, sizeof msg) != APP_OK) {
         fprintf(stderr, "fuzz_service: set PYSANDBOX_ROOT (%s)\n", root ? msg : "unset");

@@ -245,17 +245,20 @@ static void reads_real_package_catalogues(void **state)
     assert_true(pk_has(s, "numpy"));
     assert_true(pk_has(s, "pandas"));
     assert_true(pk_has(s, "matplotlib"));
-    char path[4200], msg[APP_ERRMSG_LEN];
-    snprintf(path, sizeof path, "%s/pyodide/dist/" PYODIDE_VERSION "/pyodide-lock.json",
-             getenv("PYSANDBOX_ROOT"));
+    char dist[4096], path[4200], msg[APP_ERRMSG_LEN];
+    /* A distribution folder in the real lockfile format (tests/unit/data):
+     * only what is served counts; unvendored stdlib modules are reported. */
+    snprintf(dist, sizeof dist, "%s/tests/unit/data/pyodide-dist", getenv("PYSANDBOX_ROOT"));
+    snprintf(path, sizeof path, "%s/pyodide-lock.json", dist);
     pk_set *browser;
     pk_set_new(&browser);
-    /* The npm release serves no wheels: numpy is listed but not present. */
-    char dist[4200];
-    snprintf(dist, sizeof dist, "%s/pyodide/dist/" PYODIDE_VERSION, getenv("PYSANDBOX_ROOT"));
     assert_int_equal(pk_add_pyodide_lockfile(browser, path, dist, missing, msg, sizeof msg), APP_OK);
+    assert_true(pk_has(browser, "six"));
     assert_false(pk_has(browser, "numpy"));
+    assert_false(pk_has(browser, "escape")); /* its file_name leaves the folder */
     assert_true(pk_has(missing, "sqlite3"));
+    assert_true(pk_has(missing, "_sqlite3"));
+    assert_false(pk_has(missing, "numpy")); /* not stdlib: simply not there */
     pk_set *all;
     pk_set_new(&all);
     assert_int_equal(pk_add_pyodide_lockfile(all, path, NULL, NULL, msg, sizeof msg), APP_OK);

@@ -15,12 +15,19 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char msg[APP_ERRMSG_LEN];
+    char msg[APP_ERRMSG_LEN] = "PYSANDBOX_ROOT is not set";
     const char *root = getenv("PYSANDBOX_ROOT");
+    char pyodide[4096];
+    /* The lockfile of the unit-test data stands for a Pyodide download. */
+    snprintf(pyodide, sizeof pyodide, "%s/tests/unit/data/pyodide-dist", root ? root : ".");
+    setenv("PYSANDBOX_PYODIDE_DIR", pyodide, 0);
     if (f == NULL || root == NULL ||
         conf_load(&f->c, root, NULL, NULL, msg, sizeof msg) != APP_OK ||
         svc_new(&f->c, &f->s, msg, sizeof msg) != APP_OK) {
         fprintf(stderr, "setup: %s\n", msg);
+        if (f != NULL)
+            conf_free(&f->c);
+        free(f);
         return -1;
     }
     http_resp_init(&f->resp);
@@ -31,6 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    if (f == NULL)
+        return 0;
     http_resp_free(&f->resp);
     svc_free(f->s);
     conf_free(&f->c);
