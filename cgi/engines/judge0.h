@@ -9,7 +9,7 @@
  * to self-hosted servers, and as X-RapidAPI-Key plus X-RapidAPI-Host to
  * RapidAPI hosts (*.rapidapi.com).  Every HTTP call has connect and total
  * timeouts and a response size cap.  The decoder accepts what Judge0
- * really sends (see /work/shared/reference/judge0-api.md): MIME base64
+ * really sends (read from Judge0 CE 1.13.1's source, base64_service.rb): MIME base64
  * with line breaks, numbers sent as strings ("0.282"), nulls.
  */
 #ifndef PYSANDBOX_JUDGE0_H

@@ -1,7 +1,7 @@
 """The Judge0-compatible API (/judge0/...) through real nginx, FastCGI and the executor.
 
-What is checked is what Judge0 CE 1.13.1 clients rely on (see
-/work/shared/reference/judge0-api.md): routes, field names and types, status
+What is checked is what Judge0 CE 1.13.1 clients rely on (as
+Judge0's own source has them, github.com/judge0/judge0 at v1.13.1): routes, field names and types, status
 ids and descriptions, base64 in MIME form, validation bodies and HTTP codes,
 batch endpoints, and the request flow of the judge0-python SDK (SdkFlowTests).
 """

@@ -1,8 +1,8 @@
 /*
  * j0api.c - a Judge0-compatible API served by the native engine.
  *
- * Judge0 CE 1.13.1 semantics (see /work/shared/reference/judge0-api.md and
- * docs/design/judge0-api.md): field names and defaults, validation messages,
+ * Judge0 CE 1.13.1 semantics (as its source has them: judge0/judge0 on GitHub;
+ * see docs/design/judge0-api.md): field names and defaults, validation messages,
  * status ids, base64 (MIME) encoding, error codes.  Python only: language
  * ids 71 and 92 both run the jailed CPython in program mode.
  *
