@@ -14,6 +14,11 @@
 
 #include <stddef.h>
 
+/* On every function that returns an app_err: a dropped error means a
+ * truncated answer or a step that silently did not happen.  (GCC does not
+ * accept a (void) cast as handling it: handle or branch on the value.) */
+#define APP_MUST_CHECK __attribute__((warn_unused_result))
+
 /* Size of the caller-owned buffers that receive an error's detail. */
 #define APP_ERRMSG_LEN 256
 
@@ -41,6 +46,13 @@ typedef enum app_err {
     APP_EGONE,     /* the client went away before the answer was ready */
     APP_ERR_COUNT_ /* number of values; not an error */
 } app_err;
+
+/* Drops an error on purpose (the call site says why in a comment): the one
+ * spelling that GCC's warn_unused_result accepts and grep finds. */
+static inline void app_ignore(app_err err)
+{
+    (void)err;
+}
 
 /* Returns a static English sentence for err; never NULL. */
 const char *app_strerror(app_err err);

@@ -219,7 +219,7 @@ static void record(hist *db, const conf *c, const exe_request *req, const attemp
         .data = c->store_code ? req->data : NULL,
     };
     char msg[APP_ERRMSG_LEN];
-    hist_record(db, &e, msg, sizeof msg); /* statistics must never fail a run */
+    app_ignore(hist_record(db, &e, msg, sizeof msg)); /* statistics must never fail a run */
 }
 
 static app_err attempts_json(sbuf *out, const attempt *att, size_t n)

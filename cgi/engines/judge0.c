@@ -723,33 +723,38 @@ static void quote_body(const reply *rep, char *buf, size_t buflen)
     char detail[APP_ERRMSG_LEN];
     if (js_validate(doc, rep->body.len, &root, detail, sizeof detail) == APP_OK &&
         root.type == JS_OBJECT) {
+        /* The quote stops at the first piece that does not fit (JZ_QUOTE_MAX). */
+        app_err err = APP_OK;
         js_iter it;
         js_iter_init(&it, doc, root);
-        while (js_iter_next(&it, &k, &v)) {
+        while (err == APP_OK && js_iter_next(&it, &k, &v)) {
             if (q.len > 0)
-                sbuf_puts(&q, "; ");
-            if (!js_string_equals(doc, k, "error")) {
-                js_string_decode(doc, k, &q, NULL);
-                sbuf_puts(&q, ": ");
+                err = sbuf_puts(&q, "; ");
+            if (err == APP_OK && !js_string_equals(doc, k, "error")) {
+                err = js_string_decode(doc, k, &q, NULL);
+                if (err == APP_OK)
+                    err = sbuf_puts(&q, ": ");
             }
-            if (v.type == JS_STRING) {
-                js_string_decode(doc, v, &q, NULL);
-            } else if (v.type == JS_ARRAY) {
+            if (err == APP_OK && v.type == JS_STRING) {
+                err = js_string_decode(doc, v, &q, NULL);
+            } else if (err == APP_OK && v.type == JS_ARRAY) {
                 js_iter ai;
                 js_iter_init(&ai, doc, v);
                 bool first = true;
-                while (js_iter_next(&ai, NULL, &el)) {
+                while (err == APP_OK && js_iter_next(&ai, NULL, &el)) {
                     if (el.type != JS_STRING)
                         continue;
                     if (!first)
-                        sbuf_puts(&q, ", ");
-                    js_string_decode(doc, el, &q, NULL);
+                        err = sbuf_puts(&q, ", ");
+                    if (err == APP_OK)
+                        err = js_string_decode(doc, el, &q, NULL);
                     first = false;
                 }
             }
         }
-    } else {
-        sbuf_append(&q, doc, rep->body.len < JZ_QUOTE_MAX ? rep->body.len : JZ_QUOTE_MAX);
+    } else if (sbuf_append(&q, doc, rep->body.len < JZ_QUOTE_MAX ? rep->body.len : JZ_QUOTE_MAX) !=
+               APP_OK) {
+        sbuf_reset(&q); /* only memory can fail here: no quote then */
     }
     size_t n = 0;
     for (size_t i = 0; i < q.len && n + 1 < buflen; i++) {

@@ -70,12 +70,12 @@ static app_err choice(const char *doc, const char *name, js_span v, const char *
             return APP_OK;
         }
     }
-    sbuf b;
-    sbuf_init(&b, 256);
-    for (int i = 0; values[i] != NULL; i++)
-        sbuf_printf(&b, "%s%s", i ? ", " : "", values[i]);
-    snprintf(msg, msglen, "requirements.%s must be one of: %s", name, sbuf_str(&b));
-    sbuf_free(&b);
+    char list[256];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; values[i] != NULL && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", values[i]);
+    snprintf(msg, msglen, "requirements.%s must be one of: %s", name, list);
     return APP_EFIELD;
 }
 
@@ -178,7 +178,8 @@ app_err reqs_decode(const char *doc, size_t len, reqs *r, char *msg, size_t msgl
         } else {
             sbuf name;
             sbuf_init(&name, 64);
-            js_string_decode(doc, k, &name, NULL);
+            /* A name over 64 bytes is quoted empty: the message stays short. */
+            app_ignore(js_string_decode(doc, k, &name, NULL));
             snprintf(msg, msglen, "unknown field requirements.%.64s", sbuf_str(&name));
             sbuf_free(&name);
             err = APP_EFIELD;

@@ -161,17 +161,17 @@ static void error_answer(http_resp *r, int status, app_err err, const char *mess
     if (werr != APP_OK) {
         /* Only a message of kilobytes can get here: send the code alone. */
         sbuf_reset(&r->body);
-        (void)sbuf_printf(&r->body, "{\"error\":{\"code\":\"%s\"}}\n", app_errcode(err));
+        app_ignore(sbuf_printf(&r->body, "{\"error\":{\"code\":\"%s\"}}\n", app_errcode(err)));
     }
     /* Fixed names and values: these cannot fail but on memory, and the
      * status is sent regardless. */
-    (void)http_resp_header(r, "Content-Type", "application/json; charset=utf-8");
-    (void)http_resp_header(r, "Cache-Control", "no-store");
-    (void)http_resp_header(r, "X-Content-Type-Options", "nosniff");
+    app_ignore(http_resp_header(r, "Content-Type", "application/json; charset=utf-8"));
+    app_ignore(http_resp_header(r, "Cache-Control", "no-store"));
+    app_ignore(http_resp_header(r, "X-Content-Type-Options", "nosniff"));
     if (status == 429 || status == 503) {
         char secs[16];
         snprintf(secs, sizeof secs, "%d", HTTP_RETRY_AFTER_S);
-        (void)http_resp_header(r, "Retry-After", secs);
+        app_ignore(http_resp_header(r, "Retry-After", secs));
     }
 }
 

@@ -531,7 +531,7 @@ static void child_main(unsigned slot, const jail_io *io, int sync_fd)
         mine.dev_dir = dev_dir;
     }
     char err[APP_ERRMSG_LEN];
-    jail_enter(&mine, io, runner, NULL, err, sizeof err); /* returns only on failure */
+    app_ignore(jail_enter(&mine, io, runner, NULL, err, sizeof err)); /* returns only on failure */
     child_fail(io->channel_fd, err);
 }
 
