@@ -21,7 +21,6 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include "b64.h"
 #include "bg.h"
 #include "form.h"
+#include "hist_j0.h"
 #include "jscan.h"
 #include "judge0.h"
 #include "native.h"
@@ -78,7 +78,7 @@
 #define J0_WAIT_BUSY_RETRY_S 60
 #define J0_BUSY_SLEEP_MS 250
 /* UUID v4 text. */
-#define J0_TOKEN_LEN 36
+#define J0_TOKEN_LEN HIST_J0_TOKEN_LEN
 /* Most validation errors one submission can collect. */
 #define J0_MAX_ERRS 32
 
@@ -1202,27 +1202,6 @@ static app_err j0_outcome_json(const j0_outcome *o, sbuf *out)
 
 /* --- the store ------------------------------------------------------------------ */
 
-/* One row of judge0_submissions.  Free with j0_row_free(). */
-typedef struct j0_row {
-    char token[J0_TOKEN_LEN + 1];
-    double created_at, finished_at; /* finished_at < 0: not finished */
-    long language_id;
-    int status_id;
-    char *request; /* From malloc(); JSON text (j0_req_store_json) */
-    size_t request_len;
-    char *result; /* From malloc(); JSON text (j0_outcome_json), or NULL while running */
-    size_t result_len;
-} j0_row;
-
-static void j0_row_free(j0_row *row)
-{
-    if (row == NULL)
-        return;
-    free(row->request);
-    free(row->result);
-    row->request = row->result = NULL;
-}
-
 /* Seconds after which a row still In Queue/Processing is taken as lost
  * (its task died, or the service restarted under it). */
 static double j0_stale_s(const conf *c)
@@ -1230,125 +1209,13 @@ static double j0_stale_s(const conf *c)
     return J0_BUSY_RETRY_S + (c->max_wall_ms + c->queue_timeout_ms) / 1000.0 + 60.0;
 }
 
-static app_err j0_db_fail(sqlite3 *db, const char *what, char *msg, size_t msglen)
+/* Loads a live row (hist_j0_get), taking a status id out of Judge0's
+ * range as Internal Error.  APP_ENOTFOUND; APP_EDB; APP_ENOMEM. */
+static app_err j0_db_get(hist *h, const char *token, hist_j0_row *row, char *msg, size_t msglen)
 {
-    snprintf(msg, msglen, "database: %s: %s", what, sqlite3_errmsg(db));
-    return APP_EDB;
-}
-
-/* Runs one statement with bound values: "d" double, "i" int64, "t" text
- * (SQLITE_STATIC: every buffer outlives the statement, which is finalised
- * here), "n" null.  Returns APP_OK or APP_EDB. */
-static app_err j0_db_exec(sqlite3 *db, const char *sql, const char *types, char *msg, size_t msglen,
-                          ...)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return j0_db_fail(db, "prepare", msg, msglen);
-    va_list ap;
-    va_start(ap, msglen);
-    for (int i = 0; types[i] != '\0'; i++) {
-        if (types[i] == 'd') {
-            sqlite3_bind_double(st, i + 1, va_arg(ap, double));
-        } else if (types[i] == 'i') {
-            sqlite3_bind_int64(st, i + 1, va_arg(ap, long));
-        } else if (types[i] == 't') {
-            const char *s = va_arg(ap, const char *);
-            sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC);
-        } else {
-            sqlite3_bind_null(st, i + 1);
-        }
-    }
-    va_end(ap);
-    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : j0_db_fail(db, "step", msg, msglen);
-    sqlite3_finalize(st);
-    return err;
-}
-
-/* Deletes rows past HIST_SUBMISSION_TTL_S and closes lost runs as
- * Internal Error.  Failures are ignored: purging is housekeeping. */
-static void j0_db_purge(const conf *c, sqlite3 *db)
-{
-    char msg[APP_ERRMSG_LEN];
-    double now = j0_now();
-    j0_db_exec(db, "DELETE FROM judge0_submissions WHERE created_at < ?", "d", msg, sizeof msg,
-               now - HIST_SUBMISSION_TTL_S);
-    j0_db_exec(db,
-               "UPDATE judge0_submissions SET status_id = 13, finished_at = ?, result = "
-               "'{\"message\":\"the run was lost (its task ended or the service restarted)\"}' "
-               "WHERE status_id IN (1, 2) AND created_at < ?",
-               "dd", msg, sizeof msg, now, now - j0_stale_s(c));
-}
-
-static app_err j0_db_queue_size(sqlite3 *db, long *n, char *msg, size_t msglen)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM judge0_submissions WHERE status_id IN (1, 2)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return j0_db_fail(db, "prepare", msg, msglen);
-    app_err err = APP_OK;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *n = (long)sqlite3_column_int64(st, 0);
-    else
-        err = j0_db_fail(db, "count", msg, msglen);
-    sqlite3_finalize(st);
-    return err;
-}
-
-static char *j0_column_copy(sqlite3_stmt *st, int col, size_t *len)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    if (t == NULL)
-        return NULL;
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    char *p = malloc(n + 1);
-    if (p != NULL) {
-        memcpy(p, t, n);
-        p[n] = '\0';
-        *len = n;
-    }
-    return p;
-}
-
-/* Loads a live row.  APP_ENOTFOUND when unknown or expired; APP_EDB;
- * APP_ENOMEM. */
-static app_err j0_db_get(sqlite3 *db, const char *token, j0_row *row, char *msg, size_t msglen)
-{
-    memset(row, 0, sizeof *row);
-    if (strlen(token) > J0_TOKEN_LEN)
-        return APP_ENOTFOUND;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
-            db,
-            "SELECT created_at, finished_at, language_id, request, status_id, result "
-            "FROM judge0_submissions WHERE token = ? AND created_at >= ?",
-            -1, &st, NULL) != SQLITE_OK)
-        return j0_db_fail(db, "prepare", msg, msglen);
-    sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC); /* token outlives st */
-    sqlite3_bind_double(st, 2, j0_now() - HIST_SUBMISSION_TTL_S);
-    app_err err = APP_ENOTFOUND;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(row->token, sizeof row->token, "%s", token);
-        row->created_at = sqlite3_column_double(st, 0);
-        row->finished_at =
-            sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 1);
-        row->language_id = (long)sqlite3_column_int64(st, 2);
-        row->status_id = sqlite3_column_int(st, 4);
-        row->request = j0_column_copy(st, 3, &row->request_len);
-        row->result = j0_column_copy(st, 5, &row->result_len);
-        err = row->request == NULL ||
-                      (row->result == NULL && sqlite3_column_type(st, 5) != SQLITE_NULL)
-                  ? APP_ENOMEM
-                  : APP_OK;
-        if (row->status_id < 1 || row->status_id > JZ_STATUS_MAX)
-            row->status_id = ST_INTERNAL;
-    } else if (rc != SQLITE_DONE) {
-        err = j0_db_fail(db, "select", msg, msglen);
-    }
-    sqlite3_finalize(st);
-    if (err != APP_OK)
-        j0_row_free(row);
+    app_err err = hist_j0_get(h, token, row, msg, msglen);
+    if (err == APP_OK && (row->status_id < 1 || row->status_id > JZ_STATUS_MAX))
+        row->status_id = ST_INTERNAL;
     return err;
 }
 
@@ -1377,7 +1244,6 @@ static bool j0_pause(int cancel_fd, int ms)
 static void j0_execute(const conf *c, hist *h, const char *token, const j0_req *r, int cancel_fd,
                        uint64_t client, double retry_s)
 {
-    sqlite3 *db = hist_db(h);
     char msg[APP_ERRMSG_LEN] = "";
     native_job job = {
         .code = r->source.data ? r->source.data : "",
@@ -1423,11 +1289,7 @@ static void j0_execute(const conf *c, hist *h, const char *token, const j0_req *
     }
     char dbmsg[APP_ERRMSG_LEN];
     if (serr == APP_OK &&
-        j0_db_exec(db,
-                   "UPDATE judge0_submissions SET status_id = ?, finished_at = ?, result = ? "
-                   "WHERE token = ?",
-                   "idtt", dbmsg, sizeof dbmsg, (long)o.status_id, j0_now(), sbuf_str(&stored),
-                   token) != APP_OK)
+        hist_j0_finish(h, token, o.status_id, sbuf_str(&stored), dbmsg, sizeof dbmsg) != APP_OK)
         fprintf(stderr, "pysandbox judge0 api: storing %s: %s\n", token, dbmsg);
 
     const char *src = r->source.data ? r->source.data : "";
@@ -1463,11 +1325,10 @@ app_err j0api_task(const conf *c, const char *token)
     app_err err = hist_open(c->db_path, &h, msg, sizeof msg);
     if (err != APP_OK) {
         fprintf(stderr, "pysandbox judge0 api: task %s: %s\n", token, msg);
-        return err; /* the row is closed as lost later (j0_db_purge) */
+        return err; /* the row is closed as lost later (hist_j0_purge) */
     }
-    sqlite3 *db = hist_db(h);
-    j0_row row;
-    err = j0_db_get(db, token, &row, msg, sizeof msg);
+    hist_j0_row row;
+    err = j0_db_get(h, token, &row, msg, sizeof msg);
     if (err == APP_OK && row.status_id != ST_QUEUE)
         err = APP_EINTERNAL; /* started twice: leave it to the first */
     if (err == APP_OK) {
@@ -1476,20 +1337,18 @@ app_err j0api_task(const conf *c, const char *token)
         j0_req r;
         j0_req_init(&r, &l);
         js_span root;
-        j0_db_exec(db, "UPDATE judge0_submissions SET status_id = 2 WHERE token = ?", "t", msg,
-                   sizeof msg, token);
+        hist_j0_set_status(h, token, ST_PROCESS, msg, sizeof msg);
         if (js_validate(row.request, row.request_len, &root, msg, sizeof msg) == APP_OK &&
             j0_req_decode(&l, row.request, root, J0_BASE64 | J0_BYTES, &r, NULL) == APP_OK) {
             j0_execute(c, h, token, &r, -1, 0, J0_BUSY_RETRY_S);
         } else {
-            j0_db_exec(db,
-                       "UPDATE judge0_submissions SET status_id = 13, finished_at = ?, result = "
-                       "'{\"message\":\"the stored request could not be read\"}' WHERE token = ?",
-                       "dt", msg, sizeof msg, j0_now(), token);
+            hist_j0_finish(h, token, ST_INTERNAL,
+                           "{\"message\":\"the stored request could not be read\"}", msg,
+                           sizeof msg);
             err = APP_EINTERNAL;
         }
         j0_req_free(&r);
-        j0_row_free(&row);
+        hist_j0_row_free(&row);
     } else if (err != APP_EINTERNAL) {
         fprintf(stderr, "pysandbox judge0 api: task %s: %s\n", token,
                 msg[0] ? msg : app_strerror(err));
@@ -1551,7 +1410,7 @@ static app_err j0_put_result_raw(sbuf *out, const char *doc, js_span result, con
  * fields in base64 when b64.  Returns APP_OK; APP_EUTF8 when a text field
  * is not UTF-8 and b64 is false; APP_ETOOBIG; APP_ENOMEM.
  */
-static app_err j0_render(const j0_limits *l, const j0_row *row, const j0_fields *f, bool b64,
+static app_err j0_render(const j0_limits *l, const hist_j0_row *row, const j0_fields *f, bool b64,
                          sbuf *out)
 {
     bool want_req = false, want_bytes = false;
@@ -1797,39 +1656,38 @@ static bool j0_query_fields(const j0_query *q, j0_fields *f, http_resp *resp)
 
 /* The store, or a 503 answer when it could not be opened.  Creating
  * purges expired and lost rows on the way (reads only filter them). */
-static sqlite3 *j0_store(const conf *c, hist *h, bool purge, http_resp *resp)
+static hist *j0_store(const conf *c, hist *h, bool purge, http_resp *resp)
 {
     if (h == NULL) {
         j0_error(resp, 503, "the submission store is not available");
         return NULL;
     }
-    sqlite3 *db = hist_db(h);
     if (purge)
-        j0_db_purge(c, db);
-    return db;
+        hist_j0_purge(h, j0_stale_s(c));
+    return h;
 }
 
 /* j0_db_get, closing the row as lost first when its run is overdue, so a
  * polling client always ends. */
-static app_err j0_load(const conf *c, sqlite3 *db, const char *token, j0_row *row, char *msg,
+static app_err j0_load(const conf *c, hist *db, const char *token, hist_j0_row *row, char *msg,
                        size_t msglen)
 {
     app_err err = j0_db_get(db, token, row, msg, msglen);
     if (err == APP_OK && row->status_id <= ST_PROCESS &&
         row->created_at < j0_now() - j0_stale_s(c)) {
-        j0_row_free(row);
-        j0_db_purge(c, db);
+        hist_j0_row_free(row);
+        hist_j0_purge(db, j0_stale_s(c));
         err = j0_db_get(db, token, row, msg, msglen);
     }
     return err;
 }
 
 /* 503 "queue is full" when n more submissions would pass J0_MAX_QUEUE. */
-static bool j0_queue_room(sqlite3 *db, long n, http_resp *resp)
+static bool j0_queue_room(hist *db, long n, http_resp *resp)
 {
     long queued = 0;
     char msg[APP_ERRMSG_LEN];
-    if (j0_db_queue_size(db, &queued, msg, sizeof msg) != APP_OK) {
+    if (hist_j0_queue_size(db, &queued, msg, sizeof msg) != APP_OK) {
         j0_error(resp, 500, msg);
         return false;
     }
@@ -1864,7 +1722,7 @@ static bool j0_body(const http_req *req, js_span *root, http_resp *resp)
  * about to run here).  On validation errors, appends Judge0's error object
  * to errs_out and returns APP_EFIELD.  On APP_OK, token is set and r holds
  * the decoded request (the caller frees it). */
-static app_err j0_create_one(const conf *c, sqlite3 *db, const char *doc, js_span obj, bool b64,
+static app_err j0_create_one(const conf *c, hist *db, const char *doc, js_span obj, bool b64,
                              int status, j0_req *r, char *token, sbuf *errs_out, char *msg,
                              size_t msglen)
 {
@@ -1886,25 +1744,19 @@ static app_err j0_create_one(const conf *c, sqlite3 *db, const char *doc, js_spa
         err = APP_EIO;
     }
     if (err == APP_OK)
-        err = j0_db_exec(db,
-                         "INSERT INTO judge0_submissions (token, created_at, finished_at, "
-                         "language_id, request, status_id, result) VALUES (?, ?, NULL, ?, ?, ?, "
-                         "NULL)",
-                         "tditi", msg, msglen, token, j0_now(), r->language_id, sbuf_str(&stored),
-                         (long)status);
+        err = hist_j0_insert(db, token, r->language_id, sbuf_str(&stored), status, msg, msglen);
     sbuf_free(&stored);
     return err;
 }
 
 /* Starts the background run of token (pysandbox-fcgi --task judge0 TOKEN,
  * which calls j0api_task); on failure the row is removed. */
-static app_err j0_spawn(sqlite3 *db, const char *token, char *msg, size_t msglen)
+static app_err j0_spawn(hist *db, const char *token, char *msg, size_t msglen)
 {
     app_err err = bg_run_task("judge0", token, msg, msglen);
     if (err != APP_OK) {
         char ignored[APP_ERRMSG_LEN];
-        j0_db_exec(db, "DELETE FROM judge0_submissions WHERE token = ?", "t", ignored,
-                   sizeof ignored, token);
+        hist_j0_delete(db, token, ignored, sizeof ignored);
     }
     return err;
 }
@@ -1919,7 +1771,7 @@ static void j0_create(const conf *c, hist *h, const http_req *req, http_resp *re
     js_span root;
     if (!j0_query_parse(req, &q, resp))
         return;
-    sqlite3 *db = j0_store(c, h, true, resp);
+    hist *db = j0_store(c, h, true, resp);
     if (db == NULL || !j0_queue_room(db, 1, resp) || !j0_query_fields(&q, &f, resp) ||
         !j0_body(req, &root, resp))
         return;
@@ -1947,11 +1799,11 @@ static void j0_create(const conf *c, hist *h, const http_req *req, http_resp *re
     } else {
         j0_execute(c, h, token, &r, req->cancel_fd, xp_client_key(req->remote_addr),
                    J0_WAIT_BUSY_RETRY_S);
-        j0_row row;
+        hist_j0_row row;
         err = j0_db_get(db, token, &row, msg, sizeof msg);
         if (err == APP_OK)
             err = j0_render(&l, &row, &f, q.base64, &resp->body);
-        j0_row_free(&row);
+        hist_j0_row_free(&row);
         if (err == APP_EUTF8) {
             sbuf_reset(&resp->body);
             sbuf_printf(&resp->body,
@@ -1977,7 +1829,7 @@ static void j0_batch_create(const conf *c, hist *h, const http_req *req, http_re
     js_span root, list;
     if (!j0_query_parse(req, &q, resp))
         return;
-    sqlite3 *db = j0_store(c, h, true, resp);
+    hist *db = j0_store(c, h, true, resp);
     if (db == NULL || !j0_body(req, &root, resp))
         return;
     const char *doc = req->body ? req->body : "";
@@ -2047,10 +1899,10 @@ static void j0_show(const conf *c, hist *h, const char *token, const http_req *r
     j0_fields f;
     if (!j0_query_parse(req, &q, resp) || !j0_query_fields(&q, &f, resp))
         return;
-    sqlite3 *db = j0_store(c, h, false, resp);
+    hist *db = j0_store(c, h, false, resp);
     if (db == NULL)
         return;
-    j0_row row;
+    hist_j0_row row;
     char msg[APP_ERRMSG_LEN] = "";
     app_err err = j0_load(c, db, token, &row, msg, sizeof msg);
     if (err == APP_ENOTFOUND) {
@@ -2064,7 +1916,7 @@ static void j0_show(const conf *c, hist *h, const char *token, const http_req *r
     j0_limits l;
     j0_limits_get(c, &l);
     err = j0_render(&l, &row, &f, q.base64, &resp->body);
-    j0_row_free(&row);
+    hist_j0_row_free(&row);
     if (err == APP_EUTF8)
         j0_error(resp, 400,
                  "some attributes for this submission cannot be converted to UTF-8, use "
@@ -2109,7 +1961,7 @@ static void j0_batch_show(const conf *c, hist *h, const http_req *req, http_resp
         j0_error(resp, 400, "there should be at least one submission in a batch");
         return;
     }
-    sqlite3 *db = j0_store(c, h, false, resp);
+    hist *db = j0_store(c, h, false, resp);
     if (db == NULL)
         return;
     j0_limits l;
@@ -2119,7 +1971,7 @@ static void j0_batch_show(const conf *c, hist *h, const http_req *req, http_resp
     for (size_t i = 0; i < n && err == APP_OK; i++) {
         if (i > 0)
             err = sbuf_putc(out, ',');
-        j0_row row;
+        hist_j0_row row;
         char msg[APP_ERRMSG_LEN] = "";
         app_err one = err == APP_OK ? j0_load(c, db, tokens[i], &row, msg, sizeof msg) : err;
         if (one == APP_ENOTFOUND) {
@@ -2129,7 +1981,7 @@ static void j0_batch_show(const conf *c, hist *h, const http_req *req, http_resp
             return;
         } else {
             err = j0_render(&l, &row, &f, q.base64, out);
-            j0_row_free(&row);
+            hist_j0_row_free(&row);
         }
     }
     if (err == APP_OK)
