@@ -8,8 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "bg.h"
 #include "jsonw.h"
 #include "hview.h"
@@ -68,59 +66,79 @@ app_err bench_data_json(sbuf *out)
     return err == APP_OK ? sbuf_putc(out, ']') : err;
 }
 
+/* A summary being written: the current case and engine group. */
+typedef struct run_summary {
+    sbuf *out;
+    char cur_case[65], cur_engine[16];
+    double wall[BENCH_MAX_BROWSER_RESULTS]; /* successful runs' wall_ms, ascending */
+    int nok, runs, skipped;
+    bool first;
+} run_summary;
+
+/* Appends the group gathered so far, if any, and starts an empty one. */
+static app_err summary_flush(run_summary *s)
+{
+    if (s->runs == 0)
+        return APP_OK;
+    sbuf *out = s->out;
+    int nok = s->nok;
+    double sum = 0;
+    for (int i = 0; i < nok; i++)
+        sum += s->wall[i];
+    app_err err = sbuf_printf(out, "%s{\"case\":", s->first ? "" : ",");
+    if (err == APP_OK)
+        err = jsonw_string(out, s->cur_case, strlen(s->cur_case));
+    if (err == APP_OK)
+        err = sbuf_printf(out, ",\"engine\":\"%s\",\"runs\":%d,\"ok\":%d,\"skipped\":%d,",
+                          s->cur_engine, s->runs, nok, s->skipped);
+    if (err == APP_OK)
+        err = nok > 0 ? sbuf_printf(out,
+                                    "\"p50Ms\":%.3f,\"meanMs\":%.3f,\"minMs\":%.3f,"
+                                    "\"maxMs\":%.3f}",
+                                    s->wall[(nok - 1) / 2], sum / nok, s->wall[0], s->wall[nok - 1])
+                      : sbuf_puts(out, "\"p50Ms\":null,\"meanMs\":null}");
+    s->first = false;
+    s->runs = s->nok = s->skipped = 0;
+    return err;
+}
+
+/* hist_bench_row_fn: adds one stored result to the summary. */
+static app_err summary_row(void *ctx, const char *cn, const char *en, const char *status,
+                           double wall_ms)
+{
+    run_summary *s = ctx;
+    app_err err = APP_OK;
+    if (s->runs > 0 && (strcmp(cn, s->cur_case) != 0 || strcmp(en, s->cur_engine) != 0))
+        err = summary_flush(s);
+    if (err != APP_OK)
+        return err;
+    snprintf(s->cur_case, sizeof s->cur_case, "%s", cn);
+    snprintf(s->cur_engine, sizeof s->cur_engine, "%s", en);
+    s->runs++;
+    if (status != NULL && strcmp(status, "ok") == 0 && s->nok < BENCH_MAX_BROWSER_RESULTS)
+        s->wall[s->nok++] = wall_ms; /* ordered: sorted already */
+    else if (status != NULL && strcmp(status, "skipped") == 0)
+        s->skipped++;
+    return APP_OK;
+}
+
 /* Summarises a run from its stored results: per case and engine, the runs,
- * the successes and p50/mean/min/max wall time of the successful ones. */
+ * the successes and p50/mean/min/max wall time of the successful ones.
+ * APP_EDB (out untouched) when the results cannot be read. */
 static app_err summarize(hist *db, const char *run_id, sbuf *out)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(hist_db(db),
-                           "SELECT case_name, engine, status, wall_ms FROM benchmark_results "
-                           "WHERE run_id = ? ORDER BY case_name, engine, status != 'ok', wall_ms",
-                           -1, &st, NULL) != SQLITE_OK)
-        return APP_EDB;
-    sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+    run_summary s = {.out = out, .first = true};
+    size_t start = out->len;
+    char ignored[APP_ERRMSG_LEN];
     app_err err = sbuf_putc(out, '[');
-    char cur_case[65] = "", cur_engine[16] = "";
-    double wall[BENCH_MAX_BROWSER_RESULTS];
-    int nok = 0, runs = 0, skipped = 0;
-    bool first = true, more = true;
-    while (err == APP_OK && more) {
-        more = sqlite3_step(st) == SQLITE_ROW;
-        const char *cn = more ? (const char *)sqlite3_column_text(st, 0) : "";
-        const char *en = more ? (const char *)sqlite3_column_text(st, 1) : "";
-        if (cn == NULL || en == NULL)
-            continue;
-        if (runs > 0 && (!more || strcmp(cn, cur_case) != 0 || strcmp(en, cur_engine) != 0)) {
-            double sum = 0;
-            for (int i = 0; i < nok; i++)
-                sum += wall[i];
-            err = sbuf_printf(out, "%s{\"case\":", first ? "" : ",");
-            if (err == APP_OK)
-                err = jsonw_string(out, cur_case, strlen(cur_case));
-            if (err == APP_OK)
-                err = sbuf_printf(out, ",\"engine\":\"%s\",\"runs\":%d,\"ok\":%d,\"skipped\":%d,",
-                                  cur_engine, runs, nok, skipped);
-            if (err == APP_OK)
-                err = nok > 0 ? sbuf_printf(out,
-                                            "\"p50Ms\":%.3f,\"meanMs\":%.3f,\"minMs\":%.3f,"
-                                            "\"maxMs\":%.3f}",
-                                            wall[(nok - 1) / 2], sum / nok, wall[0], wall[nok - 1])
-                              : sbuf_puts(out, "\"p50Ms\":null,\"meanMs\":null}");
-            first = false;
-            runs = nok = skipped = 0;
-        }
-        if (!more)
-            break;
-        snprintf(cur_case, sizeof cur_case, "%s", cn);
-        snprintf(cur_engine, sizeof cur_engine, "%s", en);
-        runs++;
-        const char *status = (const char *)sqlite3_column_text(st, 2);
-        if (status != NULL && strcmp(status, "ok") == 0 && nok < BENCH_MAX_BROWSER_RESULTS)
-            wall[nok++] = sqlite3_column_double(st, 3); /* ordered: sorted already */
-        else if (status != NULL && strcmp(status, "skipped") == 0)
-            skipped++;
+    if (err == APP_OK)
+        err = hist_bench_results_each(db, run_id, summary_row, &s, ignored, sizeof ignored);
+    if (err == APP_EDB && out->len > start) { /* nothing read: as if never begun */
+        out->len = start;
+        out->data[start] = '\0';
     }
-    sqlite3_finalize(st);
+    if (err == APP_OK)
+        err = summary_flush(&s);
     return err == APP_OK ? sbuf_putc(out, ']') : err;
 }
 
@@ -234,7 +252,6 @@ app_err bench_task(const conf *c, const char *run_id)
     char msg[APP_ERRMSG_LEN];
     hist *db = NULL;
     exe_ctx *x = NULL;
-    sqlite3_stmt *st = NULL;
     app_err err = hist_open(c->db_path, &db, msg, sizeof msg);
     if (err != APP_OK)
         goto out;
@@ -242,26 +259,17 @@ app_err bench_task(const conf *c, const char *run_id)
     snprintf(p.id, sizeof p.id, "%s", run_id);
     if ((err = hist_bench_set_pid(db, run_id, (long)getpid(), msg, sizeof msg)) != APP_OK)
         goto out;
-    err = APP_ENOTFOUND;
-    if (sqlite3_prepare_v2(hist_db(db),
-                           "SELECT suite, iterations, engines FROM benchmark_runs WHERE id = ? AND "
-                           "status = 'running' AND source = 'server'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const char *suite = (const char *)sqlite3_column_text(st, 0);
-            const char *engines = (const char *)sqlite3_column_text(st, 2);
-            p.iterations = sqlite3_column_int(st, 1);
-            if (suite != NULL && engines != NULL && select_suite(suite, p.case_on) &&
-                p.iterations >= 1 && p.iterations <= BENCH_MAX_ITERATIONS) {
-                /* The list was written by bench_start: ["native","judge0"]. */
-                p.engine_on[RT_NATIVE] = strstr(engines, "\"native\"") != NULL;
-                p.engine_on[RT_JUDGE0] = strstr(engines, "\"judge0\"") != NULL;
-                err = APP_OK;
-            }
-        }
+    /* The engines list was written by bench_start: ["native","judge0"]. */
+    char suite[128], engines[256];
+    err = hist_bench_server_run(db, run_id, suite, sizeof suite, &p.iterations, engines,
+                                sizeof engines, msg, sizeof msg);
+    if (err == APP_OK && (!select_suite(suite, p.case_on) || p.iterations < 1 ||
+                          p.iterations > BENCH_MAX_ITERATIONS))
+        err = APP_ENOTFOUND;
+    if (err == APP_OK) {
+        p.engine_on[RT_NATIVE] = strstr(engines, "\"native\"") != NULL;
+        p.engine_on[RT_JUDGE0] = strstr(engines, "\"judge0\"") != NULL;
     }
-    sqlite3_finalize(st);
     if (err == APP_OK)
         err = exe_ctx_new(c, &x, msg, sizeof msg);
     if (err == APP_OK) {
@@ -298,17 +306,8 @@ static app_err int_field(const body *b, const char *name, int lo, int hi, int *o
 
 static int running_runs(hist *db)
 {
-    sqlite3_stmt *st = NULL;
-    int n = 0;
     hist_bench_reap(db);
-    if (sqlite3_prepare_v2(hist_db(db),
-                           "SELECT count(*) FROM benchmark_runs WHERE status = 'running' AND "
-                           "source = 'server'",
-                           -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return hist_bench_running_count(db);
 }
 
 app_err bench_start(const conf *c, exe_ctx *x, hist *db, const body *b, char id[33], char *msg,

@@ -11,11 +11,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hist-int.h"
 #include "jsonw.h"
-
-struct hist {
-    sqlite3 *db;
-};
 
 /* Each entry moves the schema from version i to i + 1; never edit one that
  * has shipped, append a new one. */
@@ -66,14 +63,14 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-static double now_s(void)
+double hist_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static app_err db_fail(hist *h, char *msg, size_t msglen, const char *what)
+app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what)
 {
     snprintf(msg, msglen, "database: %s: %s", what, h && h->db ? sqlite3_errmsg(h->db) : "no handle");
     return APP_EDB;
@@ -99,7 +96,7 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
     if (sqlite3_open_v2(path, &h->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
         SQLITE_OK) {
-        err = db_fail(h, msg, msglen, path);
+        err = hist_db_fail(h, msg, msglen, path);
         goto out;
     }
     /* Several processes write: wait for each other rather than fail. */
@@ -154,11 +151,6 @@ void hist_close(hist *h)
     free(h);
 }
 
-struct sqlite3 *hist_db(hist *h)
-{
-    return h->db;
-}
-
 app_err hist_random_hex(char *buf, size_t n)
 {
     unsigned char raw[64];
@@ -169,17 +161,32 @@ app_err hist_random_hex(char *buf, size_t n)
     return APP_OK;
 }
 
-/* Binds a text value that may be NULL. SQLITE_TRANSIENT: our buffers are
- * the caller's and may change after this call returns. */
-static int bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
+app_err hist_prepare(hist *h, const char *sql, const char *what, sqlite3_stmt **st, char *msg,
+                     size_t msglen)
+{
+    if (sqlite3_prepare_v2(h->db, sql, -1, st, NULL) == SQLITE_OK)
+        return APP_OK;
+    char where[64];
+    snprintf(where, sizeof where, "prepare%s%s", what[0] ? " " : "", what);
+    return hist_db_fail(h, msg, msglen, where);
+}
+
+app_err hist_step_done(hist *h, sqlite3_stmt *st, const char *what, char *msg, size_t msglen)
+{
+    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : hist_db_fail(h, msg, msglen, what);
+    sqlite3_finalize(st);
+    return err;
+}
+
+int hist_bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
 {
     return s ? sqlite3_bind_text64(st, i, s, n, SQLITE_TRANSIENT, SQLITE_UTF8)
              : sqlite3_bind_null(st, i);
 }
 
-static int bind_str(sqlite3_stmt *st, int i, const char *s)
+int hist_bind_str(sqlite3_stmt *st, int i, const char *s)
 {
-    return bind_text(st, i, s, s ? strlen(s) : 0);
+    return hist_bind_text(st, i, s, s ? strlen(s) : 0);
 }
 
 app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen)
@@ -191,10 +198,10 @@ app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen)
                            "exec_ms, code_bytes, data_bytes, output_bytes, source, fallback, error, "
                            "code, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare insert execution");
-    sqlite3_bind_double(st, 1, now_s());
-    bind_str(st, 2, e->engine);
-    bind_str(st, 3, e->status);
+        return hist_db_fail(h, msg, msglen, "prepare insert execution");
+    sqlite3_bind_double(st, 1, hist_now_s());
+    hist_bind_str(st, 2, e->engine);
+    hist_bind_str(st, 3, e->status);
     sqlite3_bind_int(st, 4, e->success);
     sqlite3_bind_double(st, 5, e->wall_ms);
     if (e->exec_ms >= 0)
@@ -202,13 +209,13 @@ app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen)
     sqlite3_bind_int64(st, 7, (sqlite3_int64)e->code_bytes);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)e->data_bytes);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)e->output_bytes);
-    bind_str(st, 10, e->source);
+    hist_bind_str(st, 10, e->source);
     sqlite3_bind_int(st, 11, e->fallback);
-    bind_str(st, 12, e->error);
-    bind_str(st, 13, e->code);
-    bind_str(st, 14, e->data);
+    hist_bind_str(st, 12, e->error);
+    hist_bind_str(st, 13, e->code);
+    hist_bind_str(st, 14, e->data);
     if (sqlite3_step(st) != SQLITE_DONE)
-        err = db_fail(h, msg, msglen, "insert execution");
+        err = hist_db_fail(h, msg, msglen, "insert execution");
     sqlite3_finalize(st);
     return err;
 }
@@ -225,7 +232,7 @@ static double quantile(hist *h, const char *engine, double since, long count, do
                            "SELECT wall_ms FROM executions WHERE engine = ? AND created_at >= ? AND "
                            "wall_ms IS NOT NULL ORDER BY wall_ms LIMIT 1 OFFSET ?",
                            -1, &st, NULL) == SQLITE_OK) {
-        bind_str(st, 1, engine);
+        hist_bind_str(st, 1, engine);
         sqlite3_bind_double(st, 2, since);
         sqlite3_bind_int64(st, 3, offset);
         if (sqlite3_step(st) == SQLITE_ROW)
@@ -239,15 +246,15 @@ app_err hist_engine_stats_get(hist *h, const char *engine, long window_s, hist_e
                               char *msg, size_t msglen)
 {
     memset(s, 0, sizeof *s);
-    double since = now_s() - (double)window_s;
+    double since = hist_now_s() - (double)window_s;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h->db,
                            "SELECT count(*), sum(status = 'ok'), "
                            "sum(status IN ('engine_error', 'unavailable')), avg(wall_ms) "
                            "FROM executions WHERE engine = ? AND created_at >= ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare stats");
-    bind_str(st, 1, engine);
+        return hist_db_fail(h, msg, msglen, "prepare stats");
+    hist_bind_str(st, 1, engine);
     sqlite3_bind_double(st, 2, since);
     if (sqlite3_step(st) == SQLITE_ROW) {
         s->count = sqlite3_column_int64(st, 0);
@@ -266,8 +273,8 @@ app_err hist_engine_stats_get(hist *h, const char *engine, long window_s, hist_e
                            "SELECT error FROM executions WHERE engine = ? AND error IS NOT NULL "
                            "ORDER BY created_at DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare last error");
-    bind_str(st, 1, engine);
+        return hist_db_fail(h, msg, msglen, "prepare last error");
+    hist_bind_str(st, 1, engine);
     if (sqlite3_step(st) == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(st, 0);
         snprintf(s->last_error, sizeof s->last_error, "%s", t ? (const char *)t : "");
@@ -287,9 +294,9 @@ app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, c
                            "sum(status = 'ok'), avg(wall_ms) FROM executions "
                            "WHERE created_at >= ?2 GROUP BY t, engine ORDER BY t, engine",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare time series");
+        return hist_db_fail(h, msg, msglen, "prepare time series");
     sqlite3_bind_int64(st, 1, bucket_s);
-    sqlite3_bind_double(st, 2, now_s() - (double)window_s);
+    sqlite3_bind_double(st, 2, hist_now_s() - (double)window_s);
     app_err err = sbuf_putc(out, '[');
     bool first = true;
     while (err == APP_OK && sqlite3_step(st) == SQLITE_ROW) {
@@ -316,7 +323,7 @@ app_err hist_handoff_create(hist *h, const char *code, size_t code_len, const ch
         snprintf(msg, msglen, "no randomness for a link token");
         return APP_EIO;
     }
-    double now = now_s();
+    double now = hist_now_s();
     sqlite3_stmt *st = NULL;
     app_err err = APP_OK;
     if (sqlite3_prepare_v2(h->db, "DELETE FROM handoffs WHERE expires_at < ?", -1, &st, NULL) ==
@@ -329,15 +336,15 @@ app_err hist_handoff_create(hist *h, const char *code, size_t code_len, const ch
                            "INSERT INTO handoffs (token, created_at, expires_at, code, data, "
                            "requirements) VALUES (?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare hand-off");
-    bind_str(st, 1, token);
+        return hist_db_fail(h, msg, msglen, "prepare hand-off");
+    hist_bind_str(st, 1, token);
     sqlite3_bind_double(st, 2, now);
     sqlite3_bind_double(st, 3, now + HIST_HANDOFF_TTL_S);
-    bind_text(st, 4, code, code_len);
-    bind_text(st, 5, data, data_len);
-    bind_str(st, 6, requirements);
+    hist_bind_text(st, 4, code, code_len);
+    hist_bind_text(st, 5, data, data_len);
+    hist_bind_str(st, 6, requirements);
     if (sqlite3_step(st) != SQLITE_DONE)
-        err = db_fail(h, msg, msglen, "insert hand-off");
+        err = hist_db_fail(h, msg, msglen, "insert hand-off");
     sqlite3_finalize(st);
     return err;
 }
@@ -349,9 +356,9 @@ app_err hist_handoff_get(hist *h, const char *token, sbuf *code, sbuf *data, cha
     if (sqlite3_prepare_v2(h->db,
                            "SELECT code, data FROM handoffs WHERE token = ? AND expires_at >= ?", -1,
                            &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare hand-off lookup");
-    bind_str(st, 1, token);
-    sqlite3_bind_double(st, 2, now_s());
+        return hist_db_fail(h, msg, msglen, "prepare hand-off lookup");
+    hist_bind_str(st, 1, token);
+    sqlite3_bind_double(st, 2, hist_now_s());
     app_err err = APP_ENOTFOUND;
     if (sqlite3_step(st) == SQLITE_ROW) {
         err = sbuf_append(code, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
@@ -375,15 +382,15 @@ app_err hist_bench_create(hist *h, const char *suite, int iterations, const char
                            "INSERT INTO benchmark_runs (id, created_at, suite, iterations, engines, "
                            "source, status, total) VALUES (?,?,?,?,?,?,'running',?)",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare benchmark run");
-    bind_str(st, 1, id);
-    sqlite3_bind_double(st, 2, now_s());
-    bind_str(st, 3, suite);
+        return hist_db_fail(h, msg, msglen, "prepare benchmark run");
+    hist_bind_str(st, 1, id);
+    sqlite3_bind_double(st, 2, hist_now_s());
+    hist_bind_str(st, 3, suite);
     sqlite3_bind_int(st, 4, iterations);
-    bind_str(st, 5, engines_json);
-    bind_str(st, 6, source);
+    hist_bind_str(st, 5, engines_json);
+    hist_bind_str(st, 6, source);
     sqlite3_bind_int(st, 7, total);
-    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : db_fail(h, msg, msglen, "insert run");
+    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : hist_db_fail(h, msg, msglen, "insert run");
     sqlite3_finalize(st);
     return err;
 }
@@ -400,27 +407,27 @@ app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, co
                            "INSERT INTO benchmark_results (run_id, created_at, case_name, engine, "
                            "iteration, status, wall_ms, exec_ms) VALUES (?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) == SQLITE_OK) {
-        bind_str(st, 1, run_id);
-        sqlite3_bind_double(st, 2, now_s());
-        bind_str(st, 3, case_name);
-        bind_str(st, 4, engine);
+        hist_bind_str(st, 1, run_id);
+        sqlite3_bind_double(st, 2, hist_now_s());
+        hist_bind_str(st, 3, case_name);
+        hist_bind_str(st, 4, engine);
         sqlite3_bind_int(st, 5, iteration);
-        bind_str(st, 6, status);
+        hist_bind_str(st, 6, status);
         sqlite3_bind_double(st, 7, wall_ms);
         if (exec_ms >= 0)
             sqlite3_bind_double(st, 8, exec_ms);
         if (sqlite3_step(st) != SQLITE_DONE)
-            err = db_fail(h, msg, msglen, "insert benchmark result");
+            err = hist_db_fail(h, msg, msglen, "insert benchmark result");
     } else {
-        err = db_fail(h, msg, msglen, "prepare benchmark result");
+        err = hist_db_fail(h, msg, msglen, "prepare benchmark result");
     }
     sqlite3_finalize(st);
     if (err == APP_OK &&
         sqlite3_prepare_v2(h->db, "UPDATE benchmark_runs SET done = done + 1 WHERE id = ?", -1,
                            &st, NULL) == SQLITE_OK) {
-        bind_str(st, 1, run_id);
+        hist_bind_str(st, 1, run_id);
         if (sqlite3_step(st) != SQLITE_DONE)
-            err = db_fail(h, msg, msglen, "update progress");
+            err = hist_db_fail(h, msg, msglen, "update progress");
         sqlite3_finalize(st);
     }
     char ignored[APP_ERRMSG_LEN];
@@ -436,13 +443,13 @@ app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summ
                            "UPDATE benchmark_runs SET status = ?, finished_at = ?, summary = ?, "
                            "error = ? WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare finish");
-    bind_str(st, 1, ok ? "done" : "failed");
-    sqlite3_bind_double(st, 2, now_s());
-    bind_str(st, 3, summary_json);
-    bind_str(st, 4, error);
-    bind_str(st, 5, run_id);
-    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : db_fail(h, msg, msglen, "finish run");
+        return hist_db_fail(h, msg, msglen, "prepare finish");
+    hist_bind_str(st, 1, ok ? "done" : "failed");
+    sqlite3_bind_double(st, 2, hist_now_s());
+    hist_bind_str(st, 3, summary_json);
+    hist_bind_str(st, 4, error);
+    hist_bind_str(st, 5, run_id);
+    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : hist_db_fail(h, msg, msglen, "finish run");
     sqlite3_finalize(st);
     return err;
 }
@@ -500,10 +507,10 @@ app_err hist_bench_set_pid(hist *h, const char *run_id, long pid, char *msg, siz
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h->db, "UPDATE benchmark_runs SET task_pid = ? WHERE id = ?", -1, &st,
                            NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare task pid");
+        return hist_db_fail(h, msg, msglen, "prepare task pid");
     sqlite3_bind_int64(st, 1, pid);
-    bind_str(st, 2, run_id);
-    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : db_fail(h, msg, msglen, "task pid");
+    hist_bind_str(st, 2, run_id);
+    app_err err = sqlite3_step(st) == SQLITE_DONE ? APP_OK : hist_db_fail(h, msg, msglen, "task pid");
     sqlite3_finalize(st);
     return err;
 }
@@ -519,7 +526,7 @@ void hist_bench_reap(hist *h)
     char dead[16][33];
     const char *why[16];
     int n = 0;
-    double now = now_s();
+    double now = hist_now_s();
     while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         bool has_pid = sqlite3_column_type(st, 1) != SQLITE_NULL;
@@ -548,8 +555,8 @@ app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, s
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h->db, "SELECT " RUN_COLUMNS " FROM benchmark_runs WHERE id = ?", -1,
                            &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare run");
-    bind_str(st, 1, run_id);
+        return hist_db_fail(h, msg, msglen, "prepare run");
+    hist_bind_str(st, 1, run_id);
     app_err err = APP_ENOTFOUND;
     if (sqlite3_step(st) == SQLITE_ROW)
         err = run_json(st, out);
@@ -567,7 +574,7 @@ app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char
     long long total = 0;
     if (sqlite3_prepare_v2(h->db, "SELECT count(*) FROM benchmark_runs", -1, &st, NULL) !=
         SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare count");
+        return hist_db_fail(h, msg, msglen, "prepare count");
     if (sqlite3_step(st) == SQLITE_ROW)
         total = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -575,7 +582,7 @@ app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char
                            "SELECT " RUN_COLUMNS
                            " FROM benchmark_runs ORDER BY created_at DESC LIMIT ? OFFSET ?",
                            -1, &st, NULL) != SQLITE_OK)
-        return db_fail(h, msg, msglen, "prepare history");
+        return hist_db_fail(h, msg, msglen, "prepare history");
     sqlite3_bind_int(st, 1, per_page);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)(page - 1) * per_page);
     app_err err = sbuf_puts(out, "{\"history\":[");
@@ -591,5 +598,74 @@ app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char
     if (err == APP_OK)
         err = sbuf_printf(out, "],\"page\":%d,\"perPage\":%d,\"total\":%lld}", page, per_page,
                           total);
+    return err;
+}
+
+app_err hist_bench_server_run(hist *h, const char *run_id, char *suite, size_t suite_len,
+                              int *iterations, char *engines, size_t engines_len, char *msg,
+                              size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    app_err err = hist_prepare(h,
+                               "SELECT suite, iterations, engines FROM benchmark_runs WHERE id = ? "
+                               "AND status = 'running' AND source = 'server'",
+                               "server run", &st, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    hist_bind_str(st, 1, run_id);
+    err = APP_ENOTFOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        const char *e = (const char *)sqlite3_column_text(st, 2);
+        /* A value that does not fit cannot name a suite or engines we know:
+         * not found, rather than a cut-short name that might match one. */
+        if (s != NULL && e != NULL && strlen(s) < suite_len && strlen(e) < engines_len) {
+            snprintf(suite, suite_len, "%s", s);
+            snprintf(engines, engines_len, "%s", e);
+            *iterations = sqlite3_column_int(st, 1);
+            err = APP_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
+int hist_bench_running_count(hist *h)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(h->db,
+                           "SELECT count(*) FROM benchmark_runs WHERE status = 'running' AND "
+                           "source = 'server'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+app_err hist_bench_results_each(hist *h, const char *run_id, hist_bench_row_fn fn, void *ctx,
+                                char *msg, size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    app_err err = hist_prepare(h,
+                               "SELECT case_name, engine, status, wall_ms FROM benchmark_results "
+                               "WHERE run_id = ? ORDER BY case_name, engine, status != 'ok', "
+                               "wall_ms",
+                               "benchmark results", &st, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    hist_bind_str(st, 1, run_id);
+    /* A step error ends the rows like their end does: a summary of what
+     * could be read is worth more than none. */
+    while (err == APP_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *cn = (const char *)sqlite3_column_text(st, 0);
+        const char *en = (const char *)sqlite3_column_text(st, 1);
+        const char *status = (const char *)sqlite3_column_text(st, 2);
+        if (cn == NULL || en == NULL) /* NOT NULL columns: never, but never crash on it */
+            continue;
+        err = fn(ctx, cn, en, status, sqlite3_column_double(st, 3));
+    }
+    sqlite3_finalize(st);
     return err;
 }

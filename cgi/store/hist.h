@@ -10,6 +10,9 @@
  * handle (never share one across fork()).  Every query uses bound
  * parameters; user text is only ever stored as a value.
  *
+ * The SQL lives here and in hist_j0.c (Judge0-compatible submissions,
+ * hist_j0.h) only: no sqlite3 handle leaves the store.
+ *
  * Executions are recorded without the user's code or data unless
  * PYSANDBOX_STORE_CODE=1.  Hand-off links and Judge0 submissions must hold
  * code (that is what they are for) and are purged when they expire.
@@ -126,11 +129,30 @@ app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, s
 app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char *msg,
                                 size_t msglen);
 
-/* --- generic access for modules with their own tables -------------------- */
+/* Fills *suite, *iterations and *engines (the JSON list bench_start wrote)
+ * of a server run still running.  APP_ENOTFOUND when there is none with
+ * that id, or a value does not fit its buffer; APP_EDB with msg. */
+app_err hist_bench_server_run(hist *h, const char *run_id, char *suite, size_t suite_len,
+                              int *iterations, char *engines, size_t engines_len, char *msg,
+                              size_t msglen);
 
-/* The raw sqlite3 handle, for modules that keep their own tables (the
- * Judge0-compatible API).  Borrowed: do not close it. */
-struct sqlite3 *hist_db(hist *h);
+/* How many server runs are running; 0 when the store cannot say. */
+int hist_bench_running_count(hist *h);
+
+/* Called once per stored result of a run; a result other than APP_OK stops
+ * the walk and is returned.  The strings are borrowed for the call only;
+ * status may be NULL. */
+typedef app_err (*hist_bench_row_fn)(void *ctx, const char *case_name, const char *engine,
+                                     const char *status, double wall_ms);
+
+/* Walks a run's results ordered by case, engine, then the successful ones
+ * first by ascending wall_ms (what a summary's percentiles need).  Returns
+ * APP_OK, fn's first failure, or APP_EDB with msg when the query cannot
+ * start; a read error part-way ends the walk early. */
+app_err hist_bench_results_each(hist *h, const char *run_id, hist_bench_row_fn fn, void *ctx,
+                                char *msg, size_t msglen);
+
+/* --- helpers ----------------------------------------------------------------- */
 
 /* Fills buf with n random bytes as 2n hex chars plus NUL (buf: 2n+1 bytes). */
 app_err hist_random_hex(char *buf, size_t n);

@@ -7,7 +7,15 @@
  * messages are bounded. */
 #include <stdint.h>
 
-#include "../../cgi/front/judge0/j0api.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "hist.h"
+#include "j0_request.h"
+#include "j0_result.h"
+#include "j0_tables.h"
+#include "jscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,35 +34,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.max_wall_ms = 30000;
     c.max_memory_mb = 512;
     c.queue_timeout_ms = 10000;
-    j0_limits l;
-    j0_limits_get(&c, &l);
+    j0tab_limits l;
+    j0tab_limits_get(&c, &l);
     char msg[APP_ERRMSG_LEN];
     switch (sel % 4) {
     case 0: { /* a submission body */
         js_span root;
         if (js_validate(text, n, &root, msg, sizeof msg) == APP_OK) {
-            j0_req r;
-            j0_errs e;
+            j0req r;
+            j0req_errs e;
             memset(&e, 0, sizeof e);
-            j0_req_init(&r, &l);
-            unsigned mode = J0_CREATE | ((sel & 4) ? J0_BASE64 : 0);
-            if (j0_req_decode(&l, text, root, mode, &r, &e) == APP_OK && e.n == 0) {
+            j0req_init(&r, &l);
+            if (j0req_decode_create(&l, text, root, (sel & 4) != 0, &r, &e) == APP_OK && e.n == 0) {
                 sbuf stored;
                 sbuf_init(&stored, HIST_MAX_TEXT);
-                if (j0_req_store_json(&r, &stored) == APP_OK &&
+                if (j0req_store_json(&r, &stored) == APP_OK &&
                     js_validate(stored.data, stored.len, &root, msg, sizeof msg) != APP_OK)
                     abort(); /* what we store must read back */
                 sbuf_free(&stored);
             }
             if (e.n > J0_MAX_ERRS)
                 abort();
-            j0_req_free(&r);
+            j0req_free(&r);
         }
         break;
     }
     case 1: { /* ?fields= */
-        j0_fields f;
-        j0_fields_parse(text, &f, msg, sizeof msg);
+        j0tab_fields f;
+        j0tab_fields_parse(text, &f, msg, sizeof msg);
         break;
     }
     case 2: { /* base64 from a client */
@@ -67,20 +74,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     default: { /* an engine result (untrusted: written by a jailed program) */
-        j0_req r;
-        j0_req_init(&r, &l);
-        j0_outcome o;
-        j0_outcome_init(&o);
-        j0_map_result(text, n, &r, &o);
+        j0req r;
+        j0req_init(&r, &l);
+        j0res_outcome o;
+        j0res_init(&o);
+        j0res_map(text, n, &r, &o);
         sbuf out;
         sbuf_init(&out, HIST_MAX_TEXT);
         js_span root;
-        if (j0_outcome_json(&o, &out) == APP_OK &&
+        if (j0res_json(&o, &out) == APP_OK &&
             js_validate(out.data, out.len, &root, msg, sizeof msg) != APP_OK)
             abort();
         sbuf_free(&out);
-        j0_outcome_free(&o);
-        j0_req_free(&r);
+        j0res_free(&o);
+        j0req_free(&r);
         break;
     }
     }

@@ -1,11 +1,18 @@
 /* test_j0api.c - the Judge0-compatible API's pure helpers: decimals,
  * output comparison, fields, tokens, request validation, result mapping.
- * The module's statics are reached by including its source (h2o style). */
+ * Reached through the modules' headers (cgi/front/judge0/j0_*.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "j0api.c"
+#include "b64.h"
+#include "hist.h"
+#include "j0_request.h"
+#include "j0_result.h"
+#include "j0_tables.h"
+#include "jscan.h"
 #include "unit.h"
+#include "xproto.h"
 
 static conf test_conf(void)
 {
@@ -27,13 +34,13 @@ static void decimals_and_times_look_like_rails(void **state)
                  {15, "15.0"}, {0.0104, "0.01"}, {0.0005, "0.001"}, {123.4567, "123.457"}};
     char buf[32];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        j0_decimal(cases[i].v, buf, sizeof buf);
+        j0tab_decimal(cases[i].v, buf, sizeof buf);
         assert_string_equal(buf, cases[i].s);
     }
     char t[64];
-    j0_iso_time(1712123451.306, t, sizeof t);
+    j0tab_iso_time(1712123451.306, t, sizeof t);
     assert_string_equal(t, "2024-04-03T05:50:51.306Z");
-    j0_iso_time(0, t, sizeof t);
+    j0tab_iso_time(0, t, sizeof t);
     assert_string_equal(t, "1970-01-01T00:00:00.000Z");
 }
 
@@ -58,7 +65,7 @@ static void outputs_compare_like_judge0(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t elen = strlen(cases[i].expected) + (i == 4 ? 1 : 0);
         int eq =
-            j0_output_matches(cases[i].expected, elen, cases[i].actual, strlen(cases[i].actual));
+            j0res_output_matches(cases[i].expected, elen, cases[i].actual, strlen(cases[i].actual));
         if (eq != cases[i].equal)
             fail_msg("case %zu: %d", i, eq);
     }
@@ -67,24 +74,24 @@ static void outputs_compare_like_judge0(void **state)
 static void fields_parse_like_judge0(void **state)
 {
     (void)state;
-    j0_fields f;
+    j0tab_fields f;
     char msg[APP_ERRMSG_LEN];
-    assert_int_equal(j0_fields_parse(NULL, &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(j0tab_fields_parse(NULL, &f, msg, sizeof msg), APP_OK);
     assert_int_equal(f.n, 8);
-    assert_int_equal(f.list[0], F_TOKEN);
-    assert_int_equal(f.list[7], F_STATUS);
-    assert_int_equal(j0_fields_parse("", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.list[0], J0_F_TOKEN);
+    assert_int_equal(f.list[7], J0_F_STATUS);
+    assert_int_equal(j0tab_fields_parse("", &f, msg, sizeof msg), APP_OK);
     assert_int_equal(f.n, 8);
-    assert_int_equal(j0_fields_parse("*", &f, msg, sizeof msg), APP_OK);
-    assert_int_equal(f.n, F_COUNT);
-    assert_int_equal(j0_fields_parse("stdout,token,stdout,", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(j0tab_fields_parse("*", &f, msg, sizeof msg), APP_OK);
+    assert_int_equal(f.n, J0_F_COUNT);
+    assert_int_equal(j0tab_fields_parse("stdout,token,stdout,", &f, msg, sizeof msg), APP_OK);
     assert_int_equal(f.n, 2);
-    assert_int_equal(f.list[0], F_STDOUT);
-    assert_int_equal(f.list[1], F_TOKEN);
-    assert_int_equal(j0_fields_parse("token,nope,status,bad", &f, msg, sizeof msg), APP_EFIELD);
+    assert_int_equal(f.list[0], J0_F_STDOUT);
+    assert_int_equal(f.list[1], J0_F_TOKEN);
+    assert_int_equal(j0tab_fields_parse("token,nope,status,bad", &f, msg, sizeof msg), APP_EFIELD);
     assert_string_equal(msg, "invalid fields: [nope, bad]");
     /* Names are taken as given: Judge0 does not trim. */
-    assert_int_equal(j0_fields_parse("token, stdout", &f, msg, sizeof msg), APP_EFIELD);
+    assert_int_equal(j0tab_fields_parse("token, stdout", &f, msg, sizeof msg), APP_EFIELD);
     assert_string_equal(msg, "invalid fields: [ stdout]");
 }
 
@@ -93,7 +100,7 @@ static void tokens_are_uuid_v4(void **state)
     (void)state;
     char a[J0_TOKEN_LEN + 1], b[J0_TOKEN_LEN + 1];
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(j0_new_token(a), APP_OK);
+        assert_int_equal(j0tab_new_token(a), APP_OK);
         assert_int_equal(strlen(a), 36);
         for (int k = 0; k < 36; k++) {
             if (k == 8 || k == 13 || k == 18 || k == 23)
@@ -104,27 +111,26 @@ static void tokens_are_uuid_v4(void **state)
         assert_int_equal(a[14], '4');
         assert_non_null(strchr("89ab", a[19]));
     }
-    j0_new_token(b);
+    j0tab_new_token(b);
     assert_string_not_equal(a, b);
 }
 
 /* Decodes body in create mode; returns the errors as JSON ("{}" when none). */
-static char *create(const char *body, bool b64, j0_req *r)
+static char *create(const char *body, bool b64, j0req *r)
 {
     conf c = test_conf();
-    j0_limits l;
-    j0_limits_get(&c, &l);
-    j0_req_init(r, &l);
+    j0tab_limits l;
+    j0tab_limits_get(&c, &l);
+    j0req_init(r, &l);
     js_span root;
     char msg[APP_ERRMSG_LEN];
     if (js_validate(body, strlen(body), &root, msg, sizeof msg) != APP_OK)
         fail_msg("bad test JSON: %s", msg);
-    j0_errs e = {0};
-    assert_int_equal(j0_req_decode(&l, body, root, J0_CREATE | (b64 ? J0_BASE64 : 0), r, &e),
-                     APP_OK);
+    j0req_errs e = {0};
+    assert_int_equal(j0req_decode_create(&l, body, root, b64, r, &e), APP_OK);
     sbuf out;
     sbuf_init(&out, 1 << 16);
-    j0_errs_json(&e, &out);
+    j0req_errs_json(&e, &out);
     return sbuf_detach(&out, NULL);
 }
 
@@ -175,16 +181,16 @@ static void requests_validate_like_judge0(void **state)
          "{\"source_code\":[\"must be UTF-8 text without NUL bytes\"]}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        j0_req r;
+        j0req r;
         char *errs = create(cases[i].body, false, &r);
         if (strcmp(errs, cases[i].errors) != 0)
             fail_msg("case %zu:\n got  %s\n want %s", i, errs, cases[i].errors);
         free(errs);
-        j0_req_free(&r);
+        j0req_free(&r);
     }
 
     /* Values and defaults. */
-    j0_req r;
+    j0req r;
     char *errs = create("{\"source_code\":\"cHJpbnQoMSk=\\n\",\"language_id\":71.9,"
                         "\"stdin\":\"/w==\",\"cpu_time_limit\":\"2.5\",\"memory_limit\":65536.9,"
                         "\"redirect_stderr_to_stdout\":\"t\"}",
@@ -204,31 +210,30 @@ static void requests_validate_like_judge0(void **state)
     /* The stored form decodes back to the same request. */
     sbuf stored;
     sbuf_init(&stored, 1 << 16);
-    assert_int_equal(j0_req_store_json(&r, &stored), APP_OK);
+    assert_int_equal(j0req_store_json(&r, &stored), APP_OK);
     conf c = test_conf();
-    j0_limits l;
-    j0_limits_get(&c, &l);
-    j0_req back;
-    j0_req_init(&back, &l);
+    j0tab_limits l;
+    j0tab_limits_get(&c, &l);
+    j0req back;
+    j0req_init(&back, &l);
     js_span root;
     char msg[APP_ERRMSG_LEN];
     assert_int_equal(js_validate(stored.data, stored.len, &root, msg, sizeof msg), APP_OK);
-    assert_int_equal(j0_req_decode(&l, stored.data, root, J0_BASE64 | J0_BYTES, &back, NULL),
-                     APP_OK);
+    assert_int_equal(j0req_decode_stored(stored.data, root, true, &back), APP_OK);
     assert_string_equal(sbuf_str(&back.source), "print(1)");
     assert_int_equal(back.input.len, 1);
     assert_true(back.cpu_time_limit == 2.5 && back.memory_limit == 65536 && back.redirect);
     assert_int_equal(back.language_id, 71);
-    /* Without J0_BYTES only the presence of the byte fields is read. */
-    j0_req lazy;
-    j0_req_init(&lazy, &l);
-    j0_req_decode(&l, stored.data, root, J0_BASE64, &lazy, NULL);
+    /* Without the bytes only the presence of the byte fields is read. */
+    j0req lazy;
+    j0req_init(&lazy, &l);
+    j0req_decode_stored(stored.data, root, false, &lazy);
     assert_true(lazy.has_source && lazy.has_input && !lazy.has_expected);
     assert_int_equal(lazy.source.len, 0);
-    j0_req_free(&lazy);
-    j0_req_free(&back);
+    j0req_free(&lazy);
+    j0req_free(&back);
     sbuf_free(&stored);
-    j0_req_free(&r);
+    j0req_free(&r);
 
     /* Oversized values are refused with a length error, not truncated. */
     size_t big = J0_MAX_SOURCE + 2;
@@ -241,57 +246,57 @@ static void requests_validate_like_judge0(void **state)
     assert_string_equal(errs, "{\"source_code\":[\"is too long (maximum is 1048576 bytes)\"]}");
     free(errs);
     free(body);
-    j0_req_free(&r);
+    j0req_free(&r);
 }
 
 static void limits_map_to_one_wall_clock_kill(void **state)
 {
     (void)state;
     conf c = test_conf();
-    j0_limits l;
-    j0_limits_get(&c, &l);
-    j0_req r;
-    j0_req_init(&r, &l);
+    j0tab_limits l;
+    j0tab_limits_get(&c, &l);
+    j0req r;
+    j0req_init(&r, &l);
     unsigned wall, mem;
-    j0_job_limits(&c, &r, &wall, &mem); /* defaults: 5 + 1 < 10 */
+    j0req_job_limits(&c, &r, &wall, &mem); /* defaults: 5 + 1 < 10 */
     assert_int_equal(wall, 6000);
     assert_int_equal(mem, 125); /* 128000 KB */
     r.cpu_time_limit = 0;       /* no CPU limit: the wall limit */
-    j0_job_limits(&c, &r, &wall, &mem);
+    j0req_job_limits(&c, &r, &wall, &mem);
     assert_int_equal(wall, 10000);
     r.cpu_time_limit = 0.01;
     r.cpu_extra_time = 0;
     r.memory_limit = 2048; /* below the engine's minimum */
-    j0_job_limits(&c, &r, &wall, &mem);
+    j0req_job_limits(&c, &r, &wall, &mem);
     assert_int_equal(wall, XP_MIN_WALL_MS);
     assert_int_equal(mem, XP_MIN_MEMORY_MB);
     r.cpu_time_limit = 30;
     r.wall_time_limit = 30;
     r.memory_limit = 524288;
-    j0_job_limits(&c, &r, &wall, &mem);
+    j0req_job_limits(&c, &r, &wall, &mem);
     assert_int_equal(wall, 30000);
     assert_int_equal(mem, 512);
-    j0_req_free(&r);
+    j0req_free(&r);
 }
 
 /* Maps an engine result for a request with the given tweaks. */
 static void map(const char *result, const char *expected, bool redirect, double cpu_limit,
-                j0_outcome *o)
+                j0res_outcome *o)
 {
     conf c = test_conf();
-    j0_limits l;
-    j0_limits_get(&c, &l);
-    j0_req r;
-    j0_req_init(&r, &l);
+    j0tab_limits l;
+    j0tab_limits_get(&c, &l);
+    j0req r;
+    j0req_init(&r, &l);
     if (expected != NULL) {
         r.has_expected = true;
         sbuf_puts(&r.expected, expected);
     }
     r.redirect = redirect;
     r.cpu_time_limit = cpu_limit;
-    j0_outcome_init(o);
-    assert_int_equal(j0_map_result(result, strlen(result), &r, o), APP_OK);
-    j0_req_free(&r);
+    j0res_init(o);
+    assert_int_equal(j0res_map(result, strlen(result), &r, o), APP_OK);
+    j0req_free(&r);
 }
 
 #define RES(status, out, err, extra, exit)                                                         \
@@ -303,9 +308,9 @@ static void map(const char *result, const char *expected, bool redirect, double 
 static void results_map_to_judge0_statuses(void **state)
 {
     (void)state;
-    j0_outcome o;
+    j0res_outcome o;
     map(RES("ok", "42\\n", "", "null", "{\"code\":0}"), NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_ACCEPTED);
+    assert_int_equal(o.status_id, J0_ST_ACCEPTED);
     assert_string_equal(sbuf_str(&o.out), "42\n");
     assert_true(o.has_exit_code && o.exit_code == 0 && !o.has_exit_signal);
     assert_true(o.has_times && o.time_s > 0.0041 && o.time_s < 0.0043 && o.wall_s == 0.0125);
@@ -313,69 +318,70 @@ static void results_map_to_judge0_statuses(void **state)
     assert_string_equal(o.message, "");
     sbuf json;
     sbuf_init(&json, 1 << 16);
-    j0_outcome_json(&o, &json);
+    j0res_json(&o, &json);
     assert_string_equal(sbuf_str(&json),
                         "{\"stdout\":\"42\\n\",\"stderr\":null,\"message\":null,\"exit_code\":0,"
                         "\"exit_signal\":null,\"time\":\"0.004\",\"wall_time\":\"0.013\","
                         "\"memory\":2048}");
     sbuf_free(&json);
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     map(RES("ok", "42 \\n", "", "null", "{\"code\":0}"), "42\n\n", false, 5, &o);
-    assert_int_equal(o.status_id, ST_ACCEPTED);
-    j0_outcome_free(&o);
+    assert_int_equal(o.status_id, J0_ST_ACCEPTED);
+    j0res_free(&o);
     map(RES("ok", "41\\n", "", "null", "{\"code\":0}"), "42", false, 5, &o);
-    assert_int_equal(o.status_id, ST_WRONG);
-    j0_outcome_free(&o);
+    assert_int_equal(o.status_id, J0_ST_WRONG);
+    j0res_free(&o);
 
     map(RES("error", "", "Traceback...\\n",
             "{\"type\":\"SystemExit\",\"message\":\"exit status 3\"}", "{\"code\":3}"),
         "", false, 5, &o);
-    assert_int_equal(o.status_id, ST_NZEC);
+    assert_int_equal(o.status_id, J0_ST_NZEC);
     assert_int_equal(o.exit_code, 3);
     assert_string_equal(o.message, "Exited with error status 3");
     assert_string_equal(sbuf_str(&o.err), "Traceback...\n");
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     map(RES("timeout", "", "", "{\"type\":\"TimeoutError\",\"message\":\"x\"}",
             "{\"signal\":\"SIGKILL\"}"),
         NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_TLE);
+    assert_int_equal(o.status_id, J0_ST_TLE);
     assert_true(o.has_exit_signal && o.exit_signal == 9 && o.exit_code == 0);
     assert_string_equal(o.message, "Time limit exceeded"); /* 5 + 1 < 10: the CPU limit */
-    j0_outcome_free(&o);
+    j0res_free(&o);
     map(RES("timeout", "", "", "null", "{\"signal\":\"SIGKILL\"}"), NULL, false, 0, &o);
     assert_string_equal(o.message, "Time limit exceeded (wall clock)");
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     map(RES("output_limit", "xxx", "",
             "{\"type\":\"OutputLimitExceeded\",\"message\":\"stdout "
             "passed the limit\"}",
             "{\"signal\":\"SIGKILL\"}"),
         NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_SIGXFSZ);
+    assert_int_equal(o.status_id, J0_ST_SIGXFSZ);
     assert_int_equal(o.exit_signal, 25);
     assert_string_equal(o.message, "Output limit exceeded: stdout passed the limit");
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     map(RES("memory_limit", "", "", "{\"type\":\"MemoryError\",\"message\":\"x\"}",
             "{\"signal\":\"SIGKILL\"}"),
         NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_NZEC);
+    assert_int_equal(o.status_id, J0_ST_NZEC);
     assert_int_equal(o.exit_code, 137);
     assert_false(o.has_exit_signal);
     assert_string_equal(o.message, "Exited with error status 137 (memory limit exceeded)");
-    j0_outcome_free(&o);
+    j0res_free(&o);
     map(RES("memory_limit", "", "", "{\"type\":\"MemoryError\",\"message\":\"x\"}", "{\"code\":1}"),
         NULL, false, 5, &o);
     assert_int_equal(o.exit_code, 1);
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     struct {
         const char *sig;
         int status, num;
-    } sigs[] = {{"SIGSEGV", ST_SIGSEGV, 11}, {"SIGFPE", ST_SIGFPE, 8}, {"SIGABRT", ST_SIGABRT, 6},
-                {"SIGXFSZ", ST_SIGXFSZ, 25}, {"SIGSYS", ST_OTHER, 31}, {"signal 40", ST_OTHER, 40}};
+    } sigs[] = {{"SIGSEGV", J0_ST_SIGSEGV, 11}, {"SIGFPE", J0_ST_SIGFPE, 8},
+                {"SIGABRT", J0_ST_SIGABRT, 6},  {"SIGXFSZ", J0_ST_SIGXFSZ, 25},
+                {"SIGSYS", J0_ST_OTHER, 31},    {"signal 40", J0_ST_OTHER, 40}};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         char res[1024];
         char exit_obj[64];
@@ -387,30 +393,30 @@ static void results_map_to_judge0_statuses(void **state)
         map(res, NULL, false, 5, &o);
         assert_int_equal(o.status_id, sigs[i].status);
         assert_int_equal(o.exit_signal, sigs[i].num);
-        j0_outcome_free(&o);
+        j0res_free(&o);
     }
 
     map(RES("error", "", "", "{\"type\":\"EngineError\",\"message\":\"broken\"}", "{\"code\":0}"),
         NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_INTERNAL);
+    assert_int_equal(o.status_id, J0_ST_INTERNAL);
     assert_contains(o.message, "broken");
     assert_false(o.has_times);
-    j0_outcome_free(&o);
+    j0res_free(&o);
     map("{\"status\":", NULL, false, 5, &o);
-    assert_int_equal(o.status_id, ST_INTERNAL);
-    j0_outcome_free(&o);
+    assert_int_equal(o.status_id, J0_ST_INTERNAL);
+    j0res_free(&o);
 
     /* redirect_stderr_to_stdout: stdout then stderr, compared as one. */
     map(RES("ok", "a\\n", "b\\n", "null", "{\"code\":0}"), "a\nb", true, 5, &o);
-    assert_int_equal(o.status_id, ST_ACCEPTED);
+    assert_int_equal(o.status_id, J0_ST_ACCEPTED);
     assert_string_equal(sbuf_str(&o.out), "a\nb\n");
     assert_int_equal(o.err.len, 0);
-    j0_outcome_free(&o);
+    j0res_free(&o);
 
     /* Finishing after the CPU limit is still Time Limit Exceeded (isolate's -t). */
     map(RES("ok", "", "", "null", "{\"code\":0}"), NULL, false, 0.001, &o);
-    assert_int_equal(o.status_id, ST_TLE);
-    j0_outcome_free(&o);
+    assert_int_equal(o.status_id, J0_ST_TLE);
+    j0res_free(&o);
 }
 
 int main(void)

@@ -1,0 +1,148 @@
+/* j0_http.c - Judge0's answer shapes and query/body decoding (see j0_http.h). */
+#include "j0_http.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "form.h"
+#include "jsonw.h"
+
+static void json_headers(http_resp *resp)
+{
+    http_resp_header(resp, "Content-Type", "application/json; charset=utf-8");
+    http_resp_header(resp, "Cache-Control", "no-store");
+    http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+/* Replaces the response with Judge0's error shape {"error": message}. */
+void j0http_error(http_resp *resp, int status, const char *message)
+{
+    http_resp_reset(resp);
+    resp->status = status;
+    app_err err = sbuf_puts(&resp->body, "{\"error\":");
+    if (err == APP_OK)
+        err = jsonw_string(&resp->body, message, strlen(message));
+    if (err == APP_OK)
+        err = sbuf_puts(&resp->body, "}\n");
+    if (err != APP_OK) /* a reset body holds any message of ours: never, but no half JSON */
+        sbuf_reset(&resp->body);
+    json_headers(resp);
+}
+
+/* An empty-bodied answer, as Judge0 gives for 401/403. */
+void j0http_empty(http_resp *resp, int status)
+{
+    http_resp_reset(resp);
+    resp->status = status;
+    http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8");
+}
+
+/* Fails the response after a body could not be built. */
+void j0http_render_failed(http_resp *resp, app_err err)
+{
+    if (err == APP_ETOOBIG)
+        j0http_error(resp, 400,
+                     "the response would be too large; request fewer fields or fewer submissions");
+    else
+        j0http_error(resp, 500, app_strerror(err));
+}
+
+void j0http_ok_json(http_resp *resp, int status)
+{
+    resp->status = status;
+    if (sbuf_putc(&resp->body, '\n') != APP_OK) {
+        j0http_render_failed(resp, APP_ETOOBIG);
+        return;
+    }
+    json_headers(resp);
+}
+
+static app_err query_cb(void *ctx, const char *name, size_t name_len, const char *value,
+                        size_t value_len, char *msg, size_t msglen)
+{
+    j0http_query *q = ctx;
+    (void)name_len;
+    char *dst = NULL;
+    if (strcmp(name, "base64_encoded") == 0)
+        q->base64 = strcmp(value, "true") == 0; /* v1.13.1: only "true" is true */
+    else if (strcmp(name, "wait") == 0)
+        q->wait = strcmp(value, "true") == 0;
+    else if (strcmp(name, "fields") == 0) {
+        dst = q->fields;
+        q->has_fields = true;
+    } else if (strcmp(name, "tokens") == 0) {
+        dst = q->tokens;
+        q->has_tokens = true;
+    }
+    if (dst == NULL)
+        return APP_OK; /* other parameters are ignored, as Rails ignores them */
+    if (value_len > J0_MAX_PARAM || memchr(value, '\0', value_len) != NULL) {
+        snprintf(msg, msglen, "the %s parameter is longer than %u bytes or holds NUL", name,
+                 J0_MAX_PARAM);
+        return APP_EFIELD;
+    }
+    memcpy(dst, value, value_len + 1);
+    return APP_OK;
+}
+
+/* Decodes the query; on failure answers 400 and returns false. */
+bool j0http_query_parse(const http_req *req, j0http_query *q, http_resp *resp)
+{
+    memset(q, 0, sizeof *q);
+    char msg[APP_ERRMSG_LEN] = "";
+    const char *s = req->query ? req->query : "";
+    if (form_parse(s, strlen(s), query_cb, q, msg, sizeof msg) != APP_OK) {
+        char text[APP_ERRMSG_LEN + 32];
+        snprintf(text, sizeof text, "invalid query string: %s", msg);
+        j0http_error(resp, 400, text);
+        return false;
+    }
+    return true;
+}
+
+/* Parses `fields`; on failure answers 400 {"error":"invalid fields: [..]"}. */
+bool j0http_query_fields(const j0http_query *q, j0tab_fields *f, http_resp *resp)
+{
+    char msg[APP_ERRMSG_LEN];
+    if (j0tab_fields_parse(q->has_fields ? q->fields : NULL, f, msg, sizeof msg) != APP_OK) {
+        j0http_error(resp, 400, msg);
+        return false;
+    }
+    return true;
+}
+
+/* Validates the body as JSON; answers 400 and returns false when it is not.
+ * A body that is not application/json is not parsed (Judge0/Rails): root
+ * becomes an empty object and validation reports the missing fields. */
+bool j0http_body(const http_req *req, js_span *root, http_resp *resp)
+{
+    char type[64], msg[APP_ERRMSG_LEN];
+    root->type = JS_NULL;
+    root->off = root->len = 0;
+    if (strcmp(form_media_type(req->content_type, type, sizeof type), "application/json") != 0 ||
+        req->body_len == 0)
+        return true;
+    if (js_validate(req->body ? req->body : "", req->body_len, root, msg, sizeof msg) != APP_OK) {
+        char text[APP_ERRMSG_LEN + 32];
+        snprintf(text, sizeof text, "malformed JSON body: %s", msg);
+        j0http_error(resp, 400, text);
+        return false;
+    }
+    return true;
+}
+
+void j0http_text(http_resp *resp, const char *text)
+{
+    if (sbuf_puts(&resp->body, text) != APP_OK) { /* our short texts always fit */
+        j0http_render_failed(resp, APP_ETOOBIG);
+        return;
+    }
+    http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    http_resp_header(resp, "Cache-Control", "no-store");
+}
+
+void j0http_method_not_allowed(http_resp *resp, const char *allow)
+{
+    j0http_error(resp, 405, "method not allowed");
+    http_resp_header(resp, "Allow", allow);
+}
