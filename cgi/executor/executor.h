@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cgroup.h"
 #include "conf.h"

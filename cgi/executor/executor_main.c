@@ -31,7 +31,6 @@
 #include "executor.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
