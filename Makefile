@@ -94,7 +94,7 @@ ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
 UNIT_TESTS := test_utf8 test_xproto test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
-              test_service test_judge0 test_j0api test_result test_precopy
+              test_service test_judge0 test_j0api test_result test_precopy test_status
 FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
@@ -168,6 +168,13 @@ $(B)/tests/test_precopy: tests/unit/test_precopy.c cgi/zygote/precopy.c $(B)/lib
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(ALL_INC:%=-Icgi/%) -Itests/unit -o $@ $< cgi/zygote/precopy.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+
+# The executor's health report: status.c over the jail's syscall lists, with
+# the cgroup layer stubbed in the test (opening one needs root).
+$(B)/tests/test_status: tests/unit/test_status.c cgi/executor/status.c cgi/jail/jail.c $(B)/libpysandbox.a tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LAYER_INC.executor:%=-Icgi/%) -Itests/unit -o $@ $< cgi/executor/status.c cgi/jail/jail.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done
