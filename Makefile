@@ -171,10 +171,10 @@ $(B)/tests/test_precopy: tests/unit/test_precopy.c cgi/zygote/precopy.c $(B)/lib
 
 # The executor's health report: status.c over the jail's syscall lists, with
 # the cgroup layer stubbed in the test (opening one needs root).
-$(B)/tests/test_status: tests/unit/test_status.c cgi/executor/status.c cgi/jail/jail.c $(B)/libpysandbox.a tests/unit/unit.h
+$(B)/tests/test_status: tests/unit/test_status.c cgi/executor/status.c cgi/jail/jail.c cgi/jail/sysfilter.c $(B)/libpysandbox.a tests/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS_ALL) $(LAYER_INC.executor:%=-Icgi/%) -Itests/unit -o $@ $< cgi/executor/status.c cgi/jail/jail.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LAYER_INC.executor:%=-Icgi/%) -Itests/unit -o $@ $< cgi/executor/status.c cgi/jail/jail.c cgi/jail/sysfilter.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done

@@ -83,7 +83,7 @@ static void sink_put(b64_sink *k, const unsigned char *p, size_t n)
     k->fill += n;
 }
 
-static app_err sink_flush(b64_sink *k)
+static APP_MUST_CHECK app_err sink_flush(b64_sink *k)
 {
     if (k->out != NULL && k->err == APP_OK && k->fill > 0)
         k->err = sbuf_append(k->out, k->chunk, k->fill);

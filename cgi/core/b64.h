@@ -34,7 +34,7 @@ typedef enum b64_reading {
  * APP_ETOOBIG when the encoding would pass out's cap (checked before
  * anything is appended, so out is unchanged), or APP_ENOMEM.
  */
-app_err b64_encode(const void *p, size_t n, b64_layout layout, sbuf *out);
+APP_MUST_CHECK app_err b64_encode(const void *p, size_t n, b64_layout layout, sbuf *out);
 
 /*
  * Appends the bytes the base64 text s[0..n) decodes to.  Returns APP_OK;
@@ -43,6 +43,6 @@ app_err b64_encode(const void *p, size_t n, b64_layout layout, sbuf *out);
  * out's cap (out unchanged); APP_ENOMEM.  B64_LENIENT never fails on
  * content: a trailing partial group yields the whole bytes it holds.
  */
-app_err b64_decode(const char *s, size_t n, b64_reading reading, sbuf *out);
+APP_MUST_CHECK app_err b64_decode(const char *s, size_t n, b64_reading reading, sbuf *out);
 
 #endif

@@ -142,13 +142,13 @@ static bool base_url_valid(const char *v)
     return true;
 }
 
-static app_err dup_setting(char **dst, const char *value)
+static APP_MUST_CHECK app_err dup_setting(char **dst, const char *value)
 {
     *dst = strdup(value);
     return *dst == NULL ? APP_ENOMEM : APP_OK;
 }
 
-static app_err path_setting(char **dst, const char *value, const char *root, const char *rel)
+static APP_MUST_CHECK app_err path_setting(char **dst, const char *value, const char *root, const char *rel)
 {
     if (value != NULL)
         return dup_setting(dst, value);

@@ -68,7 +68,7 @@ typedef const char *(*conf_lookup)(const char *name, void *ctx);
  * Returns APP_OK, APP_ECONFIG with a sentence naming the variable in msg,
  * or APP_ENOMEM.  On any return *c is safe to pass to conf_free().
  */
-app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char *msg,
+APP_MUST_CHECK app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char *msg,
                   size_t msglen);
 
 /* Frees the strings *c owns. NULL-safe. */

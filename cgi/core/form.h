@@ -33,7 +33,7 @@ typedef app_err (*form_cb)(void *ctx, const char *name, size_t name_len, const c
  * APP_ETOOBIG past FORM_MAX_FIELDS pairs; APP_ENOMEM; or the callback's
  * error.  msg (msglen bytes) receives a sentence on error.
  */
-app_err form_parse(const char *p, size_t n, form_cb cb, void *ctx, char *msg, size_t msglen);
+APP_MUST_CHECK app_err form_parse(const char *p, size_t n, form_cb cb, void *ctx, char *msg, size_t msglen);
 
 /* Returns the media type of a Content-Type value, lower-cased into buf
  * (without parameters such as charset): "application/json". */

@@ -42,7 +42,7 @@ typedef struct js_span {
  * other violation.  On error a sentence naming the problem and its byte
  * offset is written to msg (msglen bytes, always NUL-terminated).
  */
-app_err js_validate(const char *doc, size_t n, js_span *root, char *msg, size_t msglen);
+APP_MUST_CHECK app_err js_validate(const char *doc, size_t n, js_span *root, char *msg, size_t msglen);
 
 /* Returns "null", "boolean", "number", "string", "array" or "object". */
 const char *js_type_name(js_type t);
@@ -64,7 +64,7 @@ bool js_iter_next(js_iter *it, js_span *key, js_span *value);
 /* Appends the decoded contents of a validated string span to out.
  * Returns APP_ETOOBIG when out's cap would be passed, APP_ENOMEM. Decoded
  * text may contain NUL (from \u0000); *has_nul reports it when not NULL. */
-app_err js_string_decode(const char *doc, js_span s, sbuf *out, bool *has_nul);
+APP_MUST_CHECK app_err js_string_decode(const char *doc, js_span s, sbuf *out, bool *has_nul);
 
 /* Returns true when the string span decodes to exactly name. */
 bool js_string_equals(const char *doc, js_span s, const char *name);

@@ -18,6 +18,6 @@
  * valid UTF-8 become U+FFFD, so the output is always valid JSON.  Returns
  * APP_OK, or APP_ETOOBIG / APP_ENOMEM from the buffer (then out holds a
  * partial literal: the caller must not send it as JSON). */
-app_err jsonw_string(sbuf *out, const char *s, size_t n);
+APP_MUST_CHECK app_err jsonw_string(sbuf *out, const char *s, size_t n);
 
 #endif

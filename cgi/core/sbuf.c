@@ -31,7 +31,7 @@ void sbuf_reset(sbuf *b)
 }
 
 /* Makes room for at least need bytes (plus the NUL) without passing max. */
-static app_err sbuf_reserve(sbuf *b, size_t need)
+static APP_MUST_CHECK app_err sbuf_reserve(sbuf *b, size_t need)
 {
     if (need > b->max)
         return APP_ETOOBIG;

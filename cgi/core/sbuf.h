@@ -36,17 +36,17 @@ void sbuf_free(sbuf *b);
 void sbuf_reset(sbuf *b);
 
 /* Appends n bytes. APP_ETOOBIG if len + n > max, APP_ENOMEM; unchanged on error. */
-app_err sbuf_append(sbuf *b, const void *p, size_t n);
+APP_MUST_CHECK app_err sbuf_append(sbuf *b, const void *p, size_t n);
 
 /* Appends a NUL-terminated string. Errors as sbuf_append(). */
-app_err sbuf_puts(sbuf *b, const char *s);
+APP_MUST_CHECK app_err sbuf_puts(sbuf *b, const char *s);
 
 /* Appends one byte. Errors as sbuf_append(). */
-app_err sbuf_putc(sbuf *b, char c);
+APP_MUST_CHECK app_err sbuf_putc(sbuf *b, char c);
 
 /* Appends printf-formatted text. Errors as sbuf_append(). */
-app_err sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-app_err sbuf_vprintf(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+APP_MUST_CHECK app_err sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+APP_MUST_CHECK app_err sbuf_vprintf(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /*
  * Hands the memory to the caller and leaves the buffer empty.

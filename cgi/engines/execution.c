@@ -222,7 +222,7 @@ static void record(hist *db, const conf *c, const exe_request *req, const attemp
     app_ignore(hist_record(db, &e, msg, sizeof msg)); /* statistics must never fail a run */
 }
 
-static app_err attempts_json(sbuf *out, const attempt *att, size_t n)
+static APP_MUST_CHECK app_err attempts_json(sbuf *out, const attempt *att, size_t n)
 {
     app_err err = sbuf_putc(out, '[');
     for (size_t i = 0; i < n && err == APP_OK; i++) {
@@ -238,7 +238,7 @@ static app_err attempts_json(sbuf *out, const attempt *att, size_t n)
 }
 
 /* Our metadata members, without braces: "performanceScore":..,"attempts":[..].. */
-static app_err routing_members(sbuf *out, double score, bool fallback, const attempt *att,
+static APP_MUST_CHECK app_err routing_members(sbuf *out, double score, bool fallback, const attempt *att,
                                size_t n, const char *because)
 {
     app_err err = sbuf_printf(out, "\"performanceScore\":%.0f,\"fallbackUsed\":%s,\"attempts\":",
@@ -253,7 +253,7 @@ static app_err routing_members(sbuf *out, double score, bool fallback, const att
 }
 
 /* Copies result JSON into out with extra members added to its metadata. */
-static app_err merge_metadata(const char *json, size_t len, const char *extra, sbuf *out)
+static APP_MUST_CHECK app_err merge_metadata(const char *json, size_t len, const char *extra, sbuf *out)
 {
     js_span root, k, v;
     char msg[APP_ERRMSG_LEN];
@@ -303,7 +303,7 @@ static void fail(exe_answer *a, app_err err, const char *message, const char *de
 
 /* Judge0 may allow more than the native engine: its own maxima, and the
  * request's limits as asked (Judge0 refuses what it cannot take). */
-static app_err judge0_limits(const conf *c, const reqs *r, native_job *job, char *msg,
+static APP_MUST_CHECK app_err judge0_limits(const conf *c, const reqs *r, native_job *job, char *msg,
                              size_t msglen)
 {
     app_err err = native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
@@ -317,7 +317,7 @@ static app_err judge0_limits(const conf *c, const reqs *r, native_job *job, char
     return APP_OK;
 }
 
-static app_err native_job_limits(const conf *c, const reqs *r, native_job *job, char *msg,
+static APP_MUST_CHECK app_err native_job_limits(const conf *c, const reqs *r, native_job *job, char *msg,
                                  size_t msglen)
 {
     return native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
@@ -413,7 +413,7 @@ static void handoff(exe_ctx *x, hist *db, const exe_request *req, const rt_decis
 }
 
 /* Why every engine was left out, as {"browser": "...", ...}. */
-static app_err exclusions_json(const rt_decision *d, sbuf *out)
+static APP_MUST_CHECK app_err exclusions_json(const rt_decision *d, sbuf *out)
 {
     app_err err = sbuf_putc(out, '{');
     for (int e = 0; e < RT_NENGINES && err == APP_OK; e++) {
@@ -426,7 +426,7 @@ static app_err exclusions_json(const rt_decision *d, sbuf *out)
 
 /* One attempt on server engine e: runs, times and records it.  Returns the
  * engine's error (at->error says why) or APP_OK with the answer in result. */
-static app_err attempt_run(exe_ctx *x, hist *db, const exe_request *req, rt_engine e,
+static APP_MUST_CHECK app_err attempt_run(exe_ctx *x, hist *db, const exe_request *req, rt_engine e,
                            bool fallback, attempt *at, sbuf *result)
 {
     native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,

@@ -74,7 +74,7 @@ void exe_answer_free(exe_answer *a);
  * host's Python directories, the Pyodide lockfile and JUDGE0_PACKAGES).
  * Call once at start-up; c is borrowed.  APP_OK or an error with msg.
  */
-app_err exe_ctx_new(const conf *c, exe_ctx **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err exe_ctx_new(const conf *c, exe_ctx **out, char *msg, size_t msglen);
 void exe_ctx_free(exe_ctx *x);
 
 /* Runs req on the engines the router picks, falling back on engine
@@ -94,16 +94,16 @@ void exe_run_native(exe_ctx *x, hist *db, const exe_request *req, exe_answer *a)
  * APP_EREFUSED / APP_EFIELD for limits the engine cannot take, else the
  * engine's own error, with msg.
  */
-app_err exe_engine_run(const exe_ctx *x, rt_engine e, const reqs *r, native_job *job,
+APP_MUST_CHECK app_err exe_engine_run(const exe_ctx *x, rt_engine e, const reqs *r, native_job *job,
                        int cancel_fd, sbuf *out, char *msg, size_t msglen);
 
 /* Appends the per-engine statistics and health (GET python-execution). */
-app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err exe_stats_json(exe_ctx *x, hist *db, long window_s, sbuf *out, char *msg, size_t msglen);
 
 /* The importable names of an engine (borrowed, valid until exe_ctx_free). */
 const pk_set *exe_engine_packages(const exe_ctx *x, rt_engine e);
 
 /* Appends the package catalogue of each engine as JSON (for the docs and the page). */
-app_err exe_packages_json(exe_ctx *x, sbuf *out);
+APP_MUST_CHECK app_err exe_packages_json(exe_ctx *x, sbuf *out);
 
 #endif

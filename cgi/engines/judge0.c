@@ -1,4 +1,4 @@
-/* judge0.c - client for a Judge0 CE server (libcurl), and its decoder. */
+/* judge0.c - client for a Judge0 CE server (libcurl). */
 #include "judge0.h"
 
 #include <ctype.h>
@@ -18,36 +18,10 @@
 #include "jsonw.h"
 #include "jscan.h"
 
-/* As Judge0 names them (GET /statuses). */
-static const char *const status_descriptions[JZ_STATUS_MAX + 1] = {
-    "",
-    "In Queue",
-    "Processing",
-    "Accepted",
-    "Wrong Answer",
-    "Time Limit Exceeded",
-    "Compilation Error",
-    "Runtime Error (SIGSEGV)",
-    "Runtime Error (SIGXFSZ)",
-    "Runtime Error (SIGFPE)",
-    "Runtime Error (SIGABRT)",
-    "Runtime Error (NZEC)",
-    "Runtime Error (Other)",
-    "Internal Error",
-    "Exec Format Error",
-};
-
-const char *jz_status_description(int id)
-{
-    return id >= 1 && id <= JZ_STATUS_MAX ? status_descriptions[id] : "";
-}
-
 /* Largest request body we send (source and stdin as base64, plus the
  * limits).  Past it jz_run() refuses with APP_ETOOBIG before calling
  * Judge0: no public Judge0 takes bodies this large anyway. */
 #define JZ_MAX_REQUEST (16u * 1024 * 1024)
-/* Longest submission token accepted (Judge0 uses 36-character UUIDs). */
-#define JZ_MAX_TOKEN 64
 /* Longest URL we build: the configured base plus a path and query. */
 #define JZ_MAX_URL 8192
 /* Polling backoff: the first GET after this long, doubling up to the max.
@@ -57,8 +31,6 @@ const char *jz_status_description(int id)
 #define JZ_POLL_MAX_MS 1000u
 /* Bytes of an error body quoted in a message. */
 #define JZ_QUOTE_MAX 200
-/* Cap on a numeric string ("0.282") or a status description. */
-#define JZ_MAX_SCALAR 256
 
 /* Fields asked for on every poll (all the decoder knows). */
 #define JZ_FIELDS                                                                                  \
@@ -81,275 +53,10 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the submission decoder -------------------------------------------------- */
-
-void jz_result_init(jz_result *r)
-{
-    memset(r, 0, sizeof *r);
-    sbuf_init(&r->stdout_text, JZ_MAX_RESPONSE);
-    sbuf_init(&r->stderr_text, JZ_MAX_RESPONSE);
-    sbuf_init(&r->compile_output, JZ_MAX_RESPONSE);
-    sbuf_init(&r->message, JZ_MAX_RESPONSE);
-}
-
-void jz_result_free(jz_result *r)
-{
-    if (r == NULL)
-        return;
-    sbuf_free(&r->stdout_text);
-    sbuf_free(&r->stderr_text);
-    sbuf_free(&r->compile_output);
-    sbuf_free(&r->message);
-}
-
-/* Clears what a previous decode left, keeping the buffers' memory. */
-static void result_clear(jz_result *r)
-{
-    r->token[0] = '\0';
-    r->status_id = 0;
-    r->status_description[0] = '\0';
-    sbuf_reset(&r->stdout_text);
-    sbuf_reset(&r->stderr_text);
-    sbuf_reset(&r->compile_output);
-    sbuf_reset(&r->message);
-    r->has_time = r->has_wall_time = r->has_memory = r->has_exit_code = r->has_exit_signal = false;
-    r->time_s = r->wall_time_s = 0;
-    r->memory_kb = 0;
-    r->exit_code = r->exit_signal = 0;
-}
-
-static bool token_valid(const char *s, size_t n)
-{
-    if (n == 0 || n > JZ_MAX_TOKEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-            return false;
-    return true;
-}
-
-static app_err malformed(char *msg, size_t msglen, const char *field, const char *what)
-{
-    snprintf(msg, msglen, "Judge0's submission has a malformed \"%s\": %s", field, what);
-    return APP_EUPSTREAM;
-}
-
-/* Parses a decimal spelled as JSON spells numbers; strtod alone would also
- * take "inf", "0x1p3" and leading blanks. */
-static bool parse_decimal(const char *s, double *out)
-{
-    const char *p = s[0] == '-' ? s + 1 : s;
-    if (!isdigit((unsigned char)*p))
-        return false;
-    for (const char *q = s; *q != '\0'; q++)
-        if (strchr("0123456789.-+eE", *q) == NULL)
-            return false;
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (*end != '\0' || !isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
-/* Reads a number Judge0 may send as a JSON number or a decimal string
- * ("0.282", Rails decimals); null leaves *has false. */
-static app_err get_number(const char *doc, js_span v, const char *field, bool *has, double *out,
-                          char *msg, size_t msglen)
-{
-    *has = false;
-    if (v.type == JS_NULL)
-        return APP_OK;
-    double d;
-    if (v.type == JS_NUMBER) {
-        d = js_number(doc, v);
-        if (!isfinite(d))
-            return malformed(msg, msglen, field, "the number is out of range");
-    } else if (v.type == JS_STRING) {
-        sbuf text;
-        sbuf_init(&text, JZ_MAX_SCALAR);
-        app_err err = js_string_decode(doc, v, &text, NULL);
-        bool ok = err == APP_OK && parse_decimal(sbuf_str(&text), &d);
-        sbuf_free(&text);
-        if (err == APP_ENOMEM)
-            return err;
-        if (!ok)
-            return malformed(msg, msglen, field, "expected a number or a decimal string");
-    } else {
-        return malformed(msg, msglen, field, "expected a number");
-    }
-    *has = true;
-    *out = d;
-    return APP_OK;
-}
-
-static app_err get_integer(const char *doc, js_span v, const char *field, double lo, double hi,
-                           bool *has, long *out, char *msg, size_t msglen)
-{
-    double d = 0;
-    app_err err = get_number(doc, v, field, has, &d, msg, msglen);
-    if (err != APP_OK || !*has)
-        return err;
-    if (d != floor(d) || d < lo || d > hi) {
-        *has = false;
-        return malformed(msg, msglen, field, "expected an integer in range");
-    }
-    *out = (long)d;
-    return APP_OK;
-}
-
-/* Decodes a text field: null stays empty; base64 text is first unescaped
- * as a JSON string (its line breaks arrive as "\n"), then decoded. */
-static app_err get_text(const char *doc, js_span v, bool base64, const char *field, sbuf *dst,
-                        char *msg, size_t msglen)
-{
-    sbuf_reset(dst);
-    if (v.type == JS_NULL)
-        return APP_OK;
-    if (v.type != JS_STRING)
-        return malformed(msg, msglen, field, "expected a string or null");
-    if (!base64) {
-        app_err err = js_string_decode(doc, v, dst, NULL);
-        if (err == APP_ETOOBIG)
-            return malformed(msg, msglen, field, "the text is too large");
-        return err;
-    }
-    sbuf raw;
-    sbuf_init(&raw, JZ_MAX_RESPONSE);
-    app_err err = js_string_decode(doc, v, &raw, NULL);
-    if (err == APP_OK) {
-        err = b64_decode(raw.data != NULL ? raw.data : "", raw.len, B64_STRICT, dst);
-        if (err == APP_EFIELD)
-            err = malformed(msg, msglen, field, "invalid base64");
-        else if (err == APP_ETOOBIG)
-            err = malformed(msg, msglen, field, "the text is too large");
-    } else if (err == APP_ETOOBIG) {
-        err = malformed(msg, msglen, field, "the text is too large");
-    }
-    sbuf_free(&raw);
-    return err;
-}
-
-static app_err get_status(const char *doc, js_span v, jz_result *r, char *msg, size_t msglen)
-{
-    if (v.type == JS_NULL)
-        return APP_OK;
-    if (v.type != JS_OBJECT)
-        return malformed(msg, msglen, "status", "expected an object {id, description}");
-    js_iter it;
-    js_iter_init(&it, doc, v);
-    js_span k, m;
-    bool has_id = false;
-    long id = 0;
-    while (js_iter_next(&it, &k, &m)) {
-        if (js_string_equals(doc, k, "id")) {
-            app_err err = get_integer(doc, m, "status.id", 1, 14, &has_id, &id, msg, msglen);
-            if (err != APP_OK)
-                return err;
-        } else if (js_string_equals(doc, k, "description")) {
-            if (m.type == JS_NULL)
-                continue;
-            if (m.type != JS_STRING)
-                return malformed(msg, msglen, "status.description", "expected a string");
-            sbuf text;
-            sbuf_init(&text, JZ_MAX_SCALAR);
-            app_err err = js_string_decode(doc, m, &text, NULL);
-            if (err == APP_OK || err == APP_ETOOBIG)
-                snprintf(r->status_description, sizeof r->status_description, "%s",
-                         sbuf_str(&text));
-            sbuf_free(&text);
-            if (err == APP_ENOMEM)
-                return err;
-        }
-    }
-    if (!has_id)
-        return malformed(msg, msglen, "status.id", "missing: expected an integer from 1 to 14");
-    r->status_id = (int)id;
-    return APP_OK;
-}
-
-app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_result *r, char *msg,
-                             size_t msglen)
-{
-    result_clear(r);
-    js_span root;
-    char detail[APP_ERRMSG_LEN];
-    if (js_validate(json, len, &root, detail, sizeof detail) != APP_OK) {
-        snprintf(msg, msglen, "Judge0's answer is not valid JSON (%s)", detail);
-        return APP_EUPSTREAM;
-    }
-    if (root.type != JS_OBJECT) {
-        snprintf(msg, msglen, "Judge0's answer is a JSON %s, not a submission object",
-                 js_type_name(root.type));
-        return APP_EUPSTREAM;
-    }
-    js_iter it;
-    js_iter_init(&it, json, root);
-    js_span k, v;
-    app_err err = APP_OK;
-    bool has_status = false;
-    while (err == APP_OK && js_iter_next(&it, &k, &v)) {
-        long n = 0;
-        bool has = false;
-        if (js_string_equals(json, k, "token")) {
-            r->token[0] = '\0';
-            if (v.type == JS_NULL)
-                continue;
-            if (v.type != JS_STRING || v.len - 2 > JZ_MAX_TOKEN ||
-                !token_valid(json + v.off + 1, v.len - 2))
-                err = malformed(msg, msglen, "token", "expected a short [A-Za-z0-9-] string");
-            else
-                snprintf(r->token, sizeof r->token, "%.*s", (int)(v.len - 2), json + v.off + 1);
-        } else if (js_string_equals(json, k, "status")) {
-            err = get_status(json, v, r, msg, msglen);
-            has_status = r->status_id != 0;
-        } else if (js_string_equals(json, k, "status_id")) {
-            /* Only when asked for by name; "status" wins when both are sent. */
-            err = get_integer(json, v, "status_id", 1, 14, &has, &n, msg, msglen);
-            if (err == APP_OK && has && !has_status)
-                r->status_id = (int)n;
-        } else if (js_string_equals(json, k, "stdout")) {
-            err = get_text(json, v, base64, "stdout", &r->stdout_text, msg, msglen);
-        } else if (js_string_equals(json, k, "stderr")) {
-            err = get_text(json, v, base64, "stderr", &r->stderr_text, msg, msglen);
-        } else if (js_string_equals(json, k, "compile_output")) {
-            err = get_text(json, v, base64, "compile_output", &r->compile_output, msg, msglen);
-        } else if (js_string_equals(json, k, "message")) {
-            err = get_text(json, v, base64, "message", &r->message, msg, msglen);
-        } else if (js_string_equals(json, k, "time")) {
-            err = get_number(json, v, "time", &r->has_time, &r->time_s, msg, msglen);
-            if (err == APP_OK && r->has_time && r->time_s < 0)
-                err = malformed(msg, msglen, "time", "negative");
-        } else if (js_string_equals(json, k, "wall_time")) {
-            err = get_number(json, v, "wall_time", &r->has_wall_time, &r->wall_time_s, msg, msglen);
-            if (err == APP_OK && r->has_wall_time && r->wall_time_s < 0)
-                err = malformed(msg, msglen, "wall_time", "negative");
-        } else if (js_string_equals(json, k, "memory")) {
-            err =
-                get_integer(json, v, "memory", 0, 1e15, &r->has_memory, &r->memory_kb, msg, msglen);
-        } else if (js_string_equals(json, k, "exit_code")) {
-            err = get_integer(json, v, "exit_code", -2147483647.0, 2147483647.0, &r->has_exit_code,
-                              &n, msg, msglen);
-            r->exit_code = (int)n;
-        } else if (js_string_equals(json, k, "exit_signal")) {
-            err =
-                get_integer(json, v, "exit_signal", 0, 1024, &r->has_exit_signal, &n, msg, msglen);
-            r->exit_signal = (int)n;
-        }
-        /* Anything else (created_at, language, ...) is not ours to read. */
-    }
-    if (err != APP_OK)
-        result_clear(r);
-    if (err == APP_ENOMEM)
-        snprintf(msg, msglen, "out of memory decoding Judge0's answer");
-    return err;
-}
-
 /* ---- authentication ------------------------------------------------------------ */
 
 /* Splits url into its scheme and lower-cased host (no port). */
-static app_err url_parts(const char *url, char *scheme, size_t slen, char *host, size_t hlen,
+static APP_MUST_CHECK app_err url_parts(const char *url, char *scheme, size_t slen, char *host, size_t hlen,
                          bool *has_extra, char *msg, size_t msglen)
 {
     app_err err = APP_ECONFIG;
@@ -580,7 +287,7 @@ typedef struct reply {
 
 /* Performs one HTTP call, bounded by the per-call timeout and the overall
  * deadline, watching cancel_fd.  A reply with any HTTP status is APP_OK. */
-static app_err call(jz_client *c, const char *url, const sbuf *post, long long deadline,
+static APP_MUST_CHECK app_err call(jz_client *c, const char *url, const sbuf *post, long long deadline,
                     int cancel_fd, reply *rep, char *msg, size_t msglen)
 {
     long long left = deadline - now_ms();
@@ -767,7 +474,7 @@ static void quote_body(const reply *rep, char *buf, size_t buflen)
 }
 
 /* Maps an HTTP status we did not expect to the header's app_err. */
-static app_err status_error(const reply *rep, const char *what, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err status_error(const reply *rep, const char *what, char *msg, size_t msglen)
 {
     char quote[JZ_QUOTE_MAX + 1];
     quote_body(rep, quote, sizeof quote);
@@ -811,7 +518,7 @@ static bool media_is_json(const char *media)
            (n > 5 && strcmp(media + n - 5, "+json") == 0);
 }
 
-static app_err build_create_body(const jz_client *c, const jz_submission *s, sbuf *b)
+static APP_MUST_CHECK app_err build_create_body(const jz_client *c, const jz_submission *s, sbuf *b)
 {
     app_err err = sbuf_puts(b, "{\"source_code\":\"");
     if (err == APP_OK)
@@ -834,7 +541,7 @@ static app_err build_create_body(const jz_client *c, const jz_submission *s, sbu
 }
 
 /* Reads the token out of create's {"token": "..."} answer. */
-static app_err read_token(const reply *rep, char *token, size_t len, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err read_token(const reply *rep, char *token, size_t len, char *msg, size_t msglen)
 {
     const char *doc = rep->body.data != NULL ? rep->body.data : "";
     js_span root, k, v;
@@ -850,7 +557,7 @@ static app_err read_token(const reply *rep, char *token, size_t len, char *msg, 
     while (js_iter_next(&it, &k, &v)) {
         if (!js_string_equals(doc, k, "token"))
             continue;
-        if (v.type != JS_STRING || v.len - 2 >= len || !token_valid(doc + v.off + 1, v.len - 2)) {
+        if (v.type != JS_STRING || v.len - 2 >= len || !jz_token_valid(doc + v.off + 1, v.len - 2)) {
             snprintf(msg, msglen,
                      "Judge0 sent a submission token that is not a short "
                      "[A-Za-z0-9-] string");

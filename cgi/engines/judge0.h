@@ -1,6 +1,6 @@
 /*
- * judge0.h - client for a Judge0 CE server (libcurl), and the decoder of its
- * submission objects.
+ * judge0.h - client for a Judge0 CE server (libcurl); the decoder of its
+ * submission objects is judge0_decode.h.
  *
  * jz_run() creates a submission with base64_encoded=true&wait=false, then
  * polls GET /submissions/{token}?base64_encoded=true&fields=... with
@@ -8,9 +8,7 @@
  * deadline passes.  Authentication: JUDGE0_API_KEY is sent as X-Auth-Token
  * to self-hosted servers, and as X-RapidAPI-Key plus X-RapidAPI-Host to
  * RapidAPI hosts (*.rapidapi.com).  Every HTTP call has connect and total
- * timeouts and a response size cap.  The decoder accepts what Judge0
- * really sends (read from Judge0 CE 1.13.1's source, base64_service.rb): MIME base64
- * with line breaks, numbers sent as strings ("0.282"), nulls.
+ * timeouts and a response size cap.
  */
 #ifndef PYSANDBOX_JUDGE0_H
 #define PYSANDBOX_JUDGE0_H
@@ -19,10 +17,9 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "judge0_decode.h"
 #include "sbuf.h"
 
-/* Largest HTTP response body accepted from Judge0. */
-#define JZ_MAX_RESPONSE (8u * 1024 * 1024)
 /* Connect timeout and per-call total timeout. */
 #define JZ_CONNECT_TIMEOUT_MS 3000u
 #define JZ_CALL_TIMEOUT_MS 15000u
@@ -44,40 +41,6 @@ typedef struct jz_submission {
     unsigned memory_limit_kb;
 } jz_submission;
 
-/* A decoded submission.  Fields Judge0 sent as null keep their "has" flag false. */
-typedef struct jz_result {
-    char token[128];
-    int status_id;               /* 1..14; 0 if absent */
-    char status_description[96];
-    sbuf stdout_text, stderr_text, compile_output, message; /* base64-decoded */
-    bool has_time, has_wall_time, has_memory, has_exit_code, has_exit_signal;
-    double time_s, wall_time_s;
-    long memory_kb;
-    int exit_code, exit_signal;
-} jz_result;
-
-/* Judge0's status ids run from 1 (In Queue) to JZ_STATUS_MAX (Exec Format Error). */
-#define JZ_STATUS_MAX 14
-
-/* Returns Judge0's own description of a status id ("Accepted",
- * "Runtime Error (NZEC)", ...), or "" for an id outside 1..JZ_STATUS_MAX.
- * The string is static. */
-const char *jz_status_description(int id);
-
-/* Prepares an empty result (buffers capped at JZ_MAX_RESPONSE). */
-void jz_result_init(jz_result *r);
-/* Frees the buffers. NULL-safe. */
-void jz_result_free(jz_result *r);
-
-/*
- * Decodes one submission object (the body of GET /submissions/{token}) into
- * *r.  base64 says whether text fields are base64.  Returns APP_OK, or
- * APP_EUPSTREAM with msg for anything malformed (not JSON, wrong types,
- * invalid base64, decoded text that is not UTF-8 is kept as bytes).
- */
-app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_result *r, char *msg,
-                             size_t msglen);
-
 /*
  * Appends the authentication header lines the client sends for cfg to out,
  * each as "Name: value\n": nothing without a key; "X-RapidAPI-Key" and
@@ -86,14 +49,14 @@ app_err jz_decode_submission(const char *json, size_t len, bool base64, jz_resul
  * Returns APP_OK, APP_ECONFIG (URL that is not http(s), key with CR or
  * LF) with msg, or APP_ENOMEM / APP_ETOOBIG from out.
  */
-app_err jz_auth_headers(const jz_config *cfg, sbuf *out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err jz_auth_headers(const jz_config *cfg, sbuf *out, char *msg, size_t msglen);
 
 typedef struct jz_client jz_client;
 
 /* Returns APP_OK and *out (free with jz_client_free), or APP_ECONFIG
  * (URL not http(s) or with a query or fragment, language_id < 1, bad key)
  * or APP_ENOMEM, with msg. */
-app_err jz_client_new(const jz_config *cfg, jz_client **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err jz_client_new(const jz_config *cfg, jz_client **out, char *msg, size_t msglen);
 /* Frees the client and its connections. NULL-safe. */
 void jz_client_free(jz_client *c);
 
@@ -114,7 +77,7 @@ void jz_client_set_timeouts(jz_client *c, unsigned connect_ms, unsigned call_ms)
  *   APP_ETOOBIG   the request body would pass 16 MiB
  *   APP_ENOMEM, APP_EINTERNAL
  */
-app_err jz_run(jz_client *c, const jz_submission *s, unsigned deadline_ms, int cancel_fd,
+APP_MUST_CHECK app_err jz_run(jz_client *c, const jz_submission *s, unsigned deadline_ms, int cancel_fd,
                jz_result *r, char *msg, size_t msglen);
 
 #endif

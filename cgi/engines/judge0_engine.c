@@ -87,7 +87,7 @@ static void make_marker(char *buf, size_t len)
     snprintf(buf + n, len - n, "--");
 }
 
-static app_err read_harness(const conf *c, sbuf *src, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err read_harness(const conf *c, sbuf *src, char *msg, size_t msglen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/harness.py", c->web_dir);
@@ -234,7 +234,7 @@ static void judge0_verdict(const jz_result *r, const native_job *job, double wal
     }
 }
 
-static app_err put_opt_number(sbuf *out, bool has, double v)
+static APP_MUST_CHECK app_err put_opt_number(sbuf *out, bool has, double v)
 {
     return has ? sbuf_printf(out, "%.3f", v) : sbuf_puts(out, "null");
 }
@@ -245,7 +245,7 @@ typedef struct limits {
 } limits;
 
 /* Appends the answer in the shared schema for a finished submission. */
-static app_err compose(const jz_result *r, const native_job *job, const limits *lim,
+static APP_MUST_CHECK app_err compose(const jz_result *r, const native_job *job, const limits *lim,
                        const char *marker, sbuf *out)
 {
     sbuf output, errtext;
@@ -365,7 +365,7 @@ out:
 }
 
 /* Appends the stdin the driver reads: {"code": <code>, "data": <data text>|null}. */
-static app_err build_stdin(const native_job *job, sbuf *in)
+static APP_MUST_CHECK app_err build_stdin(const native_job *job, sbuf *in)
 {
     app_err err = sbuf_puts(in, "{\"code\":");
     if (err == APP_OK)

@@ -28,7 +28,7 @@ bool jeng_configured(const conf *c);
  * on the configured Judge0.  On APP_OK, out holds the result JSON.  Errors
  * as jz_run(), plus APP_EUNAVAIL when not configured.
  */
-app_err jeng_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
+APP_MUST_CHECK app_err jeng_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
                  size_t msglen);
 
 #endif

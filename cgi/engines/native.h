@@ -40,7 +40,7 @@ typedef struct native_job {
  * server allows (or for network access, which the jail never has), or
  * APP_EFIELD for values below the minimum.
  */
-app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
+APP_MUST_CHECK app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
                       char *msg, size_t msglen);
 
 /*
@@ -50,10 +50,10 @@ app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned 
  * already has PYSANDBOX_CLIENT_MAX_JOBS in progress), APP_ETIMEOUT, APP_EJAIL,
  * APP_EUPSTREAM, APP_ETOOBIG, APP_EIO (cancelled), each with msg.
  */
-app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
+APP_MUST_CHECK app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out, char *msg,
                    size_t msglen);
 
 /* Appends the executor's health JSON to out; APP_EUNAVAIL when it is down. */
-app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen);
 
 #endif

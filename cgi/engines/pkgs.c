@@ -165,7 +165,7 @@ app_err pk_add_builtins(pk_set *s)
                           "unicodedata zlib");
 }
 
-static app_err read_file(const char *path, sbuf *out, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err read_file(const char *path, sbuf *out, char *msg, size_t msglen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {

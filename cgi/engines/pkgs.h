@@ -28,26 +28,26 @@
 typedef struct pk_set pk_set;
 
 /* Returns a new empty set in *out (free with pk_set_free). */
-app_err pk_set_new(pk_set **out);
+APP_MUST_CHECK app_err pk_set_new(pk_set **out);
 void pk_set_free(pk_set *s);
 
 /* Adds len bytes of name (normalised). Names longer than PK_NAME_MAX are ignored. */
-app_err pk_add(pk_set *s, const char *name, size_t len);
+APP_MUST_CHECK app_err pk_add(pk_set *s, const char *name, size_t len);
 
 /* Adds every name in space-separated text. */
-app_err pk_add_list(pk_set *s, const char *text);
+APP_MUST_CHECK app_err pk_add_list(pk_set *s, const char *text);
 
 /* Adds every name of another set. */
-app_err pk_add_set(pk_set *s, const pk_set *other);
+APP_MUST_CHECK app_err pk_add_set(pk_set *s, const pk_set *other);
 
 /* Adds the top-level modules found in a Python directory: packages
  * (directories), modules (*.py), extensions (*.so, tag stripped) and
  * distributions (*.dist-info, *.egg-info, version stripped).  A missing
  * directory adds nothing. */
-app_err pk_add_dir(pk_set *s, const char *dir);
+APP_MUST_CHECK app_err pk_add_dir(pk_set *s, const char *dir);
 
 /* Adds the interpreter's built-in modules (Debian's CPython 3.11). */
-app_err pk_add_builtins(pk_set *s);
+APP_MUST_CHECK app_err pk_add_builtins(pk_set *s);
 
 /*
  * Adds the packages of a Pyodide lockfile (their names and import names).
@@ -57,7 +57,7 @@ app_err pk_add_builtins(pk_set *s);
  * unvendors (sqlite3, ssl, lzma, ...) are added to *missing_stdlib (may be
  * NULL).  APP_EIO / APP_EJSON with msg on an unreadable lockfile.
  */
-app_err pk_add_pyodide_lockfile(pk_set *s, const char *lockfile, const char *dist_dir,
+APP_MUST_CHECK app_err pk_add_pyodide_lockfile(pk_set *s, const char *lockfile, const char *dist_dir,
                                 pk_set *missing_stdlib, char *msg, size_t msglen);
 
 /* Returns true when name (any spelling, see above) is in the set. */
@@ -70,7 +70,7 @@ size_t pk_count(const pk_set *s);
 void pk_remove_set(pk_set *s, const pk_set *other);
 
 /* Appends the set as a JSON array of strings. */
-app_err pk_to_json(const pk_set *s, sbuf *out);
+APP_MUST_CHECK app_err pk_to_json(const pk_set *s, sbuf *out);
 
 /*
  * Finds the top-level modules imported by code ("import a.b, c as d",

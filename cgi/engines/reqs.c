@@ -32,7 +32,7 @@ const char *reqs_engine_name(reqs_engine e)
     return "auto";
 }
 
-static app_err want_type(const char *name, js_span v, js_type t, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err want_type(const char *name, js_span v, js_type t, char *msg, size_t msglen)
 {
     if (v.type == t)
         return APP_OK;
@@ -41,7 +41,7 @@ static app_err want_type(const char *name, js_span v, js_type t, char *msg, size
     return APP_EFIELD;
 }
 
-static app_err positive(const char *doc, const char *name, js_span v, bool zero_ok, double *out,
+static APP_MUST_CHECK app_err positive(const char *doc, const char *name, js_span v, bool zero_ok, double *out,
                         char *msg, size_t msglen)
 {
     app_err err = want_type(name, v, JS_NUMBER, msg, msglen);
@@ -58,7 +58,7 @@ static app_err positive(const char *doc, const char *name, js_span v, bool zero_
 }
 
 /* Decodes a short enumerated string and finds it in values; returns its index. */
-static app_err choice(const char *doc, const char *name, js_span v, const char *const *values,
+static APP_MUST_CHECK app_err choice(const char *doc, const char *name, js_span v, const char *const *values,
                       int *out, char *msg, size_t msglen)
 {
     app_err err = want_type(name, v, JS_STRING, msg, msglen);
@@ -92,7 +92,7 @@ static bool package_name_ok(const char *s, size_t n)
     return true;
 }
 
-static app_err packages(const char *doc, js_span v, reqs *r, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err packages(const char *doc, js_span v, reqs *r, char *msg, size_t msglen)
 {
     app_err err = want_type("packages", v, JS_ARRAY, msg, msglen);
     if (err != APP_OK)

@@ -50,7 +50,7 @@ void reqs_init(reqs *r);
  * null means none).  Returns APP_OK, or APP_EFIELD with a message naming the
  * field and the problem.
  */
-app_err reqs_decode(const char *json, size_t len, reqs *r, char *msg, size_t msglen);
+APP_MUST_CHECK app_err reqs_decode(const char *json, size_t len, reqs *r, char *msg, size_t msglen);
 
 /* Returns "auto", "browser", "native" or "judge0". */
 const char *reqs_engine_name(reqs_engine e);

@@ -43,7 +43,7 @@ static int wait_fd(int fd, short events, int cancel_fd, long long deadline)
     }
 }
 
-static app_err send_all(int fd, const void *buf, size_t n, int cancel_fd, long long deadline,
+static APP_MUST_CHECK app_err send_all(int fd, const void *buf, size_t n, int cancel_fd, long long deadline,
                         char *msg, size_t msglen)
 {
     const char *p = buf;
@@ -70,7 +70,7 @@ static app_err send_all(int fd, const void *buf, size_t n, int cancel_fd, long l
     return APP_OK;
 }
 
-static app_err recv_all(int fd, void *buf, size_t n, int cancel_fd, long long deadline, char *msg,
+static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, int cancel_fd, long long deadline, char *msg,
                         size_t msglen)
 {
     char *p = buf;

@@ -29,7 +29,7 @@
  * executor), APP_ETIMEOUT, APP_EUPSTREAM (malformed answer), APP_EIO
  * (cancelled: the client went away) with a sentence in msg.
  */
-app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
+APP_MUST_CHECK app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
                    const char *data, unsigned timeout_ms, int cancel_fd, sbuf *out, char *msg,
                    size_t msglen);
 

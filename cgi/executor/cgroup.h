@@ -38,7 +38,7 @@ typedef struct cg_usage {
  * with cg_free) and cg_mode_of() tells what is active; the reason for
  * CG_NONE is written to why.  Returns APP_ENOMEM only.
  */
-app_err cg_open(const char *tag, unsigned nslots, cg **out, char *why, size_t whylen);
+APP_MUST_CHECK app_err cg_open(const char *tag, unsigned nslots, cg **out, char *why, size_t whylen);
 
 /* Removes the slot groups (they must be empty) and frees. NULL-safe. */
 void cg_free(cg *c);
@@ -50,7 +50,7 @@ const char *cg_describe_json(const cg *c);
 
 /* Sets a slot's memory limit (no swap beyond it) and task limit, and resets
  * its counters.  Call before a job starts in the slot. */
-app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_tasks, char *err,
+APP_MUST_CHECK app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_tasks, char *err,
                       size_t errlen);
 
 /*

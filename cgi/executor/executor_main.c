@@ -327,9 +327,9 @@ static int setup(executor *ex, const char *argv0)
     ex->ncpus = cpus > 0 ? (unsigned)cpus : 1;
     ex->slots = calloc(ex->nslots, sizeof *ex->slots);
     ex->per_slot_uid = geteuid() == 0;
-    cg_open("pysandbox", ex->nslots, &ex->cg, ex->cg_why, sizeof ex->cg_why);
+    app_err cg_err = cg_open("pysandbox", ex->nslots, &ex->cg, ex->cg_why, sizeof ex->cg_why);
     ex->oom_ev = calloc(ex->nslots, sizeof *ex->oom_ev);
-    if (ex->cg == NULL || ex->slots == NULL || ex->oom_ev == NULL)
+    if (cg_err != APP_OK || ex->cg == NULL || ex->slots == NULL || ex->oom_ev == NULL)
         return 1;
     /* Without cgroups nothing bounds the memory of several processes
      * together, so jobs may not fork (threads remain). */

@@ -18,7 +18,7 @@ static const char *status_word(const executor *ex)
 }
 
 /* The pool of children, the jobs and the spawns, with their counters. */
-static app_err status_put_counts(const executor *ex, sbuf *b)
+static APP_MUST_CHECK app_err status_put_counts(const executor *ex, sbuf *b)
 {
     return sbuf_printf(
         b,
@@ -33,7 +33,7 @@ static app_err status_put_counts(const executor *ex, sbuf *b)
 }
 
 /* The jail's layers: namespaces, filesystem, seccomp, ids, rlimits, cgroups. */
-static app_err status_put_jail(const executor *ex, sbuf *b)
+static APP_MUST_CHECK app_err status_put_jail(const executor *ex, sbuf *b)
 {
     app_err err = sbuf_printf(
         b,
@@ -70,7 +70,7 @@ static app_err status_put_jail(const executor *ex, sbuf *b)
 }
 
 /* The limits a job runs under, and the server's maxima. */
-static app_err status_put_limits(const executor *ex, sbuf *b)
+static APP_MUST_CHECK app_err status_put_limits(const executor *ex, sbuf *b)
 {
     return sbuf_printf(
         b,

@@ -16,6 +16,6 @@
 /* Appends the health JSON object to b.  Returns APP_OK, or APP_ETOOBIG /
  * APP_ENOMEM from the buffer: then b holds a partial document that must
  * not be sent. */
-app_err status_json(const executor *ex, sbuf *b);
+APP_MUST_CHECK app_err status_json(const executor *ex, sbuf *b);
 
 #endif

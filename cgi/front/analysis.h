@@ -20,7 +20,7 @@ typedef struct ana_set ana_set;
 
 /* Reads templates_dir/analysis/analysis.py. Returns APP_OK and *out (free
  * with ana_free), or APP_EIO/APP_ETOOBIG/APP_ENOMEM with a sentence in msg. */
-app_err ana_load(const char *templates_dir, ana_set **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err ana_load(const char *templates_dir, ana_set **out, char *msg, size_t msglen);
 
 /* Frees the set. NULL-safe. */
 void ana_free(ana_set *a);

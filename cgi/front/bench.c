@@ -76,7 +76,7 @@ typedef struct run_summary {
 } run_summary;
 
 /* Appends the group gathered so far, if any, and starts an empty one. */
-static app_err summary_flush(run_summary *s)
+static APP_MUST_CHECK app_err summary_flush(run_summary *s)
 {
     if (s->runs == 0)
         return APP_OK;
@@ -103,7 +103,7 @@ static app_err summary_flush(run_summary *s)
 }
 
 /* hist_bench_row_fn: adds one stored result to the summary. */
-static app_err summary_row(void *ctx, const char *cn, const char *en, const char *status,
+static APP_MUST_CHECK app_err summary_row(void *ctx, const char *cn, const char *en, const char *status,
                            double wall_ms)
 {
     run_summary *s = ctx;
@@ -125,7 +125,7 @@ static app_err summary_row(void *ctx, const char *cn, const char *en, const char
 /* Summarises a run from its stored results: per case and engine, the runs,
  * the successes and p50/mean/min/max wall time of the successful ones.
  * APP_EDB (out untouched) when the results cannot be read. */
-static app_err summarize(hist *db, const char *run_id, sbuf *out)
+static APP_MUST_CHECK app_err summarize(hist *db, const char *run_id, sbuf *out)
 {
     run_summary s = {.out = out, .first = true};
     size_t start = out->len;
@@ -169,9 +169,16 @@ static void run_benchmark(run_plan *p, hist *db)
     sbuf data, summary;
     sbuf_init(&data, 1u << 20);
     sbuf_init(&summary, 1u << 20);
-    bench_data_json(&data);
     bool ok = true;
     char first_failure[APP_ERRMSG_LEN + 128] = ""; /* what the failed report says */
+    char store_failure[APP_ERRMSG_LEN] = "";       /* the first result the store refused */
+    if (bench_data_json(&data) != APP_OK) {
+        ok = false;
+        snprintf(first_failure, sizeof first_failure, "the cases' data could not be built");
+        p->iterations = 0;
+    }
+    reqs defaults;
+    reqs_init(&defaults);
     for (size_t ci = 0; ci < NCASES; ci++) {
         if (!p->case_on[ci])
             continue;
@@ -189,30 +196,24 @@ static void run_benchmark(run_plan *p, hist *db)
                 skip = skip || !pk_has(exe_engine_packages(p->x, (rt_engine)e), t);
             for (int it = 0; it < p->iterations; it++) {
                 if (skip) {
-                    hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it,
-                                      "skipped", 0, -1, msg, sizeof msg);
+                    if (hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it,
+                                          "skipped", 0, -1, msg, sizeof msg) != APP_OK &&
+                        store_failure[0] == '\0')
+                        snprintf(store_failure, sizeof store_failure, "%s", msg);
                     continue;
                 }
+                /* The engines' default limits, as a request that asks for none gets. */
                 native_job job = {.code = bc->code,
                                   .code_len = strlen(bc->code),
                                   .data = bc->data ? data.data : "[]",
-                                  .data_len = bc->data ? data.len : 2,
-                                  .wall_ms = XP_DEFAULT_WALL_MS,
-                                  .memory_mb = XP_DEFAULT_MEMORY_MB};
-                if (e == RT_JUDGE0) {
-                    job.wall_ms = p->c->judge0_max_wall_ms;
-                    job.memory_mb = p->c->judge0_max_memory_mb;
-                }
-                if (job.wall_ms > p->c->max_wall_ms && e == RT_NATIVE)
-                    job.wall_ms = p->c->max_wall_ms;
+                                  .data_len = bc->data ? data.len : 2};
                 sbuf out;
                 sbuf_init(&out, XP_MAX_RESPONSE);
                 struct timespec t0, t1;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 char run_msg[APP_ERRMSG_LEN] = "";
-                app_err err = e == RT_NATIVE
-                                  ? native_run(p->c, &job, -1, &out, run_msg, sizeof run_msg)
-                                  : jeng_run(p->c, &job, -1, &out, run_msg, sizeof run_msg);
+                app_err err = exe_engine_run(p->x, (rt_engine)e, &defaults, &job, -1, &out, run_msg,
+                                             sizeof run_msg);
                 clock_gettime(CLOCK_MONOTONIC, &t1);
                 double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
                 char status[24];
@@ -222,14 +223,16 @@ static void run_benchmark(run_plan *p, hist *db)
                 else
                     snprintf(status, sizeof status, "engine_error");
                 sbuf_free(&out);
-                hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it, status, ms,
-                                  exec_ms, msg, sizeof msg);
+                if (hist_bench_result(db, p->id, bc->name, rt_engine_name((rt_engine)e), it, status,
+                                      ms, exec_ms, msg, sizeof msg) != APP_OK &&
+                    store_failure[0] == '\0')
+                    snprintf(store_failure, sizeof store_failure, "%s", msg);
                 hist_execution rec = {.engine = rt_engine_name((rt_engine)e), .status = status,
                                       .success = strcmp(status, "ok") == 0, .wall_ms = ms,
                                       .exec_ms = exec_ms, .code_bytes = job.code_len,
                                       .data_bytes = job.data_len, .source = "benchmark",
                                       .error = err == APP_OK ? NULL : run_msg};
-                hist_record(db, &rec, msg, sizeof msg);
+                app_ignore(hist_record(db, &rec, msg, sizeof msg)); /* statistics never fail a run */
                 if (strcmp(status, "ok") == 0)
                     nok++;
                 else if (first_failure[0] == '\0')
@@ -239,10 +242,22 @@ static void run_benchmark(run_plan *p, hist *db)
             ok = ok && (skip || nok > 0);
         }
     }
-    summarize(db, p->id, &summary);
-    char why[sizeof first_failure + 64];
-    snprintf(why, sizeof why, "some cases never succeeded; the first failure: %s", first_failure);
-    hist_bench_finish(db, p->id, ok, sbuf_str(&summary), ok ? NULL : why, msg, sizeof msg);
+    char why[sizeof first_failure + sizeof store_failure + 64];
+    if (store_failure[0] != '\0') {
+        ok = false;
+        snprintf(why, sizeof why, "the store did not keep every result: %s", store_failure);
+    } else if (summarize(db, p->id, &summary) != APP_OK) {
+        ok = false;
+        sbuf_reset(&summary);
+        snprintf(why, sizeof why, "the summary could not be built from the stored results");
+    } else {
+        snprintf(why, sizeof why, "some cases never succeeded; the first failure: %s",
+                 first_failure);
+    }
+    if (hist_bench_finish(db, p->id, ok, summary.len > 0 ? sbuf_str(&summary) : NULL, ok ? NULL : why, msg,
+                          sizeof msg) != APP_OK)
+        fprintf(stderr, "pysandbox-fcgi --task benchmark %s: the run could not be closed: %s\n",
+                p->id, msg);
     sbuf_free(&data);
     sbuf_free(&summary);
 }
@@ -277,8 +292,9 @@ app_err bench_task(const conf *c, const char *run_id)
         run_benchmark(&p, db);
     } else if (db != NULL) {
         snprintf(msg, sizeof msg, "the benchmark task could not start: %s", app_strerror(err));
-        char ignored[APP_ERRMSG_LEN];
-        hist_bench_finish(db, run_id, false, NULL, msg, ignored, sizeof ignored);
+        char why[APP_ERRMSG_LEN];
+        if (hist_bench_finish(db, run_id, false, NULL, msg, why, sizeof why) != APP_OK)
+            fprintf(stderr, "pysandbox-fcgi --task benchmark %s: %s\n", run_id, why);
     }
 out:
     exe_ctx_free(x);
@@ -286,7 +302,7 @@ out:
     return err;
 }
 
-static app_err int_field(const body *b, const char *name, int lo, int hi, int *out, char *msg,
+static APP_MUST_CHECK app_err int_field(const body *b, const char *name, int lo, int hi, int *out, char *msg,
                          size_t msglen)
 {
     const char *text;
@@ -370,27 +386,25 @@ app_err bench_start(const conf *c, exe_ctx *x, hist *db, const body *b, char id[
         return APP_EBUSY;
     }
     int total = 0;
-    sbuf engines;
-    sbuf_init(&engines, 256);
-    sbuf_putc(&engines, '[');
+    char engines[128] = "["; /* at most RT_NENGINES short names */
     for (int e = 0; e < RT_NENGINES; e++)
         if (p.engine_on[e])
-            sbuf_printf(&engines, "%s\"%s\"", engines.len > 1 ? "," : "",
-                        rt_engine_name((rt_engine)e));
-    sbuf_putc(&engines, ']');
+            snprintf(engines + strlen(engines), sizeof engines - strlen(engines), "%s\"%s\"",
+                     engines[1] != '\0' ? "," : "", rt_engine_name((rt_engine)e));
+    snprintf(engines + strlen(engines), sizeof engines - strlen(engines), "]");
     for (size_t i = 0; i < NCASES; i++)
         for (int e = 0; e < RT_NENGINES; e++)
             total += p.case_on[i] && p.engine_on[e] ? p.iterations : 0;
-    err = hist_bench_create(db, s, p.iterations, sbuf_str(&engines), "server", total, id, msg,
-                            msglen);
-    sbuf_free(&engines);
+    err = hist_bench_create(db, s, p.iterations, engines, "server", total, id, msg, msglen);
     free(suite);
     if (err != APP_OK)
         return err;
     err = bg_run_task("benchmark", id, msg, msglen);
     if (err != APP_OK) {
+        /* The run is closed as failed so it does not count as running; the
+         * caller's answer is the task's error either way. */
         char ignored[APP_ERRMSG_LEN];
-        hist_bench_finish(db, id, false, NULL, msg, ignored, sizeof ignored);
+        app_ignore(hist_bench_finish(db, id, false, NULL, msg, ignored, sizeof ignored));
     }
     return err;
 }

@@ -30,11 +30,11 @@
 /* Appends the suite catalogue: [{"name", "code", "packages" (space-separated
  * imports), "data" (true: the case gets bench_data_json's rows)}] (the
  * statistics page runs the same cases in the browser). */
-app_err bench_cases_json(sbuf *out);
+APP_MUST_CHECK app_err bench_cases_json(sbuf *out);
 
 /* Appends the data set the cases with "data": true get: 1,000 deterministic
  * rows [{"id", "price", "qty"}], about 40 kB. */
-app_err bench_data_json(sbuf *out);
+APP_MUST_CHECK app_err bench_data_json(sbuf *out);
 
 /*
  * Starts a server run from {suite?, iterations?, engines?} (decoded body b).
@@ -43,17 +43,17 @@ app_err bench_data_json(sbuf *out);
  * id.  Errors: APP_EFIELD (bad fields), APP_EBUSY (too many runs), APP_EDB,
  * APP_EIO, each with msg.
  */
-app_err bench_start(const conf *c, exe_ctx *x, hist *db, const body *b, char id[33], char *msg,
+APP_MUST_CHECK app_err bench_start(const conf *c, exe_ctx *x, hist *db, const body *b, char id[33], char *msg,
                     size_t msglen);
 
 /* The background task of a server run (see bg.h): runs the stored run. */
-app_err bench_task(const conf *c, const char *run_id);
+APP_MUST_CHECK app_err bench_task(const conf *c, const char *run_id);
 
 /*
  * Stores a browser run posted by the page: {source: "browser", suite,
  * results: [{case, iteration, status, wallMs, execMs?}]}.  On APP_OK the
  * stored run's id is in id.
  */
-app_err bench_store_browser(hist *db, const body *b, char id[33], char *msg, size_t msglen);
+APP_MUST_CHECK app_err bench_store_browser(hist *db, const body *b, char id[33], char *msg, size_t msglen);
 
 #endif

@@ -30,7 +30,7 @@
 
 /* Starts task name with arg (short, [A-Za-z0-9_-]).  Returns APP_OK once
  * the task process exists, APP_EIO or APP_EFIELD with msg. */
-app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen);
+APP_MUST_CHECK app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen);
 
 /* Whether name or arg is acceptable as a task's name or argument: short,
  * [A-Za-z0-9_-] only (the task side checks its argv with it too). */

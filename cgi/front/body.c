@@ -45,7 +45,7 @@ static field *find(const body *b, const char *name)
 /* Names in messages are user text: quote at most 64 bytes of them. */
 #define NAME_FMT "'%.64s'"
 
-static app_err add_field(body *b, char *name, char *msg, size_t msglen, field **out)
+static APP_MUST_CHECK app_err add_field(body *b, char *name, char *msg, size_t msglen, field **out)
 {
     if (find(b, name) != NULL) {
         snprintf(msg, msglen, "field " NAME_FMT " appears more than once", name);
@@ -64,7 +64,7 @@ static app_err add_field(body *b, char *name, char *msg, size_t msglen, field **
     return APP_OK;
 }
 
-static app_err form_field(void *ctx, const char *name, size_t name_len, const char *value,
+static APP_MUST_CHECK app_err form_field(void *ctx, const char *name, size_t name_len, const char *value,
                           size_t value_len, char *msg, size_t msglen)
 {
     body *b = ctx;
@@ -90,7 +90,7 @@ static app_err form_field(void *ctx, const char *name, size_t name_len, const ch
     return APP_OK;
 }
 
-static app_err json_fields(body *b, const char *data, size_t len, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err json_fields(body *b, const char *data, size_t len, char *msg, size_t msglen)
 {
     js_span root;
     app_err err = js_validate(data, len, &root, msg, msglen);

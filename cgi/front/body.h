@@ -33,7 +33,7 @@ typedef struct body body;
  * content types; APP_EJSON / APP_EUTF8 / APP_EFIELD / APP_ETOOBIG /
  * APP_ENOMEM with a sentence in msg.
  */
-app_err body_decode(const char *content_type, const char *data, size_t len, body **out, char *msg,
+APP_MUST_CHECK app_err body_decode(const char *content_type, const char *data, size_t len, body **out, char *msg,
                     size_t msglen);
 
 /* Frees a body. NULL-safe. */
@@ -46,7 +46,7 @@ bool body_is_form(const body *b);
 bool body_has(const body *b, const char *name);
 
 /* APP_EFIELD "unknown field 'x'" when the body has a field not in names. */
-app_err body_only(const body *b, const char *const *names, size_t count, char *msg, size_t msglen);
+APP_MUST_CHECK app_err body_only(const body *b, const char *const *names, size_t count, char *msg, size_t msglen);
 
 /*
  * Gets a string field as a malloc()ed, NUL-terminated copy in *out (NULL
@@ -54,7 +54,7 @@ app_err body_only(const body *b, const char *const *names, size_t count, char *m
  * not a string, contains NUL (from \u0000), longer than max bytes
  * (APP_ETOOBIG).  The caller frees *out.
  */
-app_err body_string(const body *b, const char *name, size_t max, char **out, size_t *len, char *msg,
+APP_MUST_CHECK app_err body_string(const body *b, const char *name, size_t max, char **out, size_t *len, char *msg,
                     size_t msglen);
 
 /*
@@ -64,7 +64,7 @@ app_err body_string(const body *b, const char *name, size_t max, char **out, siz
  * when the field is absent; APP_EJSON/APP_EUTF8 for a form value that is
  * not JSON; APP_ETOOBIG beyond max bytes.
  */
-app_err body_json(const body *b, const char *name, size_t max, const char **text, size_t *len,
+APP_MUST_CHECK app_err body_json(const body *b, const char *name, size_t max, const char **text, size_t *len,
                   js_type *type, char *msg, size_t msglen);
 
 #endif

@@ -59,7 +59,7 @@ void http_resp_reset(http_resp *r);
  * refused (APP_EINTERNAL): header values never carry unchecked input, and
  * this is the backstop.  Returns APP_OK, APP_ETOOBIG or APP_ENOMEM.
  */
-app_err http_resp_header(http_resp *r, const char *name, const char *value);
+APP_MUST_CHECK app_err http_resp_header(http_resp *r, const char *name, const char *value);
 
 /* Returns the HTTP status for an error: the single mapping in the project. */
 int http_status_for(app_err err);

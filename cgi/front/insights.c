@@ -21,7 +21,7 @@ void ins_request_free(ins_request *r)
 }
 
 /* Checks that the array span holds only objects (or, when strings_ok, strings). */
-static app_err check_rows(const char *text, size_t len, js_type type, const char *field,
+static APP_MUST_CHECK app_err check_rows(const char *text, size_t len, js_type type, const char *field,
                           int strings_ok, char *msg, size_t msglen)
 {
     const char *want = strings_ok ? "an array of objects or strings" : "an array of objects";
@@ -45,7 +45,7 @@ static app_err check_rows(const char *text, size_t len, js_type type, const char
 }
 
 /* Fetches an optional array field as JSON text ("[]" when absent or null). */
-static app_err rows_field(const body *b, const char *field, int strings_ok, const char **text,
+static APP_MUST_CHECK app_err rows_field(const body *b, const char *field, int strings_ok, const char **text,
                           size_t *len, char *msg, size_t msglen)
 {
     js_type type;
@@ -60,7 +60,7 @@ static app_err rows_field(const body *b, const char *field, int strings_ok, cons
     return check_rows(*text, *len, type, field, strings_ok, msg, msglen);
 }
 
-static app_err analysis_type_field(const body *b, ins_request *r, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err analysis_type_field(const body *b, ins_request *r, char *msg, size_t msglen)
 {
     size_t len;
     app_err err =

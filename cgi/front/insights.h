@@ -38,7 +38,7 @@ typedef struct ins_request {
  * (absent: []).  Returns APP_OK, or APP_EFIELD / APP_ETOOBIG / APP_EJSON /
  * APP_EUTF8 / APP_ENOMEM with a sentence in msg.  *r borrows from b.
  */
-app_err ins_decode_sandbox(const body *b, ins_request *r, char *msg, size_t msglen);
+APP_MUST_CHECK app_err ins_decode_sandbox(const body *b, ins_request *r, char *msg, size_t msglen);
 
 /*
  * Decodes a batch-analyze request.  Exactly one of data (array of objects)
@@ -46,7 +46,7 @@ app_err ins_decode_sandbox(const body *b, ins_request *r, char *msg, size_t msgl
  * defaults to "descriptive" and must name a program in a.  *r borrows from
  * b and a.
  */
-app_err ins_decode_batch(const body *b, const ana_set *a, ins_request *r, char *msg, size_t msglen);
+APP_MUST_CHECK app_err ins_decode_batch(const body *b, const ana_set *a, ins_request *r, char *msg, size_t msglen);
 
 /* Frees what *r owns. NULL-safe. */
 void ins_request_free(ins_request *r);

@@ -19,7 +19,7 @@ struct page {
 };
 
 /* The configuration object the page script reads; built once. */
-static app_err build_config(const conf *c, sbuf *out)
+static APP_MUST_CHECK app_err build_config(const conf *c, sbuf *out)
 {
     app_err err = sbuf_puts(out, "{\"pyodideUrl\":");
     if (err == APP_OK)

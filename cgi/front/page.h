@@ -35,21 +35,21 @@ typedef struct page_input {
 
 /* Loads the page template named by c->templates_dir. c is borrowed and must
  * outlive the page. Returns APP_OK and *out, or an error with msg. */
-app_err page_new(const conf *c, page **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err page_new(const conf *c, page **out, char *msg, size_t msglen);
 
 /* Frees the page. NULL-safe. */
 void page_free(page *p);
 
 /* Renders the page for in into resp (status 200, headers, body).
  * Returns APP_OK, APP_ETOOBIG, APP_ENOMEM. */
-app_err page_render(const page *p, const page_input *in, http_resp *resp);
+APP_MUST_CHECK app_err page_render(const page *p, const page_input *in, http_resp *resp);
 
 /* Renders the statistics page (templates/stats.html; it embeds only the
  * page configuration). Returns APP_OK, APP_ETOOBIG, APP_ENOMEM. */
-app_err page_render_stats(const page *p, http_resp *resp);
+APP_MUST_CHECK app_err page_render_stats(const page *p, http_resp *resp);
 
 /* Adds the security headers of an HTML page (CSP, COOP/COEP/CORP, no-store,
  * nosniff, referrer policy) to resp. */
-app_err page_security_headers(const conf *c, http_resp *resp);
+APP_MUST_CHECK app_err page_security_headers(const conf *c, http_resp *resp);
 
 #endif

@@ -36,7 +36,7 @@ app_err present_text(const char *json, size_t len, sbuf *out)
     return err;
 }
 
-static app_err html_section(sbuf *out, const char *title, const char *text)
+static APP_MUST_CHECK app_err html_section(sbuf *out, const char *title, const char *text)
 {
     if (text == NULL || text[0] == '\0')
         return APP_OK;

@@ -18,7 +18,7 @@
 #include "app.h"
 #include "sbuf.h"
 
-app_err present_text(const char *json, size_t len, sbuf *out);
-app_err present_html(const char *json, size_t len, sbuf *out);
+APP_MUST_CHECK app_err present_text(const char *json, size_t len, sbuf *out);
+APP_MUST_CHECK app_err present_html(const char *json, size_t len, sbuf *out);
 
 #endif

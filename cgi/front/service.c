@@ -69,7 +69,7 @@ typedef struct query_params {
     int page, per_page;
 } query_params;
 
-static app_err query_field(void *ctx, const char *name, size_t nlen, const char *value,
+static APP_MUST_CHECK app_err query_field(void *ctx, const char *name, size_t nlen, const char *value,
                            size_t vlen, char *msg, size_t msglen)
 {
     query_params *q = ctx;
@@ -117,7 +117,7 @@ static app_err query_field(void *ctx, const char *name, size_t nlen, const char 
     return APP_OK;
 }
 
-static app_err parse_query(const http_req *req, query_params *q, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err parse_query(const http_req *req, query_params *q, char *msg, size_t msglen)
 {
     memset(q, 0, sizeof *q);
     q->page = 1;
@@ -125,7 +125,7 @@ static app_err parse_query(const http_req *req, query_params *q, char *msg, size
     return form_parse(req->query, strlen(req->query), query_field, q, msg, msglen);
 }
 
-static app_err ep_sandbox_get(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_sandbox_get(svc *s, const http_req *req, http_resp *resp, char *msg,
                               size_t msglen)
 {
     query_params q;
@@ -160,7 +160,7 @@ static app_err ep_sandbox_get(svc *s, const http_req *req, http_resp *resp, char
     return err;
 }
 
-static app_err ep_sandbox_post(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_sandbox_post(svc *s, const http_req *req, http_resp *resp, char *msg,
                                size_t msglen)
 {
     body *b = NULL;
@@ -175,7 +175,7 @@ static app_err ep_sandbox_post(svc *s, const http_req *req, http_resp *resp, cha
     return err;
 }
 
-static app_err ep_batch_post(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err ep_batch_post(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     body *b = NULL;
     ins_request r = {0};
@@ -189,7 +189,7 @@ static app_err ep_batch_post(svc *s, const http_req *req, http_resp *resp, char 
     return err;
 }
 
-static app_err ep_health(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err ep_health(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     (void)req;
     (void)msg;
@@ -216,7 +216,7 @@ static app_err ep_health(svc *s, const http_req *req, http_resp *resp, char *msg
     return err;
 }
 
-static app_err json_headers(http_resp *resp)
+static APP_MUST_CHECK app_err json_headers(http_resp *resp)
 {
     app_err err = http_resp_header(resp, "Content-Type", "application/json; charset=utf-8");
     if (err == APP_OK)
@@ -225,7 +225,7 @@ static app_err json_headers(http_resp *resp)
 }
 
 /* Reads the optional "requirements" field; absent means the defaults. */
-static app_err requirements_field(const body *b, reqs *r, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err requirements_field(const body *b, reqs *r, char *msg, size_t msglen)
 {
     const char *text;
     size_t len;
@@ -241,7 +241,7 @@ static app_err requirements_field(const body *b, reqs *r, char *msg, size_t msgl
 
 /* The answer of a run as the HTTP response: the error with its status, or
  * the result in the output format asked for (JSON unless text or html). */
-static app_err send_run_answer(http_resp *resp, exe_answer *a, reqs_format format)
+static APP_MUST_CHECK app_err send_run_answer(http_resp *resp, exe_answer *a, reqs_format format)
 {
     _Static_assert(EXE_MAX_ANSWER <= HTTP_MAX_RESPONSE, "an answer must fit a response");
     if (a->err != APP_OK) {
@@ -271,7 +271,7 @@ static app_err send_run_answer(http_resp *resp, exe_answer *a, reqs_format forma
 
 /* Reads {code, data?, <more>} shared by both run endpoints into er: code
  * (required) and data (default []).  *code is the caller's to free. */
-static app_err decode_run(const body *b, exe_request *er, char **code, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err decode_run(const body *b, exe_request *er, char **code, char *msg, size_t msglen)
 {
     app_err err = body_string(b, "code", XP_MAX_CODE, code, &er->code_len, msg, msglen);
     if (err == APP_OK && *code == NULL) {
@@ -291,7 +291,7 @@ static app_err decode_run(const body *b, exe_request *er, char **code, char *msg
     return err;
 }
 
-static app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     static const char *const known[] = {"code", "data", "requirements"};
     body *b = NULL;
@@ -342,7 +342,7 @@ static void link_base(const svc *s, const http_req *req, char *out, size_t len)
     snprintf(out, len, "%s://%s/", strcmp(req->scheme, "https") == 0 ? "https" : "http", host);
 }
 
-static app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_execution_run(svc *s, const http_req *req, http_resp *resp, char *msg,
                                 size_t msglen)
 {
     static const char *const known[] = {"code", "data", "requirements", "client"};
@@ -405,7 +405,7 @@ static bool parse_window(const char *text, long *out)
     return *out <= HIST_MAX_WINDOW_S;
 }
 
-static app_err ep_execution_stats(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_execution_stats(svc *s, const http_req *req, http_resp *resp, char *msg,
                                   size_t msglen)
 {
     query_params q;
@@ -442,7 +442,7 @@ static app_err ep_execution_stats(svc *s, const http_req *req, http_resp *resp, 
     return err == APP_OK ? json_headers(resp) : err;
 }
 
-static app_err ep_execution_report(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_execution_report(svc *s, const http_req *req, http_resp *resp, char *msg,
                                    size_t msglen)
 {
     static const char *const known[] = {"engine",    "status",    "success",     "executionTime",
@@ -524,7 +524,7 @@ static app_err ep_execution_report(svc *s, const http_req *req, http_resp *resp,
     return err;
 }
 
-static app_err ep_benchmark_post(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_benchmark_post(svc *s, const http_req *req, http_resp *resp, char *msg,
                                  size_t msglen)
 {
     body *b = NULL;
@@ -552,7 +552,7 @@ static app_err ep_benchmark_post(svc *s, const http_req *req, http_resp *resp, c
     return err;
 }
 
-static app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, char *msg,
                                 size_t msglen)
 {
     query_params q;
@@ -582,7 +582,7 @@ static app_err ep_benchmark_get(svc *s, const http_req *req, http_resp *resp, ch
     return err == APP_OK ? json_headers(resp) : err;
 }
 
-static app_err ep_stats_page(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_stats_page(svc *s, const http_req *req, http_resp *resp, char *msg,
                              size_t msglen)
 {
     (void)req;
@@ -591,14 +591,14 @@ static app_err ep_stats_page(svc *s, const http_req *req, http_resp *resp, char 
     return page_render_stats(s->page, resp);
 }
 
-static app_err ep_judge0(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err ep_judge0(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
 {
     hist *db = svc_db(s, msg, msglen);
     j0api_handle(s->conf, db, req, resp);
     return APP_OK;
 }
 
-static app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, char *msg,
+static APP_MUST_CHECK app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, char *msg,
                                 size_t msglen)
 {
     (void)req;
@@ -635,7 +635,7 @@ static bool method_matches(const route *r, const char *method)
 }
 
 /* Finds the route; on APP_EMETHOD fills allow with "GET, HEAD, POST"-style text. */
-static app_err find_route(const char *method, const char *path, const route **out, char *allow,
+static APP_MUST_CHECK app_err find_route(const char *method, const char *path, const route **out, char *allow,
                           size_t allowlen)
 {
     bool path_known = false;

@@ -28,7 +28,7 @@ typedef struct svc svc;
  * outlive the service).  Returns APP_OK and *out (free with svc_free), or an
  * error with a sentence in msg.
  */
-app_err svc_new(const conf *c, svc **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err svc_new(const conf *c, svc **out, char *msg, size_t msglen);
 
 /* Frees the service. NULL-safe. */
 void svc_free(svc *s);
@@ -39,7 +39,7 @@ void svc_free(svc *s);
  * APP_ENOTFOUND; or APP_EMETHOD.  Used by the adapter to refuse an
  * oversized body without reading it.
  */
-app_err svc_body_limit(const svc *s, const char *method, const char *path, size_t *max_body);
+APP_MUST_CHECK app_err svc_body_limit(const svc *s, const char *method, const char *path, size_t *max_body);
 
 /* Handles one request; always leaves a complete response in *resp. */
 void svc_handle(svc *s, const http_req *req, http_resp *resp);

@@ -42,11 +42,11 @@ typedef struct tmpl_var {
  * Returns APP_OK and a new template in *out (free with tmpl_free), or
  * APP_EIO / APP_ECONFIG / APP_ETOOBIG / APP_ENOMEM with a sentence in msg.
  */
-app_err tmpl_load(const char *path, const char *const *names, size_t count, tmpl **out, char *msg,
+APP_MUST_CHECK app_err tmpl_load(const char *path, const char *const *names, size_t count, tmpl **out, char *msg,
                   size_t msglen);
 
 /* Same, from a string in memory (used by tests); text is copied. */
-app_err tmpl_parse(const char *text, size_t len, const char *const *names, size_t count, tmpl **out,
+APP_MUST_CHECK app_err tmpl_parse(const char *text, size_t len, const char *const *names, size_t count, tmpl **out,
                    char *msg, size_t msglen);
 
 /* Frees a template. NULL-safe. */
@@ -57,13 +57,13 @@ void tmpl_free(tmpl *t);
  * the template uses (APP_EINTERNAL otherwise).  Returns APP_OK,
  * APP_ETOOBIG when out's cap is reached, APP_ENOMEM.
  */
-app_err tmpl_render(const tmpl *t, const tmpl_var *vars, size_t nvars, sbuf *out);
+APP_MUST_CHECK app_err tmpl_render(const tmpl *t, const tmpl_var *vars, size_t nvars, sbuf *out);
 
 /* Appends s (n bytes) HTML-escaped for text and quoted attributes. */
-app_err tmpl_escape_html(sbuf *out, const char *s, size_t n);
+APP_MUST_CHECK app_err tmpl_escape_html(sbuf *out, const char *s, size_t n);
 
 /* Appends JSON text s (n bytes) escaped for a <script type="application/json">
  * element, as described above. */
-app_err tmpl_escape_script_json(sbuf *out, const char *s, size_t n);
+APP_MUST_CHECK app_err tmpl_escape_script_json(sbuf *out, const char *s, size_t n);
 
 #endif

@@ -460,7 +460,7 @@ static bool jail_no_new_privs(char *err, size_t errlen)
 }
 
 /* Reads the host's loader cache for jail_etc(), up to JAIL_LDSO_CACHE_MAX. */
-static app_err load_ldso_cache(char *err, size_t errlen)
+static APP_MUST_CHECK app_err load_ldso_cache(char *err, size_t errlen)
 {
     int fd = open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -493,7 +493,7 @@ static char *runner_stack;
 static size_t runner_stack_len;
 #define RUNNER_GUARD (64u * 1024)
 
-static app_err map_runner_stack(char *err, size_t errlen)
+static APP_MUST_CHECK app_err map_runner_stack(char *err, size_t errlen)
 {
     if (runner_stack != NULL)
         return APP_OK;

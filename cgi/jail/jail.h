@@ -85,14 +85,14 @@ typedef struct jail_job {
  * inside JAIL_INSIDE_ID to outside_uid/outside_gid (nothing else is
  * mapped: in particular not root).  Returns APP_OK or APP_EJAIL with err.
  */
-app_err jail_write_id_maps(pid_t pid, uid_t outside_uid, gid_t outside_gid, char *err,
+APP_MUST_CHECK app_err jail_write_id_maps(pid_t pid, uid_t outside_uid, gid_t outside_gid, char *err,
                            size_t errlen);
 
 /* Zygote side, once at start-up: builds the seccomp filters for spec,
  * reads /etc/ld.so.cache (each jail gets a private copy) and maps the
  * runner's stack, so each child only installs, writes and uses them.
  * Returns APP_OK or APP_EJAIL with err. */
-app_err jail_prepare(const jail_spec *spec, char *err, size_t errlen);
+APP_MUST_CHECK app_err jail_prepare(const jail_spec *spec, char *err, size_t errlen);
 
 /* The descriptors a child is given; they become fds 1, 2, 3 and 4. */
 typedef struct jail_io {
@@ -131,7 +131,7 @@ typedef struct jail_init_report {
  * strerror(errno) in err (APP_EINTERNAL: jail_prepare() was not called for
  * spec); the caller must then exit without running any user code.
  */
-app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void *, const char *),
+APP_MUST_CHECK app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void *, const char *),
                    void *arg, char *err, size_t errlen);
 
 /*
@@ -143,13 +143,13 @@ app_err jail_enter(const jail_spec *spec, const jail_io *io, void (*runner)(void
  * filesystem may be mounted nodev).  Returns APP_OK, or APP_EJAIL with
  * err; the caller may then fall back to the host's nodes.
  */
-app_err jail_make_devices(const char *dir, char *err, size_t errlen);
+APP_MUST_CHECK app_err jail_make_devices(const char *dir, char *err, size_t errlen);
 
 /* Child side, once the job is known: lowers rlimits to the job's values. */
 /* Where the runner's stack is (in use while the runner runs; see pc_apply). */
 void jail_runner_stack(uintptr_t *start, uintptr_t *end);
 
-app_err jail_job_limits(const jail_job *job, char *err, size_t errlen);
+APP_MUST_CHECK app_err jail_job_limits(const jail_job *job, char *err, size_t errlen);
 
 /* The kernel's Landlock ABI version, 0 when Landlock is missing or off.
  * Scoping of abstract unix sockets and signals needs 6. */

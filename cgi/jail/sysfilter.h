@@ -21,7 +21,7 @@
 
 /* Builds both filters (once per process; deny_fork: fork/vfork and plain
  * clone refused too).  APP_OK, or APP_EJAIL with err. */
-app_err sysf_build(bool deny_fork, char *err, size_t errlen);
+APP_MUST_CHECK app_err sysf_build(bool deny_fork, char *err, size_t errlen);
 
 /* Whether sysf_build() ran for this deny_fork. */
 bool sysf_built_for(bool deny_fork);

@@ -89,7 +89,7 @@ static const member_rule chart_rules[] = {{"format", JS_STRING},
                                           {NULL, JS_NULL}};
 
 /* Copies the members of obj that the rules name, with the rules' types. */
-static app_err put_filtered(sbuf *out, const char *doc, js_span obj, const member_rule *rules)
+static APP_MUST_CHECK app_err put_filtered(sbuf *out, const char *doc, js_span obj, const member_rule *rules)
 {
     app_err err = sbuf_putc(out, '{');
     js_iter it;

@@ -43,12 +43,12 @@ void hv_read(const char *doc, size_t len, hv_view *v);
 /* Appends v's error object with only its schema members of the right types
  * (type, message, traceback: strings; line: number; missingModule: string),
  * or null when there is none.  Returns APP_OK or out's error. */
-app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v);
+APP_MUST_CHECK app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v);
 
 /* Appends v's charts as an array, keeping only objects with "format": "png"
  * and string "data", each with only format, data, width and height.
  * Returns APP_OK or out's error. */
-app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v);
+APP_MUST_CHECK app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v);
 
 /* What statistics keep of an answer in the shared schema (any of our
  * engines'): *status gets its status text as it stands ("error" when it is

@@ -131,7 +131,7 @@ static bool json_has_nonfinite(const char *s, size_t len)
     return false;
 }
 
-static app_err compose(const res_parts *p, sbuf *out, res_keep keep);
+static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep keep);
 
 app_err res_compose(const res_parts *p, sbuf *out)
 {
@@ -146,7 +146,7 @@ app_err res_compose(const res_parts *p, sbuf *out)
     return err;
 }
 
-static app_err compose(const res_parts *p, sbuf *out, res_keep keep)
+static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep keep)
 {
     hv_view v;
     hv_read(p->child_json, p->child_len, &v);

@@ -66,12 +66,12 @@ typedef struct res_parts {
  * are copied only when finite.  Returns APP_ETOOBIG or APP_ENOMEM only when
  * out cannot hold even that.
  */
-app_err res_compose(const res_parts *p, sbuf *out);
+APP_MUST_CHECK app_err res_compose(const res_parts *p, sbuf *out);
 
 /* Appends an engine-side error object in the shared schema:
  * {"type": type, "message": message, "traceback": ""}.  Returns APP_OK or
  * out's error. */
-app_err res_put_error(sbuf *out, const char *type, const char *message);
+APP_MUST_CHECK app_err res_put_error(sbuf *out, const char *type, const char *message);
 
 /* Returns the name of a signal ("SIGKILL"), or "signal N" in buf. */
 const char *res_signal_name(int sig, char *buf, size_t len);

@@ -102,11 +102,11 @@ uint64_t xp_client_key(const char *identity);
  * code_len or data_len pass their caps, APP_EFIELD when a limit is out of
  * range; msg says which.
  */
-app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
+APP_MUST_CHECK app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
                      size_t msglen);
 
 /* Checks a received response header; APP_OK or APP_EUPSTREAM with msg. */
-app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen);
+APP_MUST_CHECK app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen);
 
 /* Reads/writes exactly n bytes on a blocking fd, retrying on EINTR.
  * Return 0 on success, -1 on error or early EOF (errno set; 0 for EOF). */

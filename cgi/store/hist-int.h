@@ -21,16 +21,16 @@ struct hist {
 double hist_now_s(void);
 
 /* Writes "database: <what>: <sqlite's message>" to msg; returns APP_EDB. */
-app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what);
+APP_MUST_CHECK app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what);
 
 /* Prepares sql into *st (the caller binds, steps and finalises it).
  * APP_OK, or APP_EDB with "database: prepare <what>: ..." in msg. */
-app_err hist_prepare(hist *h, const char *sql, const char *what, sqlite3_stmt **st, char *msg,
+APP_MUST_CHECK app_err hist_prepare(hist *h, const char *sql, const char *what, sqlite3_stmt **st, char *msg,
                      size_t msglen);
 
 /* Steps a statement that returns no rows, then finalises it.  APP_OK, or
  * APP_EDB with "database: <what>: ..." in msg. */
-app_err hist_step_done(hist *h, sqlite3_stmt *st, const char *what, char *msg, size_t msglen);
+APP_MUST_CHECK app_err hist_step_done(hist *h, sqlite3_stmt *st, const char *what, char *msg, size_t msglen);
 
 /* Binds text s (n bytes) or NULL as parameter i.  SQLITE_TRANSIENT: SQLite
  * takes a copy, because the caller's buffer may change after the call.

@@ -76,7 +76,7 @@ app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what)
     return APP_EDB;
 }
 
-static app_err exec_sql(hist *h, const char *sql, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err exec_sql(hist *h, const char *sql, char *msg, size_t msglen)
 {
     char *err = NULL;
     if (sqlite3_exec(h->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -117,7 +117,7 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > NMIGRATIONS) {
-        exec_sql(h, "ROLLBACK", msg, msglen);
+        app_ignore(exec_sql(h, "ROLLBACK", msg, msglen)); /* msg is overwritten: the schema says why */
         snprintf(msg, msglen, "database %s has schema %d, newer than this build (%d)", path,
                  version, NMIGRATIONS);
         err = APP_EDB;
@@ -129,7 +129,7 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
         if ((err = exec_sql(h, migrations[v], msg, msglen)) != APP_OK ||
             (err = exec_sql(h, set, msg, msglen)) != APP_OK) {
             char ignored[APP_ERRMSG_LEN];
-            exec_sql(h, "ROLLBACK", ignored, sizeof ignored);
+            app_ignore(exec_sql(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
             goto out;
         }
     }
@@ -430,8 +430,12 @@ app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, co
             err = hist_db_fail(h, msg, msglen, "update progress");
         sqlite3_finalize(st);
     }
-    char ignored[APP_ERRMSG_LEN];
-    exec_sql(h, err == APP_OK ? "COMMIT" : "ROLLBACK", ignored, sizeof ignored);
+    if (err == APP_OK)
+        err = exec_sql(h, "COMMIT", msg, msglen);
+    if (err != APP_OK) { /* a refused COMMIT leaves the transaction open too */
+        char ignored[APP_ERRMSG_LEN];
+        app_ignore(exec_sql(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
+    }
     return err;
 }
 
@@ -455,7 +459,7 @@ app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summ
 }
 
 /* Appends one benchmark_runs row (columns as selected below) as JSON. */
-static app_err run_json(sqlite3_stmt *st, sbuf *out)
+static APP_MUST_CHECK app_err run_json(sqlite3_stmt *st, sbuf *out)
 {
     const char *id = (const char *)sqlite3_column_text(st, 0);
     const char *suite = (const char *)sqlite3_column_text(st, 3);
@@ -545,7 +549,8 @@ void hist_bench_reap(hist *h)
     sqlite3_finalize(st);
     for (int i = 0; i < n; i++) {
         char msg[APP_ERRMSG_LEN];
-        hist_bench_finish(h, dead[i], false, NULL, why[i], msg, sizeof msg);
+        /* Best effort: a run left open is found again by the next reap. */
+        app_ignore(hist_bench_finish(h, dead[i], false, NULL, why[i], msg, sizeof msg));
     }
 }
 

@@ -41,7 +41,7 @@ typedef struct hist hist;
 
 /* Opens (creating and migrating) the database at path.  Returns APP_OK and
  * *out (free with hist_close), or APP_EDB with a sentence in msg. */
-app_err hist_open(const char *path, hist **out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err hist_open(const char *path, hist **out, char *msg, size_t msglen);
 
 /* Closes the handle. NULL-safe. */
 void hist_close(hist *h);
@@ -63,7 +63,7 @@ typedef struct hist_execution {
 } hist_execution;
 
 /* Records one attempt.  APP_OK or APP_EDB. */
-app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen);
+APP_MUST_CHECK app_err hist_record(hist *h, const hist_execution *e, char *msg, size_t msglen);
 
 /* Per-engine figures over the last window_s seconds. */
 typedef struct hist_engine_stats {
@@ -75,12 +75,12 @@ typedef struct hist_engine_stats {
 } hist_engine_stats;
 
 /* Fills *s for engine over the window. APP_OK or APP_EDB. */
-app_err hist_engine_stats_get(hist *h, const char *engine, long window_s, hist_engine_stats *s,
+APP_MUST_CHECK app_err hist_engine_stats_get(hist *h, const char *engine, long window_s, hist_engine_stats *s,
                               char *msg, size_t msglen);
 
 /* Appends a JSON array of time buckets for charts:
  * [{"t": <unix start>, "engine": e, "count": n, "ok": n, "p50": ms}, ...]. */
-app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, char *msg,
+APP_MUST_CHECK app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, char *msg,
                              size_t msglen);
 
 /* --- browser hand-off links --------------------------------------------- */
@@ -88,51 +88,51 @@ app_err hist_timeseries_json(hist *h, long window_s, long bucket_s, sbuf *out, c
 /* Stores code, data (JSON text) and requirements (JSON text) under a new
  * random token (32 hex chars, written to token[33]) valid for
  * HIST_HANDOFF_TTL_S.  Expired links are purged on the way. */
-app_err hist_handoff_create(hist *h, const char *code, size_t code_len, const char *data,
+APP_MUST_CHECK app_err hist_handoff_create(hist *h, const char *code, size_t code_len, const char *data,
                             size_t data_len, const char *requirements, char token[33], char *msg,
                             size_t msglen);
 
 /* Loads a live link: code and data appended to the caller's buffers.
  * APP_ENOTFOUND when unknown or expired. */
-app_err hist_handoff_get(hist *h, const char *token, sbuf *code, sbuf *data, char *msg,
+APP_MUST_CHECK app_err hist_handoff_get(hist *h, const char *token, sbuf *code, sbuf *data, char *msg,
                          size_t msglen);
 
 /* --- benchmarks ---------------------------------------------------------- */
 
 /* Creates a run (status "running") with a new id (32 hex chars). */
-app_err hist_bench_create(hist *h, const char *suite, int iterations, const char *engines_json,
+APP_MUST_CHECK app_err hist_bench_create(hist *h, const char *suite, int iterations, const char *engines_json,
                           const char *source, int total, char id[33], char *msg, size_t msglen);
 
 /* Records one measured case of a run and advances its progress. */
-app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, const char *engine,
+APP_MUST_CHECK app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, const char *engine,
                           int iteration, const char *status, double wall_ms, double exec_ms,
                           char *msg, size_t msglen);
 
 /* Marks a run done or failed; summary_json may be NULL. */
-app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summary_json,
+APP_MUST_CHECK app_err hist_bench_finish(hist *h, const char *run_id, bool ok, const char *summary_json,
                           const char *error, char *msg, size_t msglen);
 
 /* A benchmark task that has not recorded its pid after this long never started. */
 #define HIST_TASK_START_S 30
 
 /* Records the process running a server run (its task calls this first). */
-app_err hist_bench_set_pid(hist *h, const char *run_id, long pid, char *msg, size_t msglen);
+APP_MUST_CHECK app_err hist_bench_set_pid(hist *h, const char *run_id, long pid, char *msg, size_t msglen);
 
 /* Marks failed the running server runs whose task never started or died. */
 void hist_bench_reap(hist *h);
 
 /* Appends a run as JSON {id, suite, status, progress, done, total, ...}.
  * APP_ENOTFOUND when unknown. */
-app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, size_t msglen);
+APP_MUST_CHECK app_err hist_bench_get_json(hist *h, const char *run_id, sbuf *out, char *msg, size_t msglen);
 
 /* Appends {"history": [runs newest first], "page": p, "perPage": n, "total": t}. */
-app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char *msg,
+APP_MUST_CHECK app_err hist_bench_history_json(hist *h, int page, int per_page, sbuf *out, char *msg,
                                 size_t msglen);
 
 /* Fills *suite, *iterations and *engines (the JSON list bench_start wrote)
  * of a server run still running.  APP_ENOTFOUND when there is none with
  * that id, or a value does not fit its buffer; APP_EDB with msg. */
-app_err hist_bench_server_run(hist *h, const char *run_id, char *suite, size_t suite_len,
+APP_MUST_CHECK app_err hist_bench_server_run(hist *h, const char *run_id, char *suite, size_t suite_len,
                               int *iterations, char *engines, size_t engines_len, char *msg,
                               size_t msglen);
 
@@ -149,12 +149,12 @@ typedef app_err (*hist_bench_row_fn)(void *ctx, const char *case_name, const cha
  * first by ascending wall_ms (what a summary's percentiles need).  Returns
  * APP_OK, fn's first failure, or APP_EDB with msg when the query cannot
  * start; a read error part-way ends the walk early. */
-app_err hist_bench_results_each(hist *h, const char *run_id, hist_bench_row_fn fn, void *ctx,
+APP_MUST_CHECK app_err hist_bench_results_each(hist *h, const char *run_id, hist_bench_row_fn fn, void *ctx,
                                 char *msg, size_t msglen);
 
 /* --- helpers ----------------------------------------------------------------- */
 
 /* Fills buf with n random bytes as 2n hex chars plus NUL (buf: 2n+1 bytes). */
-app_err hist_random_hex(char *buf, size_t n);
+APP_MUST_CHECK app_err hist_random_hex(char *buf, size_t n);
 
 #endif

@@ -157,7 +157,7 @@ void hist_j0_purge(hist *h, double lost_after_s)
     if (hist_prepare(h, "DELETE FROM judge0_submissions WHERE created_at < ?", "", &st, ignored,
                      sizeof ignored) == APP_OK) {
         sqlite3_bind_double(st, 1, now - HIST_SUBMISSION_TTL_S);
-        hist_step_done(h, st, "step", ignored, sizeof ignored);
+        app_ignore(hist_step_done(h, st, "step", ignored, sizeof ignored)); /* retried next call */
     }
     /* 1 and 2 are Judge0's In Queue and Processing, 13 its Internal Error. */
     if (hist_prepare(
@@ -168,6 +168,6 @@ void hist_j0_purge(hist *h, double lost_after_s)
             "", &st, ignored, sizeof ignored) == APP_OK) {
         sqlite3_bind_double(st, 1, now);
         sqlite3_bind_double(st, 2, now - lost_after_s);
-        hist_step_done(h, st, "step", ignored, sizeof ignored);
+        app_ignore(hist_step_done(h, st, "step", ignored, sizeof ignored)); /* retried next call */
     }
 }

@@ -43,7 +43,7 @@ static bool overlaps(uintptr_t s, uintptr_t e, const pc_range *ex, size_t n)
 }
 
 /* Every writable private mapping, in pieces, minus the excluded ones. */
-static app_err find_candidates(const pc_range *exclude, size_t n_exclude, char *err,
+static APP_MUST_CHECK app_err find_candidates(const pc_range *exclude, size_t n_exclude, char *err,
                                size_t errlen)
 {
     FILE *f = fopen("/proc/self/maps", "re");
@@ -116,7 +116,7 @@ static _Noreturn void probe_child(int out, void (*probe)(void *), void *arg)
 }
 
 /* Runs the probe in a child and reads its bitmap into bits. */
-static app_err run_probe(void (*probe)(void *), void *arg, unsigned char *bits, double *ms,
+static APP_MUST_CHECK app_err run_probe(void (*probe)(void *), void *arg, unsigned char *bits, double *ms,
                          char *err, size_t errlen)
 {
     int p[2];

@@ -61,7 +61,7 @@ typedef struct pc_stats {
  * (n_exclude ranges: stacks in use when pc_apply runs).  On failure the
  * plan is empty and err says why.
  */
-app_err pc_plan_measure(pc_kind kind, void (*probe)(void *), void *arg, const pc_range *exclude,
+APP_MUST_CHECK app_err pc_plan_measure(pc_kind kind, void (*probe)(void *), void *arg, const pc_range *exclude,
                         size_t n_exclude, pc_stats *stats, char *err, size_t errlen);
 
 /* The bytes a plan copies (0 when empty). */

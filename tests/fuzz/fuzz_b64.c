@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sbuf strict, lenient;
     sbuf_init(&strict, FUZZ_CAP);
     sbuf_init(&lenient, FUZZ_CAP);
-    sbuf_puts(&strict, "keep");
+    if (sbuf_puts(&strict, "keep") != APP_OK)
+        abort();
     app_err e = b64_decode((const char *)data, size, B64_STRICT, &strict);
     if (e != APP_OK && e != APP_EFIELD)
         abort();

@@ -12,14 +12,14 @@ static app_err collect(void *ctx, const char *name, size_t nlen, const char *val
     (void)msg;
     (void)msglen;
     sbuf *out = ctx;
-    sbuf_append(out, name, nlen);
-    sbuf_putc(out, '=');
+    assert_int_equal(sbuf_append(out, name, nlen), APP_OK);
+    assert_int_equal(sbuf_putc(out, '='), APP_OK);
     for (size_t i = 0; i < vlen; i++)
         if (value[i] == '\0')
-            sbuf_puts(out, "\\0");
+            assert_int_equal(sbuf_puts(out, "\\0"), APP_OK);
         else
-            sbuf_putc(out, value[i]);
-    sbuf_putc(out, ';');
+            assert_int_equal(sbuf_putc(out, value[i]), APP_OK);
+    assert_int_equal(sbuf_putc(out, ';'), APP_OK);
     return APP_OK;
 }
 
@@ -79,12 +79,12 @@ static void caps_the_number_of_fields(void **state)
     sbuf in;
     sbuf_init(&in, 1 << 16);
     for (int i = 0; i < FORM_MAX_FIELDS; i++)
-        sbuf_printf(&in, "f%d=1&", i);
+        assert_int_equal(sbuf_printf(&in, "f%d=1&", i), APP_OK);
     sbuf out;
     char msg[APP_ERRMSG_LEN];
     assert_int_equal(parse(sbuf_str(&in), &out, msg), APP_OK);
     sbuf_free(&out);
-    sbuf_puts(&in, "one=more");
+    assert_int_equal(sbuf_puts(&in, "one=more"), APP_OK);
     assert_int_equal(parse(sbuf_str(&in), &out, msg), APP_ETOOBIG);
     sbuf_free(&out);
     sbuf_free(&in);

@@ -111,7 +111,7 @@ static void tokens_are_uuid_v4(void **state)
         assert_int_equal(a[14], '4');
         assert_non_null(strchr("89ab", a[19]));
     }
-    j0tab_new_token(b);
+    assert_int_equal(j0tab_new_token(b), APP_OK);
     assert_string_not_equal(a, b);
 }
 
@@ -130,7 +130,7 @@ static char *create(const char *body, bool b64, j0req *r)
     assert_int_equal(j0req_decode_create(&l, body, root, b64, r, &e), APP_OK);
     sbuf out;
     sbuf_init(&out, 1 << 16);
-    j0req_errs_json(&e, &out);
+    assert_int_equal(j0req_errs_json(&e, &out), APP_OK);
     return sbuf_detach(&out, NULL);
 }
 
@@ -227,7 +227,7 @@ static void requests_validate_like_judge0(void **state)
     /* Without the bytes only the presence of the byte fields is read. */
     j0req lazy;
     j0req_init(&lazy, &l);
-    j0req_decode_stored(stored.data, root, false, &lazy);
+    assert_int_equal(j0req_decode_stored(stored.data, root, false, &lazy), APP_OK);
     assert_true(lazy.has_source && lazy.has_input && !lazy.has_expected);
     assert_int_equal(lazy.source.len, 0);
     j0req_free(&lazy);
@@ -290,7 +290,7 @@ static void map(const char *result, const char *expected, bool redirect, double 
     j0req_init(&r, &l);
     if (expected != NULL) {
         r.has_expected = true;
-        sbuf_puts(&r.expected, expected);
+        assert_int_equal(sbuf_puts(&r.expected, expected), APP_OK);
     }
     r.redirect = redirect;
     r.cpu_time_limit = cpu_limit;
@@ -318,7 +318,7 @@ static void results_map_to_judge0_statuses(void **state)
     assert_string_equal(o.message, "");
     sbuf json;
     sbuf_init(&json, 1 << 16);
-    j0res_json(&o, &json);
+    assert_int_equal(j0res_json(&o, &json), APP_OK);
     assert_string_equal(sbuf_str(&json),
                         "{\"stdout\":\"42\\n\",\"stderr\":null,\"message\":null,\"exit_code\":0,"
                         "\"exit_signal\":null,\"time\":\"0.004\",\"wall_time\":\"0.013\","

@@ -111,7 +111,7 @@ static void decodes_wrapped_base64_and_keeps_any_bytes(void **state)
     char ninety[91];
     memset(ninety, 'x', 90);
     ninety[90] = '\0';
-    b64_encode(ninety, 90, B64_ONE_LINE, &x);
+    assert_int_equal(b64_encode(ninety, 90, B64_ONE_LINE, &x), APP_OK);
     assert_int_equal(x.len, 120);
     snprintf(doc, sizeof doc,
              "{\"status\":{\"id\":11,\"description\":\"Runtime Error (NZEC)\"},"
@@ -361,7 +361,7 @@ static char *log_read(void)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sbuf_append(&b, chunk, n);
+        assert_int_equal(sbuf_append(&b, chunk, n), APP_OK);
     fclose(f);
     char *s = sbuf_detach(&b, NULL);
     assert_non_null(s);

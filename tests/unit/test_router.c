@@ -17,14 +17,14 @@ typedef struct world {
 static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
-    pk_set_new(&w->stdlib);
-    pk_set_new(&w->native);
-    pk_set_new(&w->browser);
-    pk_add_list(w->stdlib, "json math statistics os sys re");
-    pk_add_set(w->native, w->stdlib);
-    pk_add_list(w->native, "numpy pandas scikit-learn sklearn");
-    pk_add_set(w->browser, w->stdlib);
-    pk_add_list(w->browser, "numpy");
+    assert_int_equal(pk_set_new(&w->stdlib), APP_OK);
+    assert_int_equal(pk_set_new(&w->native), APP_OK);
+    assert_int_equal(pk_set_new(&w->browser), APP_OK);
+    assert_int_equal(pk_add_list(w->stdlib, "json math statistics os sys re"), APP_OK);
+    assert_int_equal(pk_add_set(w->native, w->stdlib), APP_OK);
+    assert_int_equal(pk_add_list(w->native, "numpy pandas scikit-learn sklearn"), APP_OK);
+    assert_int_equal(pk_add_set(w->browser, w->stdlib), APP_OK);
+    assert_int_equal(pk_add_list(w->browser, "numpy"), APP_OK);
     w->info[RT_BROWSER] = (rt_engine_info){.available = true, .max_memory_mb = 2048,
                                            .max_data_mb = 10, .packages = w->browser, .score = 90};
     w->info[RT_NATIVE] = (rt_engine_info){.available = true, .max_time_s = 30, .max_memory_mb = 512,
@@ -225,7 +225,7 @@ static void package_names_normalise(void **state)
     (void)state;
     pk_set *s;
     assert_int_equal(pk_set_new(&s), APP_OK);
-    pk_add_list(s, "scikit-learn Pillow zope.interface");
+    assert_int_equal(pk_add_list(s, "scikit-learn Pillow zope.interface"), APP_OK);
     assert_true(pk_has(s, "scikit_learn"));
     assert_true(pk_has(s, "SCIKIT-LEARN"));
     assert_true(pk_has(s, "pillow"));
@@ -239,8 +239,8 @@ static void reads_real_package_catalogues(void **state)
 {
     (void)state;
     pk_set *s, *missing;
-    pk_set_new(&s);
-    pk_set_new(&missing);
+    assert_int_equal(pk_set_new(&s), APP_OK);
+    assert_int_equal(pk_set_new(&missing), APP_OK);
     assert_int_equal(pk_add_dir(s, "/usr/lib/python3/dist-packages"), APP_OK);
     assert_true(pk_has(s, "numpy"));
     assert_true(pk_has(s, "pandas"));
@@ -251,7 +251,7 @@ static void reads_real_package_catalogues(void **state)
     snprintf(dist, sizeof dist, "%s/tests/unit/data/pyodide-dist", getenv("PYSANDBOX_ROOT"));
     snprintf(path, sizeof path, "%s/pyodide-lock.json", dist);
     pk_set *browser;
-    pk_set_new(&browser);
+    assert_int_equal(pk_set_new(&browser), APP_OK);
     assert_int_equal(pk_add_pyodide_lockfile(browser, path, dist, missing, msg, sizeof msg), APP_OK);
     assert_true(pk_has(browser, "six"));
     assert_false(pk_has(browser, "numpy"));
@@ -260,7 +260,7 @@ static void reads_real_package_catalogues(void **state)
     assert_true(pk_has(missing, "_sqlite3"));
     assert_false(pk_has(missing, "numpy")); /* not stdlib: simply not there */
     pk_set *all;
-    pk_set_new(&all);
+    assert_int_equal(pk_set_new(&all), APP_OK);
     assert_int_equal(pk_add_pyodide_lockfile(all, path, NULL, NULL, msg, sizeof msg), APP_OK);
     assert_true(pk_has(all, "numpy"));
     assert_true(pk_has(all, "sklearn"));       /* an import name */

@@ -51,7 +51,7 @@ static void script_json_is_inert_for_random_strings(void **state)
         sbuf_init(&back, 65536);
         int n = rand() % 40;
         for (int i = 0; i < n; i++)
-            sbuf_puts(&raw, atoms[rand() % (int)(sizeof atoms / sizeof atoms[0])]);
+            assert_int_equal(sbuf_puts(&raw, atoms[rand() % (int)(sizeof atoms / sizeof atoms[0])]), APP_OK);
         assert_int_equal(jsonw_string(&json, raw.data ? raw.data : "", raw.len), APP_OK);
         assert_int_equal(tmpl_escape_script_json(&out, json.data, json.len), APP_OK);
         assert_null(memchr(out.data, '<', out.len));

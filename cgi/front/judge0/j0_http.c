@@ -7,11 +7,13 @@
 #include "form.h"
 #include "jsonw.h"
 
+/* Fixed headers: only memory can refuse them, and the status and body are
+ * still sent (as http.c does for its error answers). */
 static void json_headers(http_resp *resp)
 {
-    http_resp_header(resp, "Content-Type", "application/json; charset=utf-8");
-    http_resp_header(resp, "Cache-Control", "no-store");
-    http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+    app_ignore(http_resp_header(resp, "Content-Type", "application/json; charset=utf-8"));
+    app_ignore(http_resp_header(resp, "Cache-Control", "no-store"));
+    app_ignore(http_resp_header(resp, "X-Content-Type-Options", "nosniff"));
 }
 
 /* Replaces the response with Judge0's error shape {"error": message}. */
@@ -34,7 +36,7 @@ void j0http_empty(http_resp *resp, int status)
 {
     http_resp_reset(resp);
     resp->status = status;
-    http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    app_ignore(http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8")); /* fixed */
 }
 
 /* Fails the response after a body could not be built. */
@@ -57,7 +59,7 @@ void j0http_ok_json(http_resp *resp, int status)
     json_headers(resp);
 }
 
-static app_err query_cb(void *ctx, const char *name, size_t name_len, const char *value,
+static APP_MUST_CHECK app_err query_cb(void *ctx, const char *name, size_t name_len, const char *value,
                         size_t value_len, char *msg, size_t msglen)
 {
     j0http_query *q = ctx;
@@ -137,12 +139,12 @@ void j0http_text(http_resp *resp, const char *text)
         j0http_render_failed(resp, APP_ETOOBIG);
         return;
     }
-    http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    http_resp_header(resp, "Cache-Control", "no-store");
+    app_ignore(http_resp_header(resp, "Content-Type", "text/plain; charset=utf-8")); /* fixed */
+    app_ignore(http_resp_header(resp, "Cache-Control", "no-store"));
 }
 
 void j0http_method_not_allowed(http_resp *resp, const char *allow)
 {
     j0http_error(resp, 405, "method not allowed");
-    http_resp_header(resp, "Allow", allow);
+    app_ignore(http_resp_header(resp, "Allow", allow)); /* a fixed list: the 405 stands */
 }

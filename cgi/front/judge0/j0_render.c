@@ -19,7 +19,7 @@
 /* Appends bytes as a JSON value: null when absent; base64 (MIME) when b64;
  * else a JSON string, or APP_EUTF8 when the bytes are not UTF-8 (Judge0's
  * "cannot be converted to UTF-8"). */
-static app_err put_bytes(sbuf *out, const char *p, size_t n, bool present, bool b64)
+static APP_MUST_CHECK app_err put_bytes(sbuf *out, const char *p, size_t n, bool present, bool b64)
 {
     if (!present)
         return sbuf_puts(out, "null");
@@ -38,7 +38,7 @@ static app_err put_bytes(sbuf *out, const char *p, size_t n, bool present, bool 
 }
 
 /* Appends a string member of the stored result as a field value. */
-static app_err put_result_text(sbuf *out, const char *doc, js_span result, const char *name,
+static APP_MUST_CHECK app_err put_result_text(sbuf *out, const char *doc, js_span result, const char *name,
                                bool b64)
 {
     js_span v;
@@ -54,7 +54,7 @@ static app_err put_result_text(sbuf *out, const char *doc, js_span result, const
 }
 
 /* Appends a number or string member of the stored result verbatim, or null. */
-static app_err put_result_raw(sbuf *out, const char *doc, js_span result, const char *name)
+static APP_MUST_CHECK app_err put_result_raw(sbuf *out, const char *doc, js_span result, const char *name)
 {
     js_span v;
     if (!j0req_member(doc, result, name, &v) || (v.type != JS_NUMBER && v.type != JS_STRING))

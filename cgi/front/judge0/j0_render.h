@@ -25,26 +25,26 @@
  * one.  Also APP_EUTF8 when a text field is not UTF-8 and b64 is false
  * (Judge0's "cannot be converted to UTF-8").
  */
-app_err j0render_submission(const j0tab_limits *l, const hist_j0_row *row, const j0tab_fields *f,
+APP_MUST_CHECK app_err j0render_submission(const j0tab_limits *l, const hist_j0_row *row, const j0tab_fields *f,
                             bool b64, sbuf *out);
 
 /* /languages (all false) or /languages/all: [{"id", "name"(, "is_archived")}]. */
-app_err j0render_languages(sbuf *out, bool all);
+APP_MUST_CHECK app_err j0render_languages(sbuf *out, bool all);
 
 /* /languages/{id}: the language with its commands.  APP_ENOTFOUND (nothing
  * appended) when id is not the decimal id of one of ours. */
-app_err j0render_language(sbuf *out, const char *id);
+APP_MUST_CHECK app_err j0render_language(sbuf *out, const char *id);
 
 /* /statuses: every Judge0 status id with its description. */
-app_err j0render_statuses(sbuf *out);
+APP_MUST_CHECK app_err j0render_statuses(sbuf *out);
 
 /* /about: version, homepage (the service's public URL), maintainer. */
-app_err j0render_about(const conf *c, sbuf *out);
+APP_MUST_CHECK app_err j0render_about(const conf *c, sbuf *out);
 
 /* /config_info: Judge0's keys, in its order, with our real values. */
-app_err j0render_config_info(const conf *c, sbuf *out);
+APP_MUST_CHECK app_err j0render_config_info(const conf *c, sbuf *out);
 
 /* /system_info: a flat string map in the spirit of Judge0's (lscpu + free -h). */
-app_err j0render_system_info(sbuf *out);
+APP_MUST_CHECK app_err j0render_system_info(sbuf *out);
 
 #endif

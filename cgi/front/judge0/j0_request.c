@@ -164,7 +164,7 @@ static bool blank(const char *s, size_t n)
  * numbers and booleans as spelled.  null, arrays and objects are absent
  * (*present false): params.permit drops non-scalars.
  */
-static app_err scalar_text(const char *doc, js_span v, sbuf *out, bool *present)
+static APP_MUST_CHECK app_err scalar_text(const char *doc, js_span v, sbuf *out, bool *present)
 {
     *present = false;
     if (v.type == JS_STRING) {
@@ -252,7 +252,7 @@ static void check_range(j0req_errs *e, const char *field, j0_num st, double v, d
 }
 
 /* Decodes a byte field (source_code, stdin, expected_output) into dst. */
-static app_err bytes_field(const char *doc, js_span v, bool b64, sbuf *dst, bool *present,
+static APP_MUST_CHECK app_err bytes_field(const char *doc, js_span v, bool b64, sbuf *dst, bool *present,
                            bool *too_long)
 {
     sbuf text;
@@ -317,7 +317,7 @@ static void scan_members(const char *doc, js_span root, scan *s)
 
 /* The byte fields: decoded (base64 when b64) when decode, else only
  * whether each is given and not null. */
-static app_err read_bytes(const char *doc, scan *s, bool decode, bool b64, j0req *r)
+static APP_MUST_CHECK app_err read_bytes(const char *doc, scan *s, bool decode, bool b64, j0req *r)
 {
     sbuf *dst[3] = {&r->source, &r->input, &r->expected};
     bool *has[3] = {&r->has_source, &r->has_input, &r->has_expected};
@@ -422,7 +422,7 @@ static void read_booleans(const char *doc, const scan *s, j0req *r)
 
 /* Collects Judge0's validation errors for the decoded r, in the order of
  * its Submission model.  Returns APP_OK or APP_ENOMEM. */
-static app_err validate(const j0tab_limits *l, const char *doc, const scan *s, const j0req *r,
+static APP_MUST_CHECK app_err validate(const j0tab_limits *l, const char *doc, const scan *s, const j0req *r,
                         j0req_errs *e)
 {
     const double maxes[NNUMS] = {(double)l->max_runs,   l->max_cpu_time,
@@ -499,7 +499,7 @@ static app_err validate(const j0tab_limits *l, const char *doc, const scan *s, c
 
 /* Reads every member of root into r (no validation); s keeps what
  * validation needs.  Byte fields: see read_bytes. */
-static app_err read_all(const char *doc, js_span root, bool bytes, bool b64, scan *s, j0req *r)
+static APP_MUST_CHECK app_err read_all(const char *doc, js_span root, bool bytes, bool b64, scan *s, j0req *r)
 {
     scan_members(doc, root, s);
     app_err err = read_bytes(doc, s, bytes, b64, r);

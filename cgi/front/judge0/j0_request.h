@@ -51,7 +51,7 @@ typedef struct j0req_errs {
 } j0req_errs;
 
 /* Appends e as Judge0's error object.  APP_OK, or out's append error. */
-app_err j0req_errs_json(const j0req_errs *e, sbuf *out);
+APP_MUST_CHECK app_err j0req_errs_json(const j0req_errs *e, sbuf *out);
 
 /*
  * Decodes a client's submission object (root) into r, which j0req_init()
@@ -60,7 +60,7 @@ app_err j0req_errs_json(const j0req_errs *e, sbuf *out);
  * when b64.  Problems are collected in e (the call still returns APP_OK:
  * the request is acceptable when e->n is 0).  Returns APP_OK or APP_ENOMEM.
  */
-app_err j0req_decode_create(const j0tab_limits *l, const char *doc, js_span root, bool b64,
+APP_MUST_CHECK app_err j0req_decode_create(const j0tab_limits *l, const char *doc, js_span root, bool b64,
                             j0req *r, j0req_errs *e);
 
 /*
@@ -70,14 +70,14 @@ app_err j0req_decode_create(const j0tab_limits *l, const char *doc, js_span root
  * bytes (rendering that does not show them skips the decoding).  Returns
  * APP_OK or APP_ENOMEM.
  */
-app_err j0req_decode_stored(const char *doc, js_span root, bool bytes, j0req *r);
+APP_MUST_CHECK app_err j0req_decode_stored(const char *doc, js_span root, bool bytes, j0req *r);
 
 /*
  * Appends the canonical stored form of r: a Judge0 request object with the
  * byte fields in base64 (one line) and every default filled in.
  * j0req_decode_stored() gives r back.  APP_OK, or out's append error.
  */
-app_err j0req_store_json(const j0req *r, sbuf *out);
+APP_MUST_CHECK app_err j0req_store_json(const j0req *r, sbuf *out);
 
 /* The engine limits for r: the wall-clock kill is the smaller of
  * wall_time_limit and cpu_time_limit + cpu_extra_time (our engine has one

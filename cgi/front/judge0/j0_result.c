@@ -20,7 +20,7 @@ static bool rstrip_char(char c)
  * strip): split on "\n", right-strip every line, join with "\n", then
  * right-strip the whole.  out's cap must be at least n.
  */
-static app_err normalise(const char *s, size_t n, sbuf *out)
+static APP_MUST_CHECK app_err normalise(const char *s, size_t n, sbuf *out)
 {
     size_t start = 0;
     app_err err = APP_OK;

@@ -49,12 +49,12 @@ void j0res_internal(j0res_outcome *o, const char *what, const char *detail);
  * result it cannot read becomes Internal Error.  Returns APP_OK or
  * APP_ENOMEM.
  */
-app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o);
+APP_MUST_CHECK app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o);
 
 /* Appends the stored result object: the Judge0 fields a run sets (stdout,
  * stderr, message, exit_code, exit_signal, time, wall_time, memory).
  * APP_OK, or out's append error. */
-app_err j0res_json(const j0res_outcome *o, sbuf *out);
+APP_MUST_CHECK app_err j0res_json(const j0res_outcome *o, sbuf *out);
 
 /* Judge0's Accepted test: expected and actual equal after Judge0's
  * normalisation (every line right-stripped, then the whole).  Returns 1

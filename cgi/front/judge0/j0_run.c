@@ -147,14 +147,18 @@ app_err j0run_task(const conf *c, const char *token)
         j0req r;
         j0req_init(&r, &l);
         js_span root;
-        hist_j0_set_status(h, token, J0_ST_PROCESS, msg, sizeof msg);
-        if (js_validate(row.request, row.request_len, &root, msg, sizeof msg) == APP_OK &&
-            j0req_decode_stored(row.request, root, true, &r) == APP_OK) {
+        if (hist_j0_set_status(h, token, J0_ST_PROCESS, msg, sizeof msg) != APP_OK) {
+            /* Not run: the purge reports it lost (Internal Error) in time. */
+            fprintf(stderr, "pysandbox judge0 api: task %s: %s\n", token, msg);
+            err = APP_EDB;
+        } else if (js_validate(row.request, row.request_len, &root, msg, sizeof msg) == APP_OK &&
+                   j0req_decode_stored(row.request, root, true, &r) == APP_OK) {
             j0run_execute(c, h, token, &r, -1, 0, J0_BUSY_RETRY_S);
         } else {
-            hist_j0_finish(h, token, J0_ST_INTERNAL,
-                           "{\"message\":\"the stored request could not be read\"}", msg,
-                           sizeof msg);
+            if (hist_j0_finish(h, token, J0_ST_INTERNAL,
+                               "{\"message\":\"the stored request could not be read\"}", msg,
+                               sizeof msg) != APP_OK)
+                fprintf(stderr, "pysandbox judge0 api: task %s: %s\n", token, msg);
             err = APP_EINTERNAL;
         }
         j0req_free(&r);
@@ -219,7 +223,8 @@ app_err j0run_spawn(hist *h, const char *token, char *msg, size_t msglen)
     app_err err = bg_run_task("judge0", token, msg, msglen);
     if (err != APP_OK) {
         char ignored[APP_ERRMSG_LEN];
-        hist_j0_delete(h, token, ignored, sizeof ignored);
+        /* Left queued if this fails too: the purge reports it lost. */
+        app_ignore(hist_j0_delete(h, token, ignored, sizeof ignored));
     }
     return err;
 }

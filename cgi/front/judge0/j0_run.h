@@ -35,12 +35,12 @@ double j0run_stale_s(const conf *c);
  * set and r, which j0req_init() prepared, holds the decoded request (the
  * caller frees it either way).  Else APP_ENOMEM, APP_EIO or APP_EDB with msg.
  */
-app_err j0run_create(const conf *c, hist *h, const char *doc, js_span obj, bool b64, int status_id,
+APP_MUST_CHECK app_err j0run_create(const conf *c, hist *h, const char *doc, js_span obj, bool b64, int status_id,
                      j0req *r, char *token, sbuf *errs_out, char *msg, size_t msglen);
 
 /* Starts the background run of token (pysandbox-fcgi --task judge0 TOKEN,
  * which calls j0run_task); on failure the row is removed and msg says why. */
-app_err j0run_spawn(hist *h, const char *token, char *msg, size_t msglen);
+APP_MUST_CHECK app_err j0run_spawn(hist *h, const char *token, char *msg, size_t msglen);
 
 /*
  * Runs r in the native engine and stores the outcome under token (status,
@@ -56,15 +56,15 @@ void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, in
 /* The background task of a wait=false submission: opens the store, runs
  * the queued submission token and stores its result.  APP_OK; else what
  * went wrong (a row started twice is APP_EINTERNAL and left alone). */
-app_err j0run_task(const conf *c, const char *token);
+APP_MUST_CHECK app_err j0run_task(const conf *c, const char *token);
 
 /* Loads a live row (hist_j0_get), taking a status id out of Judge0's
  * range as Internal Error.  APP_ENOTFOUND; APP_EDB; APP_ENOMEM. */
-app_err j0run_get(hist *h, const char *token, hist_j0_row *row, char *msg, size_t msglen);
+APP_MUST_CHECK app_err j0run_get(hist *h, const char *token, hist_j0_row *row, char *msg, size_t msglen);
 
 /* j0run_get, closing the row as lost first when its run is overdue, so a
  * polling client always ends. */
-app_err j0run_load(const conf *c, hist *h, const char *token, hist_j0_row *row, char *msg,
+APP_MUST_CHECK app_err j0run_load(const conf *c, hist *h, const char *token, hist_j0_row *row, char *msg,
                    size_t msglen);
 
 #endif

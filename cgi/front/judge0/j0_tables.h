@@ -140,7 +140,7 @@ typedef struct j0tab_fields {
  * Returns APP_OK, or APP_EFIELD with Judge0's exact error text in msg:
  * "invalid fields: [a, b]".
  */
-app_err j0tab_fields_parse(const char *s, j0tab_fields *f, char *msg, size_t msglen);
+APP_MUST_CHECK app_err j0tab_fields_parse(const char *s, j0tab_fields *f, char *msg, size_t msglen);
 
 /* --- limits -------------------------------------------------------------------- */
 
@@ -169,6 +169,6 @@ double j0tab_now(void);
 /* Makes a UUID v4 (what Judge0's SecureRandom.uuid gives and judge0-python
  * validates).  token: J0_TOKEN_LEN + 1 bytes.  APP_OK, or APP_EIO when no
  * randomness could be had. */
-app_err j0tab_new_token(char *token);
+APP_MUST_CHECK app_err j0tab_new_token(char *token);
 
 #endif

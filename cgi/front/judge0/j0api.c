@@ -77,16 +77,20 @@ static void h_create(const conf *c, hist *h, const http_req *req, const char *ar
         j0run_create(c, db, req->body ? req->body : "", root, q.base64,
                      q.wait ? J0_ST_PROCESS : J0_ST_QUEUE, &r, token, &errs, msg, sizeof msg);
     if (err == APP_EFIELD) {
-        sbuf_append(&resp->body, errs.data ? errs.data : "{}", errs.len ? errs.len : 2);
-        j0http_ok_json(resp, 422);
+        app_err werr = sbuf_append(&resp->body, errs.data ? errs.data : "{}", errs.len ? errs.len : 2);
+        if (werr == APP_OK)
+            j0http_ok_json(resp, 422);
+        else
+            j0http_render_failed(resp, werr);
     } else if (err != APP_OK) {
         j0http_error(resp, 500, msg[0] ? msg : app_strerror(err));
     } else if (!q.wait) {
         if (j0run_spawn(db, token, msg, sizeof msg) != APP_OK) {
             j0http_error(resp, 503, msg);
-        } else {
-            sbuf_printf(&resp->body, "{\"token\":\"%s\"}", token);
+        } else if (sbuf_printf(&resp->body, "{\"token\":\"%s\"}", token) == APP_OK) {
             j0http_ok_json(resp, 201);
+        } else {
+            j0http_render_failed(resp, APP_ENOMEM);
         }
     } else {
         j0run_execute(c, h, token, &r, req->cancel_fd, xp_client_key(req->remote_addr),
@@ -98,12 +102,11 @@ static void h_create(const conf *c, hist *h, const http_req *req, const char *ar
         hist_j0_row_free(&row);
         if (err == APP_EUTF8) {
             sbuf_reset(&resp->body);
-            sbuf_printf(&resp->body,
-                        "{\"token\":\"%s\",\"error\":\"some attributes for this submission "
-                        "cannot be converted to UTF-8, use base64_encoded=true query "
-                        "parameter\"}",
-                        token);
-            err = APP_OK;
+            err = sbuf_printf(&resp->body,
+                              "{\"token\":\"%s\",\"error\":\"some attributes for this "
+                              "submission cannot be converted to UTF-8, use base64_encoded=true "
+                              "query parameter\"}",
+                              token);
         }
         if (err == APP_OK)
             j0http_ok_json(resp, 201);

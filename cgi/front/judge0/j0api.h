@@ -23,6 +23,6 @@ void j0api_handle(const conf *c, hist *db, const http_req *req, http_resp *resp)
 
 /* The background task of a wait=false submission (see bg.h): runs the
  * stored submission with this token and stores its result. */
-app_err j0api_task(const conf *c, const char *token);
+APP_MUST_CHECK app_err j0api_task(const conf *c, const char *token);
 
 #endif
