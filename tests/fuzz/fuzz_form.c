@@ -10,7 +10,7 @@
 
 static size_t input_size;
 
-static app_err check_pair(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
+static APP_MUST_CHECK app_err check_pair(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
                           char *msg, size_t msglen)
 {
     (void)ctx;

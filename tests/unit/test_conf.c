@@ -14,7 +14,7 @@ static const char *fake_lookup(const char *name, void *ctx)
     return NULL;
 }
 
-static app_err load(conf *c, const char *const *env, char *msg)
+static APP_MUST_CHECK app_err load(conf *c, const char *const *env, char *msg)
 {
     return conf_load(c, "/srv/pysb", fake_lookup, (void *)env, msg, APP_ERRMSG_LEN);
 }

@@ -6,7 +6,7 @@
 #include "unit.h"
 
 /* Collects "name=value;" pairs with NULs shown as \0. */
-static app_err collect(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
+static APP_MUST_CHECK app_err collect(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
                        char *msg, size_t msglen)
 {
     (void)msg;
@@ -23,7 +23,7 @@ static app_err collect(void *ctx, const char *name, size_t nlen, const char *val
     return APP_OK;
 }
 
-static app_err parse(const char *in, sbuf *out, char *msg)
+static APP_MUST_CHECK app_err parse(const char *in, sbuf *out, char *msg)
 {
     sbuf_init(out, 4096);
     return form_parse(in, strlen(in), collect, out, msg, APP_ERRMSG_LEN);
@@ -90,7 +90,7 @@ static void caps_the_number_of_fields(void **state)
     sbuf_free(&in);
 }
 
-static app_err refuse_b(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
+static APP_MUST_CHECK app_err refuse_b(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
                         char *msg, size_t msglen)
 {
     (void)ctx;

@@ -5,7 +5,7 @@
 #include "jscan.h"
 #include "unit.h"
 
-static app_err check(const char *doc, char *msg)
+static APP_MUST_CHECK app_err check(const char *doc, char *msg)
 {
     js_span root;
     return js_validate(doc, strlen(doc), &root, msg, APP_ERRMSG_LEN);

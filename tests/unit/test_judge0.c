@@ -40,7 +40,7 @@ static long long now_ms(void)
 
 /* ---- group 1: the decoder ---------------------------------------------------------- */
 
-static app_err decode(const char *json, bool b64, jz_result *r, char *msg)
+static APP_MUST_CHECK app_err decode(const char *json, bool b64, jz_result *r, char *msg)
 {
     msg[0] = '\0';
     return jz_decode_submission(json, strlen(json), b64, r, msg, APP_ERRMSG_LEN);
@@ -218,7 +218,7 @@ static void refuses_malformed_bodies_with_a_reason(void **state)
 
 /* ---- group 1: authentication headers ------------------------------------------------- */
 
-static app_err auth(const char *url, const char *key, sbuf *out, char *msg)
+static APP_MUST_CHECK app_err auth(const char *url, const char *key, sbuf *out, char *msg)
 {
     jz_config cfg = {.url = url, .key = key, .language_id = 71};
     sbuf_reset(out);
