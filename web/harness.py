@@ -249,8 +249,14 @@ def _error_info(exc):
     return info
 
 
-def run(code, data_json=None, capture_output=True, program=False):
+def run(code, data_json=None, capture_output=True, program=False, session=None):
     """Runs code with ``data`` bound to json.loads(data_json); returns the result dict.
+
+    session: a dict kept by the caller between runs (a stateful sandbox): the
+    code runs with it as its globals, so names, imports and functions defined
+    by one run are there in the next; ``data`` is rebound only when
+    data_json is given, and ``__result__`` is cleared before each run (a
+    result belongs to the run that set it).  None: fresh globals.
 
     capture_output=True (browser) collects stdout/stderr here with caps;
     False (native engine) leaves them on fds 1 and 2, which the engine's
@@ -275,7 +281,10 @@ def run(code, data_json=None, capture_output=True, program=False):
 
     exit_code = 0
     try:
-        data = None if program else json.loads(data_json) if data_json else []
+        if program or (session is not None and data_json is None):
+            data = None
+        else:
+            data = json.loads(data_json) if data_json else []
     except ValueError as exc:
         data = None
         status = "error"
@@ -287,8 +296,14 @@ def run(code, data_json=None, capture_output=True, program=False):
         out = _CappedStream("stdout", MAX_OUTPUT_CHARS)
         err = _CappedStream("stderr", MAX_OUTPUT_CHARS)
 
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    if not program:
+    if session is None:
+        namespace = {"__name__": "__main__", "__builtins__": builtins}
+    else:
+        namespace = session
+        namespace.setdefault("__name__", "__main__")
+        namespace["__builtins__"] = builtins
+        namespace.pop("__result__", None)
+    if not program and (session is None or data_json is not None):
         namespace["data"] = data
     if status == "ok":
         linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
@@ -373,10 +388,10 @@ def run(code, data_json=None, capture_output=True, program=False):
     return out_dict
 
 
-def run_json(code, data_json=None, capture_output=True, program=False):
+def run_json(code, data_json=None, capture_output=True, program=False, session=None):
     """run() serialised as JSON text (what the engines carry)."""
     return json.dumps(
-        run(code, data_json, capture_output, program),
+        run(code, data_json, capture_output, program, session),
         allow_nan=False,
         ensure_ascii=False,
         separators=(",", ":"),
