@@ -14,11 +14,15 @@ code as ``__main__``, and returns one dict in the shared result schema:
     executionTime  milliseconds spent in the user's code
     limits         {outputTruncated, stderrTruncated, resultTruncated, chartsDropped}
 
+The code may ``await`` at the top level (as in Jupyter and Pyodide's
+runPythonAsync): see run() for how each engine drives it.
+
 The engine adds ``engine`` and ``metadata``.  Nothing here is a security
 boundary: the browser tab and the OS jail are.  The limits below only keep
 honest-but-careless programs from producing answers too big to carry.
 """
 
+import ast
 import base64
 import builtins
 import io
@@ -30,6 +34,13 @@ import time
 import traceback
 
 USER_FILENAME = "<sandbox>"
+
+# compile() flags for the user's code: top-level await, async for and async
+# with are accepted (the module's code object is then a coroutine function's:
+# eval() returns a coroutine).  Code without them compiles and runs exactly as
+# with plain exec.
+COMPILE_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect
 
 # Captured stdout and stderr, each (characters).  Past it the program is
 # stopped with status "output_limit" and the text is truncated.
@@ -266,7 +277,93 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
     API): no ``data``, input comes from stdin, an uncaught exception prints
     its traceback to stderr as CPython does, and the result carries the
     program's ``exitCode``.
+
+    Top-level await: code that awaits at the top level runs to its end on
+    this process's one event loop (see _event_loop), made on first use.
+    Tasks it leaves pending stay on that loop and run again only while a
+    later run in the same process drives the loop (a stateful sandbox's
+    next await); a process that exits drops them.  Where a loop is already
+    running in this thread (Pyodide), use run_async() instead.
     """
+    steps = _run_steps(code, data_json, capture_output, program, session)
+    try:
+        coroutine = steps.send(None)
+    except StopIteration as done:
+        return done.value
+    try:
+        _run_until_complete(coroutine)
+    except BaseException as exc:
+        return _resume(steps.throw, exc)
+    return _resume(steps.send, None)
+
+
+async def run_async(code, data_json=None, capture_output=True, program=False, session=None):
+    """run() for a caller with a running event loop (Pyodide's webloop): code
+    that awaits at the top level is awaited here, on that loop.  Tasks it
+    leaves pending stay on the loop and go on running after the run (their
+    output then goes wherever sys.stdout points at that moment)."""
+    steps = _run_steps(code, data_json, capture_output, program, session)
+    try:
+        coroutine = steps.send(None)
+    except StopIteration as done:
+        return done.value
+    try:
+        await coroutine
+    except BaseException as exc:
+        return _resume(steps.throw, exc)
+    return _resume(steps.send, None)
+
+
+def _resume(step, value):
+    """Passes the awaited code's outcome back into _run_steps; returns its dict."""
+    try:
+        step(value)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("pysandbox harness: the run asked to await twice")
+
+
+# The event loop of run() (not run_async), made on first use and kept for the
+# process's life.  Never at import time: the native engine's zygote imports
+# the harness and then forks its jailed children, which must not inherit a
+# loop's selector and self-pipe.
+_loop = None
+
+
+def _event_loop():
+    global _loop
+    import asyncio
+
+    if _loop is None or _loop.is_closed():  # the user's code may close it
+        _loop = asyncio.new_event_loop()
+    # Also the thread's current loop, so asyncio.get_event_loop() in the
+    # user's later code finds it (asyncio.run() resets it to None).
+    asyncio.set_event_loop(_loop)
+    return _loop
+
+
+def _run_until_complete(coroutine):
+    import asyncio
+
+    try:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("top-level await cannot run here: an event loop is already "
+                               "running in this thread (the harness's run_async can)")
+        loop = _event_loop()
+    except BaseException:
+        coroutine.close()  # never started: no "coroutine was never awaited" warning
+        raise
+    loop.run_until_complete(coroutine)
+
+
+def _run_steps(code, data_json, capture_output, program, session):
+    """run()'s body, as a generator.  When the compiled code awaits at the
+    top level it yields the coroutine once; the caller drives it and sends
+    None back, or throws in what it raised.  Returns the result dict."""
     limits = {
         "outputTruncated": False,
         "stderrTruncated": False,
@@ -312,8 +409,15 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
         try:
             if capture_output:
                 sys.stdout, sys.stderr = out, err
-            compiled = compile(code, USER_FILENAME, "exec", dont_inherit=True)
-            exec(compiled, namespace)
+            compiled = compile(code, USER_FILENAME, "exec", flags=COMPILE_FLAGS,
+                               dont_inherit=True)
+            if compiled.co_flags & _CO_COROUTINE:
+                # eval() only makes the coroutine; the names it binds appear
+                # in namespace as the caller drives it.  An exception it
+                # raises is thrown back in here and handled as for exec.
+                yield eval(compiled, namespace)
+            else:
+                exec(compiled, namespace)
         except OutputLimitExceeded as exc:
             status = "output_limit"
             error = {"type": "OutputLimitExceeded", "message": str(exc), "traceback": ""}
@@ -388,11 +492,36 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
     return out_dict
 
 
+def _to_json(result):
+    return json.dumps(result, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
 def run_json(code, data_json=None, capture_output=True, program=False, session=None):
     """run() serialised as JSON text (what the engines carry)."""
-    return json.dumps(
-        run(code, data_json, capture_output, program, session),
-        allow_nan=False,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return _to_json(run(code, data_json, capture_output, program, session))
+
+
+async def run_json_async(code, data_json=None, capture_output=True, program=False, session=None):
+    """run_async() serialised as JSON text (what the browser engine awaits)."""
+    try:
+        return _to_json(await run_async(code, data_json, capture_output, program, session))
+    except KeyboardInterrupt:
+        # A Stop that landed outside the user's code, while the result was
+        # being packed.  The synchronous caller gets it as an exception; here
+        # it would escape from the task that runs this coroutine into the
+        # event loop's callback instead, so answer as that caller does.
+        return _to_json(
+            {
+                "success": False,
+                "status": "killed",
+                "output": "",
+                "stderr": "",
+                "error": {"type": "KeyboardInterrupt", "message": "execution was stopped",
+                          "traceback": ""},
+                "result": None,
+                "charts": [],
+                "executionTime": 0,
+                "limits": {"outputTruncated": False, "stderrTruncated": False,
+                           "resultTruncated": False, "chartsDropped": 0},
+            }
+        )
