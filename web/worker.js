@@ -349,13 +349,18 @@ async function runOne(msg) {
       }
     }
     const packagesMs = performance.now() - started;
-    const text = harness.run_json(msg.code, msg.dataText);
+    // The async variant, so code may await at the top level: Pyodide wraps
+    // the coroutine this call makes in a task on its event loop (the webloop)
+    // at once, and the proxy it returns resolves to the JSON text.  Code that
+    // does not await runs in that task without yielding, as run_json would.
+    const text = await harness.run_json_async(msg.code, msg.dataText);
     result = JSON.parse(text);
     result.metadata = metadata(started, packagesMs, packages);
   } catch (err) {
-    // run_json catches everything the user's code raises.  A Python error
-    // here came from outside the user's code: a Stop that landed while the
-    // harness was packing the result, or a harness bug.  Anything else means
+    // run_json_async catches everything the user's code raises, and answers
+    // a Stop that landed while it packed the result as "killed" itself.  A
+    // Python error here is a harness bug (or a Stop in the instant between
+    // the harness and JS, mapped below as before).  Anything else means
     // the runtime itself broke (a wasm trap, out of memory); the page then
     // replaces the worker.
     const pythonError = Boolean(err && err.constructor && err.constructor.name === "PythonError");
