@@ -110,7 +110,8 @@ test("Stop interrupts a busy loop after an await, without a restart", async () =
     assert.match(out.error, /KeyboardInterrupt/);
     assert.doesNotMatch(out.notice, /restarted/);
     // The same runtime (and its event loop) runs the next program.
-    const next = await runCode(page, "import asyncio\nprint(await asyncio.sleep(0, result='next'))");
+    const next = await runCode(page,
+                               "import asyncio\nprint(await asyncio.sleep(0, result='next'))");
     assert.equal(next.stdout, "next\n");
     assert.equal(next.lastStatus, "ok");
     assert.deepEqual(page.pageErrors, []);

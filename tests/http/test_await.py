@@ -37,7 +37,8 @@ class TopLevelAwaitTests(unittest.TestCase):
 
     def test_names_bound_after_an_await_reach_the_result(self):
         status, r = svc.execute("import asyncio\n"
-                                "async def double(v):\n    await asyncio.sleep(0)\n    return 2 * v\n"
+                                "async def double(v):\n"
+                                "    await asyncio.sleep(0)\n    return 2 * v\n"
                                 "values = await asyncio.gather(*(double(v) for v in data))\n"
                                 "__result__ = {'values': values}", data=[1, 2, 3])
         self.assertEqual(status, 200, r)
