@@ -45,6 +45,11 @@ typedef struct conf {
     unsigned jail_uid_base;     /* PYSANDBOX_JAIL_UID_BASE: first outside uid/gid of the slots */
     unsigned jail_tmp_mb;       /* PYSANDBOX_JAIL_TMP_MB: size of each jail's /tmp */
     unsigned precopy;           /* PYSANDBOX_PRECOPY: 1 = pooled children pre-copy hot memory */
+    /* Sandboxes (stateful sessions on the native engine). */
+    unsigned max_sandboxes;     /* PYSANDBOX_MAX_SANDBOXES: live at once */
+    unsigned sandbox_memory_mb; /* PYSANDBOX_SANDBOX_MEMORY_MB: default (and most) for a life */
+    unsigned sandbox_idle_s;    /* PYSANDBOX_SANDBOX_IDLE_TIMEOUT: default (and most), seconds */
+    unsigned sandbox_life_s;    /* PYSANDBOX_SANDBOX_LIFETIME: default (and most), seconds */
     /* Store and router. */
     char *db_path;              /* PYSANDBOX_DB; From malloc() */
     bool store_code;            /* PYSANDBOX_STORE_CODE=1: keep code and data with executions */

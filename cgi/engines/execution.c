@@ -430,7 +430,8 @@ static APP_MUST_CHECK app_err attempt_run(exe_ctx *x, hist *db, const exe_reques
                            bool fallback, attempt *at, sbuf *result)
 {
     native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
-                      .data_len = req->data_len, .client = req->client};
+                      .data_len = req->data_len, .client = req->client,
+                      .sandbox = e == RT_NATIVE ? req->sandbox : NULL};
     char msg[APP_ERRMSG_LEN] = "";
     memset(at, 0, sizeof *at);
     at->engine = e;

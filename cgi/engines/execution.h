@@ -43,6 +43,7 @@ typedef struct exe_request {
     const char *link_base; /* e.g. "http://127.0.0.1:8080/" for sandbox links */
     int cancel_fd;
     uint64_t client;       /* xp_client_key() of the caller: its fair share of the engines */
+    const char *sandbox;   /* exe_run_native only: run in this sandbox (its id), or NULL */
 } exe_request;
 
 /* Caps of an answer: the engine's result (up to XP_MAX_RESPONSE) with our

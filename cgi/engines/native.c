@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "xclient.h"
 #include "xproto.h"
@@ -70,6 +71,8 @@ app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *ou
     h.data_len = job->data_len;
     h.flags = job->program ? XP_FLAG_PROGRAM : 0;
     h.client = job->client;
+    if (job->sandbox != NULL)
+        memcpy(h.sandbox, job->sandbox, sizeof h.sandbox);
     unsigned timeout = job->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS;
     return xc_request(c->executor_socket, &h, job->code, job->data, timeout, cancel_fd, out, msg,
                       msglen);
@@ -80,4 +83,25 @@ app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen)
     xp_req_hdr h;
     xp_req_init(&h, XP_OP_STATUS);
     return xc_request(c->executor_socket, &h, NULL, NULL, XC_MARGIN_MS, -1, out, msg, msglen);
+}
+
+app_err native_sandbox(const conf *c, unsigned op, const char *id, const native_sandbox_spec *spec,
+                       uint64_t client, sbuf *out, char *msg, size_t msglen)
+{
+    xp_req_hdr h;
+    xp_req_init(&h, op);
+    h.client = client;
+    unsigned timeout = XC_MARGIN_MS;
+    if (id != NULL)
+        memcpy(h.sandbox, id, sizeof h.sandbox);
+    if (spec != NULL) {
+        h.wall_ms = spec->wall_ms;
+        h.memory_mb = spec->memory_mb;
+        h.idle_s = spec->idle_s;
+        h.life_s = spec->life_s;
+        if (spec->user != NULL)
+            snprintf(h.user, sizeof h.user, "%s", spec->user);
+        timeout = spec->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS; /* made by a pooled job */
+    }
+    return xc_request(c->executor_socket, &h, NULL, NULL, timeout, -1, out, msg, msglen);
 }

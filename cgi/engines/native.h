@@ -31,7 +31,16 @@ typedef struct native_job {
     unsigned memory_mb;
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
     uint64_t client;  /* xp_client_key() of the caller, or 0: not counted against a client */
+    const char *sandbox; /* run in this sandbox (XP_SANDBOX_ID_LEN hex digits), or NULL */
 } native_job;
+
+/* What a sandbox is made with (XP_OP_SANDBOX_CREATE). */
+typedef struct native_sandbox_spec {
+    unsigned wall_ms;   /* per execution */
+    unsigned memory_mb; /* for its whole life */
+    unsigned idle_s, life_s;
+    const char *user;   /* the caller's user_id (at most XP_SANDBOX_USER_LEN - 1 bytes), or NULL */
+} native_sandbox_spec;
 
 /*
  * Derives the wall-time and memory limits of a job from r and the server's
@@ -55,5 +64,15 @@ APP_MUST_CHECK app_err native_run(const conf *c, const native_job *job, int canc
 
 /* Appends the executor's health JSON to out; APP_EUNAVAIL when it is down. */
 APP_MUST_CHECK app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen);
+
+/*
+ * Sends one sandbox request to the executor: op is XP_OP_SANDBOX_CREATE
+ * (spec given, id NULL), _DELETE, _STATUS, _HISTORY (id given) or _LIST.
+ * The answer's JSON is appended to out.  Returns the executor's error
+ * (APP_ENOTFOUND, APP_EENDED, APP_EBUSY, ...) with its message in msg.
+ */
+APP_MUST_CHECK app_err native_sandbox(const conf *c, unsigned op, const char *id,
+                                      const native_sandbox_spec *spec, uint64_t client, sbuf *out,
+                                      char *msg, size_t msglen);
 
 #endif

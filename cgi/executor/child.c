@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "jail.h"
+#include "sandbox.h"
 
 /* Memory the jail may use beyond the job's limit before the cgroup kills it:
  * /tmp pages, kernel memory and the pages copied from the warm interpreter
@@ -299,6 +300,16 @@ static void child_answer(executor *ex, child *ch, bool reaped, int status, const
     if (cl == NULL)
         return;
     cl->child = NULL;
+    if (ch->job.op == XP_OP_SANDBOX_CREATE) { /* ended before its empty run did */
+        char why[APP_ERRMSG_LEN];
+        snprintf(why, sizeof why, "the sandbox's interpreter could not be started (%s %d)",
+                 !reaped ? "no result" : WIFSIGNALED(status) ? "signal" : "exit status",
+                 !reaped ? 0 : WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        ex_note_error(ex, "%s", why);
+        client_error(ex, cl, APP_EJAIL, why);
+        ex->jobs_failed++;
+        return;
+    }
     cg_usage use = {0};
     if (ex->cg != NULL)
         cg_read_usage(ex->cg, ch->slot, &use);
@@ -333,10 +344,15 @@ static void child_answer(executor *ex, child *ch, bool reaped, int status, const
         .peak_memory_bytes = ch->precopied && use.peak_bytes > ex->precopy_bytes
                                  ? use.peak_bytes - ex->precopy_bytes
                                  : use.peak_bytes,
+        .sandbox_id = ch->sbx != NULL ? cl->hdr.sandbox : NULL,
+        .sandbox_state_lost = reaped,
     };
     sbuf out;
     sbuf_init(&out, XP_MAX_RESPONSE);
-    if (res_compose(&p, &out) == APP_OK) {
+    app_err err = res_compose(&p, &out);
+    if (ch->sbx != NULL)
+        sandbox_executed(ex, ch, err == APP_OK ? out.data : NULL, out.len, reaped);
+    if (err == APP_OK) {
         client_reply(ex, cl, APP_OK, out.data, out.len);
         ex->jobs_done++;
     } else {
@@ -344,6 +360,52 @@ static void child_answer(executor *ex, child *ch, bool reaped, int status, const
         ex->jobs_failed++;
     }
     sbuf_free(&out);
+}
+
+/* A job of a sandbox (its creation's empty run, or an execution in it). */
+static bool child_sandbox_job(const child *ch)
+{
+    return ch->job.op == XP_OP_SANDBOX_CREATE || ch->job.sandbox[0] != '\0';
+}
+
+/* A sandbox's child does not exit after its job: a complete result frame
+ * ends the job.  Its output was written before the frame (the interpreter's
+ * stdio is unbuffered), so what the pipes hold now is all of it.  The
+ * child is then held for the next execution. */
+static void child_sandbox_done(executor *ex, child *ch)
+{
+    size_t len;
+    if (ch->state != CH_RUNNING || ch->killed || !child_sandbox_job(ch) ||
+        child_result(ch, &len) == NULL)
+        return;
+    if (ch->out >= 0)
+        child_drain_stream(ex, ch, &ch->out, &ch->out_buf, RES_STDOUT_LIMIT);
+    if (ch->err >= 0)
+        child_drain_stream(ex, ch, &ch->err, &ch->err_buf, RES_STDERR_LIMIT);
+    if (ch->killed || ch->out < 0 || ch->err < 0)
+        return; /* over an output cap, or its pipes closed: it ends as a job does */
+    ex->n_running--;
+    ex->n_sandbox_running -= ch->job.sandbox[0] != '\0';
+    if (ch->job.op == XP_OP_SANDBOX_CREATE) {
+        client *cl = ch->client;
+        ch->client = NULL;
+        if (cl == NULL) {
+            child_kill(ch, RES_NO_RESULT); /* nobody is told its id: nobody may use it */
+            return;
+        }
+        cl->child = NULL;
+        const char *json = child_result(ch, &len);
+        ch->state = CH_HELD;
+        sandbox_created(ex, ch, cl, json, len);
+    } else {
+        child_answer(ex, ch, false, 0, NULL);
+        ch->state = CH_HELD;
+    }
+    sbuf_reset(&ch->out_buf);
+    sbuf_reset(&ch->err_buf);
+    sbuf_reset(&ch->res);
+    ch->verdict = RES_EXITED;
+    ch->woff = 0;
 }
 
 /* The harness points fds 1 and 2 at /dev/null before it writes its result,
@@ -366,6 +428,7 @@ void child_on_chan(executor *ex, child *ch, uint32_t events)
         child_write_job(ex, ch);
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         child_drain_chan(ex, ch);
+    child_sandbox_done(ex, ch);
     child_maybe_answer_early(ex, ch);
 }
 
@@ -393,6 +456,7 @@ void child_start_job(executor *ex, client *cl, child *ch)
         return;
     }
     client_dequeue(ex, cl);
+    ex->n_sandbox_running += cl->hdr.sandbox[0] != '\0';
     ch->state = CH_RUNNING;
     ch->job = cl->hdr;
     ch->client = cl;
@@ -484,7 +548,10 @@ void child_finish(executor *ex, child *ch, int status, const struct rusage *ru)
         child_idle_remove(ex, ch);
     } else if (ch->state == CH_RUNNING) {
         ex->n_running--;
+        ex->n_sandbox_running -= ch->job.sandbox[0] != '\0';
         child_answer(ex, ch, true, status, ru);
     }
+    if (ch->sbx != NULL) /* held, or its execution's client went away */
+        sandbox_child_lost(ex, ch);
     child_free(ex, ch);
 }

@@ -4,7 +4,8 @@
  * The zygote (zylink.h) creates each child in a free slot, which has its
  * own cgroup and, when the executor is root, its own outside uid.  A child
  * starts (CH_STARTING), says it is ready and waits in the idle list
- * (CH_IDLE), then runs exactly one job (CH_RUNNING): it gets the job's
+ * (CH_IDLE), then runs exactly one job (CH_RUNNING) -- or, for a sandbox,
+ * one after the other, held between them (CH_HELD) -- : it gets the job's
  * payload on its channel, its stdout, stderr and result are read up to
  * their caps, its wall-time, memory and output limits end the jail when
  * passed, and its client is answered with the composed result (result.h).
@@ -25,7 +26,8 @@
 #include "xproto.h"
 #include "zygote.h"
 
-typedef enum child_state { CH_STARTING, CH_IDLE, CH_RUNNING } child_state;
+/* CH_HELD: a sandbox's child between two executions (sandbox.h). */
+typedef enum child_state { CH_STARTING, CH_IDLE, CH_RUNNING, CH_HELD } child_state;
 
 /* Visible to client.c, which unlinks a departing client from its child;
  * other modules go through the functions. */
@@ -48,6 +50,7 @@ struct child {
     uint64_t deadline_ms;
     double started_ms;     /* ex_now_ms_f() when the job was handed over */
     struct child *next;    /* idle list */
+    sandbox *sbx;          /* the sandbox it holds; NULL: a pool child */
 };
 
 /* --- slots ---------------------------------------------------------------- */

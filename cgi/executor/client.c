@@ -11,6 +11,7 @@
 
 #include "child.h"
 #include "jsonw.h"
+#include "sandbox.h"
 #include "status.h"
 
 /* Most connections from the front at once. */
@@ -157,6 +158,8 @@ static void client_request_complete(executor *ex, client *cl)
         client_answer_status(ex, cl);
         return;
     }
+    if (sandbox_on_request(ex, cl))
+        return; /* answered, or started in its sandbox */
     /* One client may hold only its share of the slots and the queue; the
      * others keep theirs (refused at once: waiting would hold a front
      * worker for nothing). */

@@ -14,6 +14,7 @@
  *   child.h    the jailed children in their slots: running a job, its limits,
  *              its answer, its end
  *   zylink.h   the zygote: starting and restarting it, ZY_ messages
+ *   sandbox.h  stateful sandboxes: children kept between executions
  *   status.h   the health JSON
  * The helpers below live in executor_main.c, next to the loop they serve.
  */
@@ -49,8 +50,9 @@ typedef struct ex_src {
     void *obj;
 } ex_src;
 
-typedef struct client client; /* client.h */
-typedef struct child child;   /* child.h */
+typedef struct client client;   /* client.h */
+typedef struct child child;     /* child.h */
+typedef struct sandbox sandbox; /* sandbox.h */
 
 typedef struct executor {
     conf c;
@@ -87,6 +89,14 @@ typedef struct executor {
     client *queue_head, *queue_tail;
     unsigned n_queued, n_clients;
     client *clients;
+
+    /* Stateful sandboxes (sandbox.h). */
+    sandbox *sandboxes;       /* every record, live and dead */
+    char sandbox_boot[9];     /* this executor's tag: the first 8 hex digits of its ids */
+    unsigned n_sandbox_running; /* of n_running: executions in a sandbox (not pool jobs) */
+    unsigned sbx_live;        /* sandboxes ready or busy */
+    uint64_t sbx_created, sbx_executions, sbx_successes;
+    double sbx_exec_ms_total;
 
     unsigned spawn_failures;
     uint64_t jobs_refused_client; /* over PYSANDBOX_CLIENT_MAX_JOBS */

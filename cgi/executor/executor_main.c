@@ -50,6 +50,7 @@
 
 #include "child.h"
 #include "client.h"
+#include "sandbox.h"
 #include "zylink.h"
 
 /* How long stopping waits for killed children to be reaped. */
@@ -114,7 +115,9 @@ void ex_close_fd(executor *ex, int *fd)
 
 void ex_dispatch(executor *ex)
 {
-    while (ex->queue_head != NULL && ex->idle != NULL && ex->n_running < ex->c.max_jobs)
+    /* Executions in sandboxes run in their own held slots: not counted here. */
+    while (ex->queue_head != NULL && ex->idle != NULL &&
+           ex->n_running - ex->n_sandbox_running < ex->c.max_jobs)
         child_start_job(ex, ex->queue_head, ex->idle);
     /* Children that keep failing to start: refuse instead of waiting. */
     if (ex->spawn_failures >= EX_MAX_SPAWN_FAILURES && ex->idle == NULL &&
@@ -134,8 +137,11 @@ static int next_timeout_ms(const executor *ex)
     uint64_t next = child_next_deadline(ex);
     uint64_t q = client_queue_deadline(ex);
     uint64_t z = zylink_next_wakeup(ex, now);
+    uint64_t s = sandbox_next_deadline(ex);
     if (q < next)
         next = q;
+    if (s < next)
+        next = s;
     if (z < next)
         next = z;
     if (next == UINT64_MAX)
@@ -149,6 +155,7 @@ static void check_timers(executor *ex)
     child_kill_overdue(ex, now);
     client_expire_queued(ex, now);
     zylink_on_timer(ex, now);
+    sandbox_expire(ex, now);
 }
 
 static void reap(executor *ex)
@@ -215,6 +222,7 @@ static int remove_jail_entry(const char *path, const struct stat *st, int type, 
 static void shutdown_all(executor *ex)
 {
     ex->stopping = true;
+    sandbox_free_all(ex);
     child_kill_all(ex);
     if (ex->zygote_pid > 0)
         kill(ex->zygote_pid, SIGKILL);
@@ -322,7 +330,11 @@ static int setup(executor *ex, const char *argv0)
 
     /* Slots: the pool plus the running jobs; each gets its own outside uid
      * when we are root, so RLIMIT_NPROC and file ownership are per job. */
-    ex->nslots = ex->c.pool_size + ex->c.max_jobs;
+    ex->nslots = ex->c.pool_size + ex->c.max_jobs + ex->c.max_sandboxes;
+    if (!sandbox_init(ex)) {
+        fprintf(stderr, "pysandbox-executor: no random bytes for sandbox ids\n");
+        return 2;
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     ex->ncpus = cpus > 0 ? (unsigned)cpus : 1;
     ex->slots = calloc(ex->nslots, sizeof *ex->slots);

@@ -97,7 +97,13 @@ app_err status_json(const executor *ex, sbuf *b)
     if (err == APP_OK)
         err = status_put_limits(ex, b);
     if (err == APP_OK)
-        err = sbuf_puts(b, "\"lastError\":");
+        err = sbuf_printf(b,
+                          "\"sandboxes\":{\"alive\":%u,\"max\":%u,\"created\":%llu,"
+                          "\"executions\":%llu}",
+                          ex->sbx_live, ex->c.max_sandboxes, (unsigned long long)ex->sbx_created,
+                          (unsigned long long)ex->sbx_executions);
+    if (err == APP_OK)
+        err = sbuf_puts(b, ",\"lastError\":");
     if (err == APP_OK)
         err = ex->last_error[0] ? jsonw_string(b, ex->last_error, strlen(ex->last_error))
                                 : sbuf_puts(b, "null");

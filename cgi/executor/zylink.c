@@ -34,7 +34,12 @@ void zylink_start(executor *ex)
     }
     char tmp_mb[16], cpu[16], nofile[16], nproc[16], deny[4], proc[4];
     snprintf(tmp_mb, sizeof tmp_mb, "%u", ex->c.jail_tmp_mb);
-    snprintf(cpu, sizeof cpu, "%u", (ex->c.max_wall_ms + 999) / 1000);
+    /* The jail's hard CPU limit: a job lowers it to its wall time, a
+     * sandbox to its lifetime (its CPU budget for life). */
+    unsigned cpu_s = (ex->c.max_wall_ms + 999) / 1000;
+    if (ex->c.max_sandboxes > 0 && ex->c.sandbox_life_s > cpu_s)
+        cpu_s = ex->c.sandbox_life_s;
+    snprintf(cpu, sizeof cpu, "%u", cpu_s);
     snprintf(nofile, sizeof nofile, "%u", XP_DEFAULT_NOFILE);
     snprintf(nproc, sizeof nproc, "%u", ex->per_slot_uid ? XP_DEFAULT_NPROC : 0u);
     snprintf(deny, sizeof deny, "%d", ex->deny_fork ? 1 : 0);

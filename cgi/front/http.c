@@ -77,7 +77,11 @@ int http_status_for(app_err err)
     case APP_ETIMEOUT:
         return 504;
     case APP_EGONE:
-        return 499; /* nginx's code for a client that closed the connection */
+        return 499;
+    case APP_ECONFLICT:
+        return 409;
+    case APP_EENDED:
+        return 410; /* nginx's code for a client that closed the connection */
     case APP_ENOMEM:
     case APP_ECONFIG:
     case APP_EJAIL:
@@ -115,6 +119,8 @@ const char *http_reason(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 409:
+        return "Conflict";
     case 410:
         return "Gone";
     case 413:

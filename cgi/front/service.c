@@ -19,6 +19,7 @@
 #include "page.h"
 #include "present.h"
 #include "reqs.h"
+#include "sandbox_api.h"
 #include "xproto.h"
 
 struct svc {
@@ -598,6 +599,22 @@ static APP_MUST_CHECK app_err ep_judge0(svc *s, const http_req *req, http_resp *
     return APP_OK;
 }
 
+static APP_MUST_CHECK app_err ep_sandboxes(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                            size_t msglen)
+{
+    char dbmsg[APP_ERRMSG_LEN], allow[64] = "";
+    app_err err = sbxapi_handle(s->conf, s->exe, svc_db(s, dbmsg, sizeof dbmsg), req, resp, allow,
+                                sizeof allow, msg, msglen);
+    if (err == APP_EMETHOD) {
+        snprintf(msg, msglen, "%.16s is not allowed here; allowed: %s", req->method, allow);
+        http_resp_error(resp, err, msg);
+        /* A fixed list of methods: only memory can refuse it, and the 405 stands. */
+        app_ignore(http_resp_header(resp, "Allow", allow));
+        return APP_OK;
+    }
+    return err;
+}
+
 static APP_MUST_CHECK app_err ep_python_health(svc *s, const http_req *req, http_resp *resp, char *msg,
                                 size_t msglen)
 {
@@ -624,6 +641,8 @@ static const route routes[] = {
     {"/api/insights/python-benchmark", "GET", ep_benchmark_get, 0, false},
     {"/stats", "GET", ep_stats_page, 0, false},
     {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
+    {"/sandbox", "*", ep_sandboxes, 0, false},
+    {"/sandbox/", "*", ep_sandboxes, SBXAPI_MAX_BODY, true},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

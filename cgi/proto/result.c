@@ -9,6 +9,7 @@
 
 #include "jsonw.h"
 #include "hview.h"
+#include "xproto.h"
 #include "zygote.h"
 
 const char *res_signal_name(int sig, char *buf, size_t len)
@@ -194,6 +195,11 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
                  keep == DROP_CHARTS   ? "the charts were dropped"
                  : keep == DROP_RESULT ? "the charts and the result were dropped"
                                        : "the charts and the result were dropped, the output cut");
+    } else if (p->verdict == RES_ENDED) {
+        status = "killed";
+        etype = "SandboxEnded";
+        snprintf(message, sizeof message,
+                 "the sandbox was deleted or expired while this execution ran");
     } else if (v.valid) {
         status = v.status;
     } else if (p->child_json != NULL || p->verdict == RES_NO_RESULT) {
@@ -279,13 +285,18 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
     if (err == APP_OK)
         err = sbuf_printf(out,
                           "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s,"
-                          "\"charts\":%s},\"chartsDropped\":%u,\"exit\":",
+                          "\"charts\":%s},\"chartsDropped\":%u,",
                           p->verdict == RES_STDOUT_LIMIT || out_len < p->out_len ? "true" : "false",
                           p->verdict == RES_STDERR_LIMIT || err_len < p->err_len ? "true" : "false",
                           v.res_trunc || p->verdict == RES_RESULT_LIMIT || keep >= DROP_RESULT
                               ? "true"
                               : "false",
                           keep >= DROP_CHARTS ? "true" : "false", v.charts_dropped);
+    if (err == APP_OK && p->sandbox_id != NULL)
+        err = sbuf_printf(out, "\"sandbox\":{\"sandbox_id\":\"%.*s\",\"state_lost\":%s},",
+                          XP_SANDBOX_ID_LEN, p->sandbox_id, p->sandbox_state_lost ? "true" : "false");
+    if (err == APP_OK)
+        err = sbuf_puts(out, "\"exit\":");
     if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)
         err = sbuf_printf(out, "{\"code\":%d}}}\n", v.exit_code); /* the program's own status */
     else if (err == APP_OK)

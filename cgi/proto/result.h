@@ -33,6 +33,7 @@ typedef enum res_verdict {
     RES_RESULT_LIMIT,   /* the result passed its cap: killed */
     RES_NO_RESULT,      /* the child broke the channel protocol */
     RES_OOM,            /* the OOM killer acted in the jail's cgroup: the jail was killed */
+    RES_ENDED,          /* its sandbox was deleted or expired: the jail was killed */
 } res_verdict;
 
 typedef struct res_parts {
@@ -53,6 +54,9 @@ typedef struct res_parts {
     /* measurements */
     double wall_ms, queue_ms, cpu_ms;
     uint64_t peak_memory_bytes; /* 0 if unknown */
+    /* a sandbox's execution: metadata.sandbox {sandbox_id, state_lost} */
+    const char *sandbox_id;     /* XP_SANDBOX_ID_LEN hex digits, or NULL: a one-shot job */
+    bool sandbox_state_lost;    /* the sandbox's interpreter ended with this execution */
 } res_parts;
 
 /*

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-_Static_assert(sizeof(xp_req_hdr) == 48, "xp_req_hdr is a wire format");
+_Static_assert(sizeof(xp_req_hdr) == 48 + 8 + XP_SANDBOX_ID_LEN + XP_SANDBOX_USER_LEN,
+               "xp_req_hdr is a wire format");
 _Static_assert(sizeof(xp_resp_hdr) == 16, "xp_resp_hdr is a wire format");
 
 void xp_req_init(xp_req_hdr *h, uint32_t op)
@@ -33,13 +34,31 @@ uint64_t xp_client_key(const char *identity)
 app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
                      size_t msglen)
 {
-    if (h->magic != XP_MAGIC_REQ || (h->op != XP_OP_JOB && h->op != XP_OP_STATUS) ||
+    if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_SANDBOX_LIST ||
         (h->flags & ~XP_FLAG_PROGRAM) != 0) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
     }
-    if (h->op == XP_OP_STATUS)
-        return h->code_len == 0 && h->data_len == 0 ? APP_OK : APP_EUPSTREAM;
+    bool names_sandbox = h->sandbox[0] != '\0';
+    if (names_sandbox && !xp_sandbox_id_ok(h->sandbox, sizeof h->sandbox)) {
+        snprintf(msg, msglen, "malformed sandbox id");
+        return APP_EUPSTREAM;
+    }
+    if (h->op == XP_OP_STATUS || h->op == XP_OP_SANDBOX_LIST)
+        return h->code_len == 0 && h->data_len == 0 && !names_sandbox ? APP_OK : APP_EUPSTREAM;
+    if (h->op == XP_OP_SANDBOX_DELETE || h->op == XP_OP_SANDBOX_STATUS ||
+        h->op == XP_OP_SANDBOX_HISTORY)
+        return h->code_len == 0 && h->data_len == 0 && names_sandbox ? APP_OK : APP_EUPSTREAM;
+    if (h->op == XP_OP_SANDBOX_CREATE &&
+        (names_sandbox || h->code_len != 0 || h->data_len != 0 || h->idle_s == 0 ||
+         h->life_s == 0 || memchr(h->user, '\0', sizeof h->user) == NULL)) {
+        snprintf(msg, msglen, "malformed sandbox request");
+        return APP_EUPSTREAM;
+    }
+    if (names_sandbox && (h->flags & XP_FLAG_PROGRAM) != 0) {
+        snprintf(msg, msglen, "a sandbox runs code, not programs");
+        return APP_EUPSTREAM;
+    }
     if (h->code_len > XP_MAX_CODE) {
         snprintf(msg, msglen, "code is larger than %u bytes", XP_MAX_CODE);
         return APP_ETOOBIG;
@@ -105,4 +124,14 @@ int xp_write_full(int fd, const void *buf, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+bool xp_sandbox_id_ok(const char *s, size_t n)
+{
+    if (n != XP_SANDBOX_ID_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
 }

@@ -3,7 +3,7 @@
  *
  * One request per connection on the executor's unix socket:
  *
- *   front -> executor   xp_req_hdr (little-endian, 48 bytes), then
+ *   front -> executor   xp_req_hdr (little-endian, fixed size), then
  *                       code_len bytes of UTF-8 Python source, then
  *                       data_len bytes of JSON text (the user's data)
  *   executor -> front   xp_resp_hdr (16 bytes), then json_len bytes: the
@@ -21,6 +21,7 @@
 #ifndef PYSANDBOX_XPROTO_H
 #define PYSANDBOX_XPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,11 +32,27 @@
 
 /* Job flags. */
 #define XP_FLAG_PROGRAM 1u /* run as a plain program: the data bytes are its stdin */
+#define XP_FLAG_SANDBOX 2u /* executor -> child only: keep the interpreter and its globals
+                            * after the job, and wait for the next one (a sandbox) */
 
 enum xp_op {
-    XP_OP_JOB = 1,    /* run code with data under the given limits */
+    XP_OP_JOB = 1,    /* run code with data under the given limits; in sandbox
+                       * (the id) when it is not empty */
     XP_OP_STATUS = 2, /* report health, pool and jail layers */
+    XP_OP_SANDBOX_CREATE = 3, /* make a sandbox: memory_mb for its life, wall_ms per
+                               * execution, idle_s and life_s; answers its description */
+    XP_OP_SANDBOX_DELETE = 4, /* end sandbox now */
+    XP_OP_SANDBOX_STATUS = 5, /* describe sandbox */
+    XP_OP_SANDBOX_HISTORY = 6, /* its last executions */
+    XP_OP_SANDBOX_LIST = 7,   /* every sandbox, and the statistics of all */
 };
+
+/* A sandbox id: XP_SANDBOX_ID_LEN hex digits, the first 8 naming the
+ * executor that made it (so an id from before a restart is told apart from
+ * one that never existed). */
+#define XP_SANDBOX_ID_LEN 32
+/* Longest user_id a sandbox keeps. */
+#define XP_SANDBOX_USER_LEN 64
 
 /* Per-request limits and their defaults and server maxima.  A request may
  * set wall time and memory up to the executor's maxima (which default to
@@ -76,6 +93,12 @@ typedef struct xp_req_hdr {
     uint64_t data_len;
     uint64_t client;    /* xp_client_key() of the job's HTTP client; 0: none (the
                          * service's own work); always 0 towards a jailed child */
+    uint32_t idle_s;    /* XP_OP_SANDBOX_CREATE: idle timeout; towards a child: 0 */
+    uint32_t life_s;    /* XP_OP_SANDBOX_CREATE: lifetime; towards a child: its CPU budget */
+    char sandbox[XP_SANDBOX_ID_LEN]; /* the sandbox (hex, not NUL-terminated); all
+                                      * zero bytes: none */
+    char user[XP_SANDBOX_USER_LEN];  /* XP_OP_SANDBOX_CREATE: the caller's user_id (UTF-8,
+                                      * NUL-padded); else zero */
 } xp_req_hdr;
 
 typedef struct xp_resp_hdr {
@@ -107,6 +130,9 @@ APP_MUST_CHECK app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, u
 
 /* Checks a received response header; APP_OK or APP_EUPSTREAM with msg. */
 APP_MUST_CHECK app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen);
+
+/* Whether the n bytes at s are a well-formed sandbox id (lower-case hex). */
+bool xp_sandbox_id_ok(const char *s, size_t n);
 
 /* Reads/writes exactly n bytes on a blocking fd, retrying on EINTR.
  * Return 0 on success, -1 on error or early EOF (errno set; 0 for EOF). */

@@ -24,6 +24,15 @@
  * Every child inherits this process's memory, including the exec-time
  * argument and environment blocks that /proc/self/cmdline and environ
  * show: main() copies what it needs and blanks the host paths there.
+ *
+ * A child runs one job and exits, or, for a sandbox (XP_FLAG_SANDBOX),
+ * keeps its globals and runs one job after the other.
+ *
+ * Why one file of ~920 lines: the warm interpreter's setup, the probes of
+ * the pre-copy plan and the child's job loop all work on the same few
+ * file-scope objects (the harness entry point, the jail spec, the data
+ * baseline) that every clone inherits; splitting them would export that
+ * state to several files for no reader's gain.
  */
 #include <Python.h>
 
@@ -428,63 +437,9 @@ static void child_fail(int chan, const char *why)
     _exit(121);
 }
 
-/* Reads the job (header, code, data), applies its limits, runs the harness
- * and writes the result; never returns. */
-static void child_run(void)
+/* Writes one result frame: a u32 length and the harness's JSON. */
+static void write_result(const char *text, Py_ssize_t len)
 {
-    char err[APP_ERRMSG_LEN];
-    xp_req_hdr h;
-    if (xp_read_full(3, &h, sizeof h) != 0)
-        _exit(0); /* the supervisor closed the channel: the pool is shrinking */
-    if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
-        h.data_len > XP_MAX_DATA)
-        _exit(122);
-    char *code = malloc((size_t)h.code_len + 1);
-    char *data = malloc((size_t)h.data_len + 1);
-    if (code == NULL || data == NULL || xp_read_full(3, code, h.code_len) != 0 ||
-        xp_read_full(3, data, (size_t)h.data_len) != 0)
-        _exit(123);
-    jail_job job = {
-        .cpu_s = (h.wall_ms + 999) / 1000,
-        .nofile = h.nofile,
-        .nproc = spec.max_nproc > 0 ? h.nproc : 0, /* per-slot uid only; else the pids cgroup */
-        .data = baseline_data + ((size_t)h.memory_mb << 20),
-        .memory = (size_t)h.memory_mb << 20,
-    };
-    if (jail_job_limits(&job, err, sizeof err) != APP_OK)
-        _exit(124);
-
-    bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
-    if (program) {
-        /* A plain program reads its input from stdin: hand it a file. */
-        int in = memfd_create("stdin", MFD_CLOEXEC);
-        if (in < 0 || xp_write_full(in, data, (size_t)h.data_len) != 0 ||
-            lseek(in, 0, SEEK_SET) != 0 || dup2(in, 0) != 0)
-            _exit(127);
-        close(in);
-    }
-    PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict"); /* new ref */
-    PyObject *data_obj = program ? Py_NewRef(Py_None)                      /* new ref */
-                                 : PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict");
-    free(code);
-    free(data);
-    PyObject *result = NULL; /* new ref */
-    if (code_obj != NULL && data_obj != NULL)
-        result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
-                                              program ? Py_True : Py_False, NULL);
-    Py_XDECREF(code_obj);
-    Py_XDECREF(data_obj);
-    Py_ssize_t len = 0;
-    const char *text = result ? PyUnicode_AsUTF8AndSize(result, &len) : NULL;
-    if (text == NULL) {
-        PyErr_Print(); /* reaches the job's stderr */
-        _exit(125);
-    }
-    /* From here nothing more reaches stdout/stderr: their pipes get EOF now
-     * (unless the job left processes holding them), which tells the
-     * supervisor it may answer as soon as the result below is complete. */
-    dup2(0, 1);
-    dup2(0, 2);
     if ((size_t)len > XP_MAX_CHILD_RESULT) {
         text = "{\"status\":\"output_limit\",\"error\":{\"type\":\"ResultTooLarge\",\"message\":"
                "\"the result and charts are larger than the limit\",\"traceback\":\"\"}}";
@@ -493,10 +448,90 @@ static void child_run(void)
     uint32_t n = (uint32_t)len;
     if (xp_write_full(3, &n, sizeof n) != 0 || xp_write_full(3, text, (size_t)len) != 0)
         _exit(ZY_EXIT_NO_CHANNEL);
-    _exit(0); /* no interpreter finalisation: the namespace is discarded anyway */
 }
 
-/* The runner (PID 2 of the jail): reports readiness, then runs one job. */
+/* Reads a job (header, code, data), applies its limits (the first job's,
+ * for life), runs the harness and writes the result.  A one-shot child
+ * then exits; a sandbox's (XP_FLAG_SANDBOX) keeps its globals and waits
+ * for the next job, until the supervisor closes the channel or kills it. */
+static void child_run(void)
+{
+    char err[APP_ERRMSG_LEN];
+    PyObject *session = NULL; /* new ref: a sandbox's globals, kept between jobs */
+    for (bool first = true;; first = false) {
+        xp_req_hdr h;
+        if (xp_read_full(3, &h, sizeof h) != 0)
+            _exit(0); /* the supervisor closed the channel: the pool is shrinking */
+        bool sandbox = (h.flags & XP_FLAG_SANDBOX) != 0;
+        bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
+        if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
+            h.data_len > XP_MAX_DATA || (!first && !sandbox) || (sandbox && program))
+            _exit(122);
+        char *code = malloc((size_t)h.code_len + 1);
+        char *data = malloc((size_t)h.data_len + 1);
+        if (code == NULL || data == NULL || xp_read_full(3, code, h.code_len) != 0 ||
+            xp_read_full(3, data, (size_t)h.data_len) != 0)
+            _exit(123);
+        if (first) {
+            jail_job job = {
+                /* A sandbox's CPU budget is its lifetime; a job's, its wall time. */
+                .cpu_s = sandbox ? h.life_s : (h.wall_ms + 999) / 1000,
+                .nofile = h.nofile,
+                .nproc = spec.max_nproc > 0 ? h.nproc : 0, /* per-slot uid only; else pids cgroup */
+                .data = baseline_data + ((size_t)h.memory_mb << 20),
+                .memory = (size_t)h.memory_mb << 20,
+            };
+            if (jail_job_limits(&job, err, sizeof err) != APP_OK)
+                _exit(124);
+            if (sandbox && (session = PyDict_New()) == NULL)
+                _exit(126);
+        }
+        if (program) {
+            /* A plain program reads its input from stdin: hand it a file. */
+            int in = memfd_create("stdin", MFD_CLOEXEC);
+            if (in < 0 || xp_write_full(in, data, (size_t)h.data_len) != 0 ||
+                lseek(in, 0, SEEK_SET) != 0 || dup2(in, 0) != 0)
+                _exit(127);
+            close(in);
+        }
+        PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict"); /* new ref */
+        /* A sandbox's data is rebound only when sent; its first run binds []. */
+        PyObject *data_obj = program || (sandbox && h.data_len == 0 && !first) /* new ref */
+                                 ? Py_NewRef(Py_None)
+                             : sandbox && h.data_len == 0
+                                 ? PyUnicode_FromString("[]")
+                                 : PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict");
+        free(code);
+        free(data);
+        PyObject *result = NULL; /* new ref */
+        if (code_obj != NULL && data_obj != NULL)
+            result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
+                                                  program ? Py_True : Py_False,
+                                                  session != NULL ? session : Py_None, NULL);
+        Py_XDECREF(code_obj);
+        Py_XDECREF(data_obj);
+        Py_ssize_t len = 0;
+        const char *text = result ? PyUnicode_AsUTF8AndSize(result, &len) : NULL;
+        if (text == NULL) {
+            PyErr_Print(); /* reaches the job's stderr */
+            _exit(125);
+        }
+        if (!sandbox) {
+            /* From here nothing more reaches stdout/stderr: their pipes get
+             * EOF now (unless the job left processes holding them), which
+             * tells the supervisor it may answer as soon as the result below
+             * is complete. */
+            dup2(0, 1);
+            dup2(0, 2);
+            write_result(text, len);
+            _exit(0); /* no interpreter finalisation: the namespace is discarded anyway */
+        }
+        write_result(text, len); /* the supervisor answers on it: the output came first */
+        Py_DECREF(result);
+    }
+}
+
+/* The runner (PID 2 of the jail): reports readiness, then runs its job(s). */
 static void runner(void *arg, const char *jail_error)
 {
     (void)arg;

@@ -30,6 +30,19 @@ MANY_CLIENTS_ON_ONE_ADDRESS = {"PYSANDBOX_CLIENT_MAX_JOBS": "256",
                                "PYSANDBOX_CLIENT_MAX_REQUESTS": "1024"}
 
 
+def wait_for(predicate, seconds, what, interval=0.02):
+    """Returns predicate()'s first true value, polling every interval
+    seconds; raises AssertionError naming what after seconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+        time.sleep(interval)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -41,7 +41,7 @@ import tempfile
 import time
 import unittest
 
-from tests.http.service import MANY_CLIENTS_ON_ONE_ADDRESS, ROOT, Service
+from tests.http.service import wait_for, MANY_CLIENTS_ON_ONE_ADDRESS, ROOT, Service
 
 HOSTILE_DIR = os.path.join(ROOT, "tests", "hostile")
 EXECUTE = "/api/python/execute"
@@ -271,17 +271,6 @@ def health():
     status, _, raw = svc.get(HEALTH)
     assert status == 200, (status, raw[:300])
     return json.loads(raw)
-
-
-def wait_for(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def find_paused_jail(token, seconds=20):

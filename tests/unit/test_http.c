@@ -20,6 +20,8 @@ static void maps_every_error_to_a_status(void **state)
     assert_int_equal(http_status_for(APP_ECLIENT_LIMIT), 429);
     assert_int_equal(http_status_for(APP_ETIMEOUT), 504);
     assert_int_equal(http_status_for(APP_EGONE), 499);
+    assert_int_equal(http_status_for(APP_ECONFLICT), 409);
+    assert_int_equal(http_status_for(APP_EENDED), 410);
     assert_int_equal(http_status_for(APP_EINTERNAL), 500);
     for (int e = 0; e < APP_ERR_COUNT_; e++) {
         int s = http_status_for((app_err)e);
