@@ -97,6 +97,14 @@ class StateTests(unittest.TestCase):
         # A result belongs to the run that set it.
         self.assertIsNone(execute(sid, "y = 1")[1]["result"])
 
+    def test_top_level_await_in_a_sandbox(self):
+        sid = new_sandbox()
+        st, a = execute(sid, "import asyncio\nasync def later(v):\n    await asyncio.sleep(0.01)\n"
+                             "    return v\nx = await later(41)")
+        self.assertEqual((st, a["status"]), (200, "ok"), a)
+        st, a = execute(sid, "__result__ = (await later(x)) + 1")
+        self.assertEqual((st, a["status"], a["result"]), (200, "ok", 42), a)
+
     def test_errors_keep_the_state(self):
         sid = new_sandbox()
         execute(sid, "kept = 'yes'")
