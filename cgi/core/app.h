@@ -44,6 +44,7 @@ typedef enum app_err {
     APP_EINTERNAL, /* a bug: an invariant did not hold */
     APP_ECLIENT_LIMIT, /* this client already has its share of work in progress */
     APP_EGONE,     /* the client went away before the answer was ready */
+    APP_ECONFLICT, /* the resource's state does not allow this (e.g. cancelling a finished run) */
     APP_ERR_COUNT_ /* number of values; not an error */
 } app_err;
 

@@ -61,6 +61,8 @@ int http_status_for(app_err err)
         return 404;
     case APP_EMETHOD:
         return 405;
+    case APP_ECONFLICT:
+        return 409;
     case APP_ETOOBIG:
         return 413;
     case APP_EMEDIA:
@@ -115,6 +117,8 @@ const char *http_reason(int status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 409:
+        return "Conflict";
     case 410:
         return "Gone";
     case 413:
