@@ -77,8 +77,8 @@ static APP_MUST_CHECK app_err create_locked(hist *h, uint64_t client, const hist
                  mine);
         return APP_ECLIENT_LIMIT;
     }
-    err = count_rows(h, "SELECT count(*), coalesce(sum(bytes), 0) FROM async_executions", false,
-                     0, &all, &bytes, msg, msglen);
+    err = count_rows(h, "SELECT count(*), coalesce(sum(bytes), 0) FROM async_executions", false, 0,
+                     &all, &bytes, msg, msglen);
     if (err != APP_OK)
         return err;
     size_t req_len = requirements != NULL ? strlen(requirements) : 0;
@@ -232,8 +232,8 @@ static APP_MUST_CHECK app_err claim_read(hist *h, const char *id, uint64_t *clie
     return err;
 }
 
-app_err hist_run_claim(hist *h, const char *id, long pid, uint64_t *client, sbuf *code,
-                       sbuf *data, sbuf *requirements, char *msg, size_t msglen)
+app_err hist_run_claim(hist *h, const char *id, long pid, uint64_t *client, sbuf *code, sbuf *data,
+                       sbuf *requirements, char *msg, size_t msglen)
 {
     sqlite3_stmt *st = NULL;
     app_err err = hist_prepare(h,
@@ -348,8 +348,8 @@ app_err hist_run_active_each(hist *h, hist_run_active_fn fn, void *ctx, char *ms
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (id == NULL) /* a NOT NULL primary key: never, but never crash on it */
             continue;
-        err = fn(ctx, id, status_of(sqlite3_column_text(st, 1)),
-                 (long)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
+        err = fn(ctx, id, status_of(sqlite3_column_text(st, 1)), (long)sqlite3_column_int64(st, 2),
+                 sqlite3_column_double(st, 3));
     }
     if (err == APP_OK && rc != SQLITE_DONE)
         err = hist_db_fail(h, msg, msglen, "active");
@@ -361,8 +361,8 @@ void hist_run_purge(hist *h, double retention_s)
 {
     sqlite3_stmt *st = NULL;
     char ignored[APP_ERRMSG_LEN];
-    if (hist_prepare(h, "DELETE FROM async_executions WHERE finished_at < ?", "purge", &st,
-                     ignored, sizeof ignored) == APP_OK) {
+    if (hist_prepare(h, "DELETE FROM async_executions WHERE finished_at < ?", "purge", &st, ignored,
+                     sizeof ignored) == APP_OK) {
         sqlite3_bind_double(st, 1, hist_now_s() - retention_s);
         app_ignore(hist_step_done(h, st, "purge", ignored, sizeof ignored)); /* retried next call */
     }

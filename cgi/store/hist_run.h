@@ -68,9 +68,9 @@ typedef struct hist_run_row {
     hist_run_status status;
     double created_at, started_at, finished_at; /* Unix seconds; < 0: not yet */
     long task_pid;                              /* 0: none recorded */
-    char *result;      /* From malloc(); the answer JSON, or NULL */
+    char *result;                               /* From malloc(); the answer JSON, or NULL */
     size_t result_len;
-    char error_code[32];                        /* "" unless failed or cancelled */
+    char error_code[32]; /* "" unless failed or cancelled */
     char error_message[APP_ERRMSG_LEN];
 } hist_run_row;
 
