@@ -28,7 +28,7 @@ static const struct {
                            "this client already has as many jobs in progress as it may; retry when "
                            "one finishes"},
     [APP_EGONE] = {"client_gone", "the client went away"},
-    [APP_ECONFLICT] = {"conflict", "the resource is busy with another request"},
+    [APP_ECONFLICT] = {"conflict", "the resource's current state does not allow this"},
     [APP_EENDED] = {"ended", "the resource has ended; its state is lost"},
 };
 

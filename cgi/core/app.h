@@ -44,7 +44,8 @@ typedef enum app_err {
     APP_EINTERNAL, /* a bug: an invariant did not hold */
     APP_ECLIENT_LIMIT, /* this client already has its share of work in progress */
     APP_EGONE,     /* the client went away before the answer was ready */
-    APP_ECONFLICT, /* the resource is busy with another request (one execution at a time) */
+    APP_ECONFLICT, /* the resource's state does not allow this now (one execution at a time
+                    * in a sandbox; cancelling a finished run) */
     APP_EENDED,    /* the resource existed but has ended (a sandbox whose jail died) */
     APP_ERR_COUNT_ /* number of values; not an error */
 } app_err;

@@ -269,6 +269,8 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         {"PYSANDBOX_SANDBOX_IDLE_TIMEOUT", 900, 1, 86400, 1, offsetof(conf, sandbox_idle_s)},
         {"PYSANDBOX_SANDBOX_LIFETIME", 3600, 1, 7 * 86400, 1, offsetof(conf, sandbox_life_s)},
         {"PYSANDBOX_STATS_WINDOW", 86400, 60, 90 * 86400, 1, offsetof(conf, stats_window_s)},
+        {"PYSANDBOX_EXECUTION_RETENTION", CONF_DEFAULT_EXECUTION_RETENTION_S, 1,
+         CONF_MAX_EXECUTION_RETENTION_S, 1, offsetof(conf, execution_retention_s)},
         {"JUDGE0_LANGUAGE_ID", 71, 1, 10000, 1, offsetof(conf, judge0_language_id)},
         {"JUDGE0_MAX_WALL_TIME", 20, 1, 3600, 1000, offsetof(conf, judge0_max_wall_ms)},
         {"JUDGE0_MAX_MEMORY_MB", 256, 16, 65536, 1, offsetof(conf, judge0_max_memory_mb)},

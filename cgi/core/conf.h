@@ -21,6 +21,9 @@
 #define CONF_MAX_MAX_BODY (64u * 1024 * 1024)
 /* Longest single setting value accepted. */
 #define CONF_MAX_VALUE 4096
+/* Default and largest PYSANDBOX_EXECUTION_RETENTION (seconds). */
+#define CONF_DEFAULT_EXECUTION_RETENTION_S 3600
+#define CONF_MAX_EXECUTION_RETENTION_S (30 * 86400)
 /* Most origins PYSANDBOX_FRAME_ANCESTORS may list. */
 #define CONF_MAX_ORIGINS 16
 
@@ -55,6 +58,8 @@ typedef struct conf {
     bool store_code;            /* PYSANDBOX_STORE_CODE=1: keep code and data with executions */
     char *public_url;           /* PYSANDBOX_PUBLIC_URL for links, or NULL: from the Host header */
     unsigned stats_window_s;    /* PYSANDBOX_STATS_WINDOW (seconds) */
+    unsigned execution_retention_s; /* PYSANDBOX_EXECUTION_RETENTION: seconds an ended
+                                       asynchronous execution is kept */
     /* Judge0 engine (remote). */
     char *judge0_url;           /* JUDGE0_API_URL, or NULL when not configured; From malloc() */
     char *judge0_key;           /* JUDGE0_API_KEY, or NULL */

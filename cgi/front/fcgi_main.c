@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arun.h"
 #include "bench.h"
 #include "bg.h"
 #include "conf.h"
@@ -185,7 +186,8 @@ static pid_t spawn_worker(svc *s, int sock)
 }
 
 /* The background tasks this program runs for bg_run_task() (see bg.h):
- * "benchmark" <run id>, "judge0" <submission token>.  Returns the task
+ * "benchmark" <run id>, "judge0" <submission token>, "execution" <id of an
+ * asynchronous execution>.  Returns the task
  * process's exit status. */
 static int task_main(const conf *c, const char *name, const char *arg)
 {
@@ -195,6 +197,8 @@ static int task_main(const conf *c, const char *name, const char *arg)
         return bench_task(c, arg) == APP_OK ? 0 : 1;
     if (strcmp(name, "judge0") == 0)
         return j0api_task(c, arg) == APP_OK ? 0 : 1;
+    if (strcmp(name, "execution") == 0)
+        return arun_task(c, arg) == APP_OK ? 0 : 1;
     fprintf(stderr, "pysandbox-fcgi: unknown task %s\n", name);
     return 2;
 }

@@ -61,6 +61,8 @@ int http_status_for(app_err err)
         return 404;
     case APP_EMETHOD:
         return 405;
+    case APP_ECONFLICT:
+        return 409;
     case APP_ETOOBIG:
         return 413;
     case APP_EMEDIA:
@@ -77,11 +79,9 @@ int http_status_for(app_err err)
     case APP_ETIMEOUT:
         return 504;
     case APP_EGONE:
-        return 499;
-    case APP_ECONFLICT:
-        return 409;
+        return 499; /* nginx's code for a client that closed the connection */
     case APP_EENDED:
-        return 410; /* nginx's code for a client that closed the connection */
+        return 410;
     case APP_ENOMEM:
     case APP_ECONFIG:
     case APP_EJAIL:

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "analysis.h"
+#include "arun.h"
 #include "bench.h"
 #include "body.h"
 #include "hist.h"
@@ -225,19 +226,37 @@ static APP_MUST_CHECK app_err json_headers(http_resp *resp)
     return err;
 }
 
-/* Reads the optional "requirements" field; absent means the defaults. */
-static APP_MUST_CHECK app_err requirements_field(const body *b, reqs *r, char *msg, size_t msglen)
+/* Largest body of a request about one execution (GET, DELETE: none expected). */
+#define SVC_ITEM_MAX_BODY (64u * 1024)
+/* Largest "requirements" object accepted. */
+#define SVC_MAX_REQUIREMENTS (64u * 1024)
+
+/* Reads the optional "requirements" field; absent means the defaults.
+ * *text (may be NULL) points at its JSON inside b, or is NULL when absent. */
+static APP_MUST_CHECK app_err requirements_field(const body *b, reqs *r, const char **text_out,
+                                                 size_t *len_out, char *msg, size_t msglen)
 {
     const char *text;
     size_t len;
     js_type type;
     reqs_init(r);
-    app_err err = body_json(b, "requirements", 64 * 1024, &text, &len, &type, msg, msglen);
+    if (text_out != NULL) {
+        *text_out = NULL;
+        *len_out = 0;
+    }
+    app_err err = body_json(b, "requirements", SVC_MAX_REQUIREMENTS, &text, &len, &type, msg,
+                            msglen);
     if (err == APP_ENOTFOUND)
         return APP_OK;
     if (err == APP_ETOOBIG)
         return APP_EFIELD;
-    return err == APP_OK ? reqs_decode(text, len, r, msg, msglen) : err;
+    if (err == APP_OK)
+        err = reqs_decode(text, len, r, msg, msglen);
+    if (err == APP_OK && text_out != NULL) {
+        *text_out = text;
+        *len_out = len;
+    }
+    return err;
 }
 
 /* The answer of a run as the HTTP response: the error with its status, or
@@ -292,28 +311,41 @@ static APP_MUST_CHECK app_err decode_run(const body *b, exe_request *er, char **
     return err;
 }
 
-static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+/* Decodes the body of the native-engine endpoints (POST /api/python/execute
+ * and /api/python/executions), {code, data?, requirements?}, into er (which
+ * points into *b and *code: the caller frees both) and r; *req_text is the
+ * requirements object's JSON inside *b, or NULL when absent. */
+static APP_MUST_CHECK app_err decode_native_run(const http_req *req, body **b, exe_request *er,
+                                                reqs *r, char **code, const char **req_text,
+                                                size_t *req_len, char *msg, size_t msglen)
 {
     static const char *const known[] = {"code", "data", "requirements"};
+    app_err err = body_decode(req->content_type, req->body, req->body_len, b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(*b, known, 3, msg, msglen);
+    if (err == APP_OK)
+        err = decode_run(*b, er, code, msg, msglen);
+    if (err == APP_OK)
+        err = requirements_field(*b, r, req_text, req_len, msg, msglen);
+    if (err == APP_OK && r->preferred_engine != ENGINE_AUTO &&
+        r->preferred_engine != ENGINE_NATIVE) {
+        snprintf(msg, msglen,
+                 "this endpoint runs the native engine; use /api/insights/python-execution to "
+                 "choose another (preferredEngine: %s)",
+                 reqs_engine_name(r->preferred_engine));
+        err = APP_EFIELD;
+    }
+    return err;
+}
+
+static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp *resp, char *msg, size_t msglen)
+{
     body *b = NULL;
     char *code = NULL;
     reqs r;
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd,
                       .client = xp_client_key(req->remote_addr)};
-    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
-    if (err == APP_OK)
-        err = body_only(b, known, 3, msg, msglen);
-    if (err == APP_OK)
-        err = decode_run(b, &er, &code, msg, msglen);
-    if (err == APP_OK)
-        err = requirements_field(b, &r, msg, msglen);
-    if (err == APP_OK && r.preferred_engine != ENGINE_AUTO && r.preferred_engine != ENGINE_NATIVE) {
-        snprintf(msg, msglen,
-                 "this endpoint runs the native engine; use /api/insights/python-execution to "
-                 "choose another (preferredEngine: %s)",
-                 reqs_engine_name(r.preferred_engine));
-        err = APP_EFIELD;
-    }
+    app_err err = decode_native_run(req, &b, &er, &r, &code, NULL, NULL, msg, msglen);
     if (err == APP_OK) {
         char dbmsg[APP_ERRMSG_LEN];
         exe_answer a;
@@ -364,7 +396,7 @@ static APP_MUST_CHECK app_err ep_execution_run(svc *s, const http_req *req, http
         err = APP_EFIELD;
     }
     if (err == APP_OK)
-        err = requirements_field(b, &r, msg, msglen);
+        err = requirements_field(b, &r, NULL, NULL, msg, msglen);
     if (err == APP_OK) {
         char base[4200];
         link_base(s, req, base, sizeof base);
@@ -625,6 +657,84 @@ static APP_MUST_CHECK app_err ep_python_health(svc *s, const http_req *req, http
     return err;
 }
 
+/* POST /api/python/executions: the body of /api/python/execute, stored and
+ * run by a background task; 202 with where to poll. */
+static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, http_resp *resp,
+                                                 char *msg, size_t msglen)
+{
+    body *b = NULL;
+    char *code = NULL;
+    reqs r;
+    exe_request er = {.r = &r};
+    arun_request ar = {.client = xp_client_key(req->remote_addr)};
+    size_t req_len = 0;
+    char *req_text = NULL; /* From malloc(): NUL-terminated for the store */
+    const char *req_span = NULL;
+    hist *db = NULL;
+    char id[HIST_RUN_ID_LEN + 1];
+    app_err err = decode_native_run(req, &b, &er, &r, &code, &req_span, &req_len, msg, msglen);
+    /* Limits the engine would refuse are refused now, not when the run starts. */
+    unsigned wall_ms, memory_mb;
+    if (err == APP_OK)
+        err = native_limits(s->conf, &r, &wall_ms, &memory_mb, msg, msglen);
+    if (err == APP_OK && req_span != NULL && (req_text = strndup(req_span, req_len)) == NULL)
+        err = APP_ENOMEM;
+    if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)
+        err = APP_EDB;
+    if (err == APP_OK) {
+        ar.code = er.code;
+        ar.code_len = er.code_len;
+        ar.data = er.data;
+        ar.data_len = er.data_len;
+        ar.requirements = req_text;
+        err = arun_submit(s->conf, db, &ar, id, msg, msglen);
+    }
+    char location[sizeof ARUN_PATH + HIST_RUN_ID_LEN + 2];
+    if (err == APP_OK) {
+        snprintf(location, sizeof location, ARUN_PATH "/%s", id);
+        resp->status = 202;
+        err = sbuf_printf(&resp->body, "{\"id\":\"%s\",\"status\":\"queued\",\"statusUrl\":\"%s\"}\n",
+                          id, location);
+    }
+    if (err == APP_OK)
+        err = http_resp_header(resp, "Location", location);
+    if (err == APP_OK)
+        err = http_resp_header(resp, "Retry-After", "1");
+    if (err == APP_OK)
+        err = json_headers(resp);
+    free(req_text);
+    free(code);
+    body_free(b);
+    return err;
+}
+
+/* /api/python/executions/{id}: GET (HEAD) reads a run, DELETE cancels it. */
+static APP_MUST_CHECK app_err ep_executions_item(svc *s, const http_req *req, http_resp *resp,
+                                                 char *msg, size_t msglen)
+{
+    static const char allow[] = "GET, HEAD, DELETE";
+    const char *id = req->path + strlen(ARUN_PATH "/");
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    bool del = strcmp(req->method, "DELETE") == 0;
+    if (!get && !del) {
+        snprintf(msg, msglen, "%.16s is not allowed here; allowed: %s", req->method, allow);
+        http_resp_error(resp, APP_EMETHOD, msg);
+        /* A fixed value: only memory can refuse it, and the 405 stands. */
+        app_ignore(http_resp_header(resp, "Allow", allow));
+        return APP_OK;
+    }
+    /* A malformed id is unknown without asking the store (arun_* answer
+     * it before touching db). */
+    hist *db = NULL;
+    if (arun_id_ok(id) && (db = svc_db(s, msg, msglen)) == NULL)
+        return APP_EDB;
+    app_err err = get ? arun_status_json(s->conf, db, id, &resp->body, msg, msglen)
+                      : arun_cancel(s->conf, db, id, &resp->body, msg, msglen);
+    if (err == APP_OK && del)
+        resp->status = 202; /* cancelled; the task and its job stop within moments */
+    return err == APP_OK ? json_headers(resp) : err;
+}
+
 /* --- routing ------------------------------------------------------------- */
 
 static const route routes[] = {
@@ -634,6 +744,8 @@ static const route routes[] = {
     {"/api/health", "GET", ep_health, 0, false},
     {"/api/python/execute", "POST", ep_execute, NATIVE_MAX_BODY, false},
     {"/api/python/health", "GET", ep_python_health, 0, false},
+    {ARUN_PATH, "POST", ep_executions_post, NATIVE_MAX_BODY, false},
+    {ARUN_PATH "/", "*", ep_executions_item, SVC_ITEM_MAX_BODY, true},
     {"/api/insights/python-execution", "POST", ep_execution_run, NATIVE_MAX_BODY, false},
     {"/api/insights/python-execution", "GET", ep_execution_stats, 0, false},
     {"/api/insights/python-execution/report", "POST", ep_execution_report, 0, false},

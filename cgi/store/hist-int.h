@@ -1,5 +1,5 @@
 /*
- * hist-int.h - what the store's own files (hist.c, hist_j0.c) share and
+ * hist-int.h - what the store's own files (hist.c, hist_j0.c, hist_run.c) share and
  * nothing else may see: the handle's layout and the statement helpers.
  * Keeping it out of hist.h is what keeps the sqlite3 handle, and so all
  * SQL, inside cgi/store/.
@@ -22,6 +22,10 @@ double hist_now_s(void);
 
 /* Writes "database: <what>: <sqlite's message>" to msg; returns APP_EDB. */
 APP_MUST_CHECK app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what);
+
+/* Runs sql (statements without parameters: transactions, schema).
+ * APP_OK, or APP_EDB with "database: <sqlite's message>" in msg. */
+APP_MUST_CHECK app_err hist_exec(hist *h, const char *sql, char *msg, size_t msglen);
 
 /* Prepares sql into *st (the caller binds, steps and finalises it).
  * APP_OK, or APP_EDB with "database: prepare <what>: ..." in msg. */

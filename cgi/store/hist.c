@@ -60,6 +60,20 @@ static const char *const migrations[] = {
     "CREATE INDEX judge0_submissions_time ON judge0_submissions(created_at);",
     /* 2: the process running a server benchmark, so a dead one is noticed. */
     "ALTER TABLE benchmark_runs ADD COLUMN task_pid INTEGER;",
+    /* 3: asynchronous executions (hist_run.c).  code, data and requirements
+     * only until the run ends; bytes is what the row's texts take, for the
+     * store's cap. */
+    "CREATE TABLE async_executions ("
+    "  id TEXT PRIMARY KEY,"
+    "  client INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_at REAL NOT NULL, started_at REAL, finished_at REAL,"
+    "  task_pid INTEGER,"
+    "  code TEXT, data TEXT, requirements TEXT,"
+    "  result TEXT, error_code TEXT, error_message TEXT,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX async_executions_status ON async_executions(status, client);"
+    "CREATE INDEX async_executions_finished ON async_executions(finished_at);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -76,7 +90,7 @@ app_err hist_db_fail(hist *h, char *msg, size_t msglen, const char *what)
     return APP_EDB;
 }
 
-static APP_MUST_CHECK app_err exec_sql(hist *h, const char *sql, char *msg, size_t msglen)
+app_err hist_exec(hist *h, const char *sql, char *msg, size_t msglen)
 {
     char *err = NULL;
     if (sqlite3_exec(h->db, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -103,12 +117,12 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
     sqlite3_busy_timeout(h->db, 10000);
     /* Values we store can be large, but never unbounded. */
     sqlite3_limit(h->db, SQLITE_LIMIT_LENGTH, HIST_MAX_TEXT + 1024);
-    if ((err = exec_sql(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    if ((err = hist_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                            "PRAGMA foreign_keys=ON;",
                         msg, msglen)) != APP_OK)
         goto out;
     /* Migrate under an exclusive lock so two starting workers do not both do it. */
-    if ((err = exec_sql(h, "BEGIN IMMEDIATE", msg, msglen)) != APP_OK)
+    if ((err = hist_exec(h, "BEGIN IMMEDIATE", msg, msglen)) != APP_OK)
         goto out;
     sqlite3_stmt *st = NULL;
     int version = 0;
@@ -117,7 +131,7 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > NMIGRATIONS) {
-        app_ignore(exec_sql(h, "ROLLBACK", msg, msglen)); /* msg is overwritten: the schema says why */
+        app_ignore(hist_exec(h, "ROLLBACK", msg, msglen)); /* msg is overwritten: the schema says why */
         snprintf(msg, msglen, "database %s has schema %d, newer than this build (%d)", path,
                  version, NMIGRATIONS);
         err = APP_EDB;
@@ -126,14 +140,14 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
     for (int v = version; v < NMIGRATIONS; v++) {
         char set[64];
         snprintf(set, sizeof set, "PRAGMA user_version=%d", v + 1);
-        if ((err = exec_sql(h, migrations[v], msg, msglen)) != APP_OK ||
-            (err = exec_sql(h, set, msg, msglen)) != APP_OK) {
+        if ((err = hist_exec(h, migrations[v], msg, msglen)) != APP_OK ||
+            (err = hist_exec(h, set, msg, msglen)) != APP_OK) {
             char ignored[APP_ERRMSG_LEN];
-            app_ignore(exec_sql(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
+            app_ignore(hist_exec(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
             goto out;
         }
     }
-    if ((err = exec_sql(h, "COMMIT", msg, msglen)) != APP_OK)
+    if ((err = hist_exec(h, "COMMIT", msg, msglen)) != APP_OK)
         goto out;
     *out = h;
     h = NULL;
@@ -399,7 +413,7 @@ app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, co
                           int iteration, const char *status, double wall_ms, double exec_ms,
                           char *msg, size_t msglen)
 {
-    app_err err = exec_sql(h, "BEGIN IMMEDIATE", msg, msglen);
+    app_err err = hist_exec(h, "BEGIN IMMEDIATE", msg, msglen);
     if (err != APP_OK)
         return err;
     sqlite3_stmt *st = NULL;
@@ -431,10 +445,10 @@ app_err hist_bench_result(hist *h, const char *run_id, const char *case_name, co
         sqlite3_finalize(st);
     }
     if (err == APP_OK)
-        err = exec_sql(h, "COMMIT", msg, msglen);
+        err = hist_exec(h, "COMMIT", msg, msglen);
     if (err != APP_OK) { /* a refused COMMIT leaves the transaction open too */
         char ignored[APP_ERRMSG_LEN];
-        app_ignore(exec_sql(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
+        app_ignore(hist_exec(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
     }
     return err;
 }

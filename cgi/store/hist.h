@@ -1,6 +1,7 @@
 /*
  * hist.h - the SQLite store: execution statistics, browser hand-off links,
- * benchmark runs and results, and Judge0-compatible submissions.
+ * benchmark runs and results, Judge0-compatible submissions and
+ * asynchronous executions.
  *
  * One database file (PYSANDBOX_DB, default <run dir>/pysandbox.db) shared by
  * every FastCGI worker process.  hist_open() creates and migrates it (a
@@ -10,12 +11,14 @@
  * handle (never share one across fork()).  Every query uses bound
  * parameters; user text is only ever stored as a value.
  *
- * The SQL lives here and in hist_j0.c (Judge0-compatible submissions,
- * hist_j0.h) only: no sqlite3 handle leaves the store.
+ * The SQL lives here, in hist_j0.c (Judge0-compatible submissions,
+ * hist_j0.h) and in hist_run.c (asynchronous executions, hist_run.h)
+ * only: no sqlite3 handle leaves the store.
  *
  * Executions are recorded without the user's code or data unless
  * PYSANDBOX_STORE_CODE=1.  Hand-off links and Judge0 submissions must hold
- * code (that is what they are for) and are purged when they expire.
+ * code (that is what they are for) and are purged when they expire;
+ * asynchronous executions hold it only until they end.
  */
 #ifndef PYSANDBOX_HIST_H
 #define PYSANDBOX_HIST_H

@@ -33,6 +33,7 @@ static void defaults(void **state)
     assert_string_equal(c.frame_ancestors, "'self'");
     assert_int_equal(c.max_body, CONF_DEFAULT_MAX_BODY);
     assert_int_equal(c.pyodide_load_timeout_s, 60);
+    assert_int_equal(c.execution_retention_s, CONF_DEFAULT_EXECUTION_RETENTION_S);
     conf_free(&c);
     conf_free(NULL);
 }
@@ -48,12 +49,15 @@ static void reads_overrides(void **state)
                          "https://cdn.jsdelivr.net/pyodide/v0.29.5/full/",
                          "PYSANDBOX_TEMPLATES_DIR",
                          "/other/templates",
+                         "PYSANDBOX_EXECUTION_RETENTION",
+                         "5",
                          NULL};
     conf c;
     char msg[APP_ERRMSG_LEN];
     assert_int_equal(load(&c, env, msg), APP_OK);
     assert_int_equal(c.max_body, 2u * 1024 * 1024);
     assert_string_equal(c.templates_dir, "/other/templates");
+    assert_int_equal(c.execution_retention_s, 5);
     assert_true(conf_origin_allowed(&c, "https://insights.example.com"));
     assert_true(conf_origin_allowed(&c, "http://127.0.0.1:9000"));
     assert_false(conf_origin_allowed(&c, "https://insights.example.co"));
@@ -82,6 +86,8 @@ static void refuses_invalid_values(void **state)
         {"PYSANDBOX_PYODIDE_PACKAGE_URL", "https://cdn.example/\"x/", "PYODIDE_PACKAGE_URL"},
         {"PYSANDBOX_PYODIDE_PACKAGE_URL", "//cdn.example/x/", "PYODIDE_PACKAGE_URL"},
         {"PYSANDBOX_PYODIDE_LOAD_TIMEOUT", "0", "PYODIDE_LOAD_TIMEOUT"},
+        {"PYSANDBOX_EXECUTION_RETENTION", "0", "EXECUTION_RETENTION"},
+        {"PYSANDBOX_EXECUTION_RETENTION", "1h", "EXECUTION_RETENTION"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *env[] = {bad[i].name, bad[i].value, NULL};

@@ -13,6 +13,7 @@ static void maps_every_error_to_a_status(void **state)
     assert_int_equal(http_status_for(APP_EUTF8), 400);
     assert_int_equal(http_status_for(APP_ENOTFOUND), 404);
     assert_int_equal(http_status_for(APP_EMETHOD), 405);
+    assert_int_equal(http_status_for(APP_ECONFLICT), 409);
     assert_int_equal(http_status_for(APP_ETOOBIG), 413);
     assert_int_equal(http_status_for(APP_EMEDIA), 415);
     assert_int_equal(http_status_for(APP_EUNAVAIL), 503);
@@ -20,7 +21,6 @@ static void maps_every_error_to_a_status(void **state)
     assert_int_equal(http_status_for(APP_ECLIENT_LIMIT), 429);
     assert_int_equal(http_status_for(APP_ETIMEOUT), 504);
     assert_int_equal(http_status_for(APP_EGONE), 499);
-    assert_int_equal(http_status_for(APP_ECONFLICT), 409);
     assert_int_equal(http_status_for(APP_EENDED), 410);
     assert_int_equal(http_status_for(APP_EINTERNAL), 500);
     for (int e = 0; e < APP_ERR_COUNT_; e++) {

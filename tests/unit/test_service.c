@@ -186,6 +186,25 @@ static void unknown_routes_and_methods(void **state)
     assert_int_equal(r->status, 405);
     assert_contains(sbuf_str(&r->headers), "Allow: POST");
 
+    /* Asynchronous executions: the collection takes POST, a run GET and
+     * DELETE; a malformed id is unknown (answered without the store). */
+    r = send(f, "GET", "/api/python/executions", "", "", 0);
+    assert_int_equal(r->status, 405);
+    assert_contains(sbuf_str(&r->headers), "Allow: POST");
+    r = send(f, "PUT", "/api/python/executions/0123456789abcdef0123456789abcdef", "", "", 0);
+    assert_int_equal(r->status, 405);
+    assert_contains(sbuf_str(&r->headers), "Allow: GET, HEAD, DELETE");
+    static const char *const malformed[] = {"", "0123", "0123456789ABCDEF0123456789ABCDEF",
+                                            "0123456789abcdef0123456789abcdef0",
+                                            "0123456789abcdef0123456789abcdeg", "x/y"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "/api/python/executions/%s", malformed[i]);
+        r = send(f, i % 2 ? "DELETE" : "GET", path, "", "", 0);
+        assert_int_equal(r->status, 404);
+        assert_contains(body_of(r), "\"code\":\"not_found\"");
+    }
+
     size_t cap = 0;
     assert_int_equal(svc_body_limit(f->s, "POST", "/api/insights/batch-analyze", &cap), APP_OK);
     assert_int_equal(cap, f->c.max_body);

@@ -1,0 +1,97 @@
+/*
+ * arun.h - asynchronous executions: POST /api/python/executions stores a
+ * run and starts a background task for it; GET .../{id} reads it; DELETE
+ * .../{id} cancels it.
+ *
+ * The state lives only in the store (hist_run.h), so any FastCGI worker
+ * answers for any run.  A run is executed by `pysandbox-fcgi --task
+ * execution ID` (bg.h), which takes the row (queued -> running, with its
+ * pid), runs it with exe_run_native() like POST /api/python/execute and
+ * stores the engine's answer.  Cancelling kills that task (SIGKILL): its
+ * connection to the executor closes, and the executor kills the jailed job.
+ * Every call first purges the runs ended more than
+ * PYSANDBOX_EXECUTION_RETENTION ago and closes as failed ("the run was
+ * lost") the runs whose task is gone.  Nothing here builds HTTP answers:
+ * the front renders the JSON written here and maps the app_err.
+ */
+#ifndef PYSANDBOX_ARUN_H
+#define PYSANDBOX_ARUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "conf.h"
+#include "hist.h"
+#include "hist_run.h"
+#include "sbuf.h"
+
+/* Executions one client (xp_client_key) may have queued or running; one
+ * more is APP_ECLIENT_LIMIT (429 client_limit). */
+#define ARUN_CLIENT_MAX_ACTIVE 8
+/* Executions the store holds (any status, until their retention ends), and
+ * the bytes their code, data and results take; beyond either, a new one is
+ * APP_EBUSY (429 busy). */
+#define ARUN_MAX_STORED 1000
+#define ARUN_MAX_STORED_BYTES (1024LL * 1024 * 1024)
+/* How long a task retries while the executor, or the client's share of it,
+ * is full (each try already waits PYSANDBOX_QUEUE_TIMEOUT in its queue). */
+#define ARUN_BUSY_RETRY_S 60
+/* Pause between those tries. */
+#define ARUN_BUSY_SLEEP_MS 1000
+/* Most lost runs closed per call (the rest on the next calls). */
+#define ARUN_REAP_BATCH 64
+/* The URL path of the runs; a run's is ARUN_PATH "/" id. */
+#define ARUN_PATH "/api/python/executions"
+
+/* Whether s has the shape of an id (HIST_RUN_ID_LEN lowercase hex).
+ * arun_status_json() and arun_cancel() answer APP_ENOTFOUND for any other
+ * id before touching the store (h may be NULL then). */
+bool arun_id_ok(const char *s);
+
+/* What a new run carries (borrowed for the call). */
+typedef struct arun_request {
+    const char *code; /* UTF-8, no NUL */
+    size_t code_len;
+    const char *data; /* JSON text */
+    size_t data_len;
+    const char *requirements; /* JSON text of the requirements object, or NULL */
+    uint64_t client;          /* xp_client_key() of the caller */
+} arun_request;
+
+/*
+ * Stores r as a queued run and starts its task.  On APP_OK, id
+ * (HIST_RUN_ID_LEN + 1 bytes) names it.  APP_ECLIENT_LIMIT / APP_EBUSY over
+ * the caps above; APP_EIO when the task cannot start (the row is removed);
+ * APP_EDB; each with msg.
+ */
+APP_MUST_CHECK app_err arun_submit(const conf *c, hist *h, const arun_request *r, char *id,
+                                   char *msg, size_t msglen);
+
+/*
+ * Appends run id as JSON: {id, status, createdAt, startedAt, finishedAt,
+ * statusUrl, result, error}.  Timestamps are ISO-8601 UTC or null; result
+ * is the engine's answer (shared schema) once completed, else null; error
+ * is {code, message} when failed or cancelled, else null.  APP_ENOTFOUND
+ * (unknown, malformed or past its retention); APP_EDB; APP_ENOMEM /
+ * APP_ETOOBIG from out.
+ */
+APP_MUST_CHECK app_err arun_status_json(const conf *c, hist *h, const char *id, sbuf *out,
+                                        char *msg, size_t msglen);
+
+/*
+ * Cancels run id when queued or running (its task is killed) and appends
+ * its status JSON as arun_status_json does.  APP_ECONFLICT, with its status
+ * in msg, when it had already ended; APP_ENOTFOUND; APP_EDB.
+ */
+APP_MUST_CHECK app_err arun_cancel(const conf *c, hist *h, const char *id, sbuf *out, char *msg,
+                                   size_t msglen);
+
+/* The background task (pysandbox-fcgi --task execution ID): opens the
+ * store, takes the queued run id, runs it and stores the outcome.  APP_OK
+ * also when the run was cancelled before it started; else what failed
+ * (logged). */
+APP_MUST_CHECK app_err arun_task(const conf *c, const char *id);
+
+#endif

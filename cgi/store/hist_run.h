@@ -1,0 +1,132 @@
+/*
+ * hist_run.h - asynchronous executions (POST /api/python/executions) in the
+ * SQLite store (table async_executions).
+ *
+ * A row is one submitted run: its client key, status (queued, running,
+ * completed, failed, cancelled), timestamps, the pid of the background
+ * task running it, the code, data and requirements it runs (kept only
+ * until it ends) and, once it ends, the engine's answer (result JSON) or
+ * an error code and message.  The texts are the front's (cgi/front/arun.c)
+ * and are stored as values, never read here.  Status changes are guarded
+ * by the status they leave, so a cancelled row stays cancelled whatever
+ * its task writes later.  Every function takes a handle from hist_open();
+ * failures are APP_EDB with "database: <what>: <sqlite's message>" in msg.
+ */
+#ifndef PYSANDBOX_HIST_RUN_H
+#define PYSANDBOX_HIST_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "hist.h"
+#include "sbuf.h"
+
+/* An id is 32 lowercase hex characters (16 random bytes). */
+#define HIST_RUN_ID_LEN 32
+
+typedef enum hist_run_status {
+    HIST_RUN_QUEUED,    /* stored, its task not yet started */
+    HIST_RUN_RUNNING,   /* its task took it (task_pid set) */
+    HIST_RUN_COMPLETED, /* the engine answered (whatever the user code's status) */
+    HIST_RUN_FAILED,    /* no engine answer: error code and message say why */
+    HIST_RUN_CANCELLED, /* DELETEd while queued or running */
+} hist_run_status;
+
+/* "queued", "running", ...; static. */
+const char *hist_run_status_name(hist_run_status s);
+
+/* Whether s is queued or running. */
+bool hist_run_active(hist_run_status s);
+
+/* The caps hist_run_create() enforces (the front's named constants). */
+typedef struct hist_run_caps {
+    long client_active; /* queued + running rows of one client */
+    long stored;        /* rows of any status */
+    long long bytes;    /* sum of the rows' stored texts */
+} hist_run_caps;
+
+/*
+ * Inserts a queued row for client, created now, with a new random id
+ * (written to id[HIST_RUN_ID_LEN + 1]); code, data and requirements
+ * (JSON text, or NULL) are kept until the run ends.  The caps are checked
+ * in the same transaction: APP_ECLIENT_LIMIT when the client has
+ * caps->client_active rows queued or running, APP_EBUSY when the store
+ * holds caps->stored rows or caps->bytes bytes, each with a sentence in
+ * msg.  Else APP_OK, APP_EIO (no randomness) or APP_EDB.
+ */
+APP_MUST_CHECK app_err hist_run_create(hist *h, uint64_t client, const hist_run_caps *caps,
+                                       const char *code, size_t code_len, const char *data,
+                                       size_t data_len, const char *requirements,
+                                       char id[HIST_RUN_ID_LEN + 1], char *msg, size_t msglen);
+
+/* One row as read.  Free its result with hist_run_row_free(). */
+typedef struct hist_run_row {
+    char id[HIST_RUN_ID_LEN + 1];
+    uint64_t client;
+    hist_run_status status;
+    double created_at, started_at, finished_at; /* Unix seconds; < 0: not yet */
+    long task_pid;                              /* 0: none recorded */
+    char *result;                               /* From malloc(); the answer JSON, or NULL */
+    size_t result_len;
+    char error_code[32]; /* "" unless failed or cancelled */
+    char error_message[APP_ERRMSG_LEN];
+} hist_run_row;
+
+/* Frees a row's result (the struct itself is the caller's).  NULL-safe. */
+void hist_run_row_free(hist_run_row *row);
+
+/* Loads row id into *row (zeroed first; free it on APP_OK).  APP_ENOTFOUND
+ * when unknown (or id is not HIST_RUN_ID_LEN long); APP_EDB; APP_ENOMEM. */
+APP_MUST_CHECK app_err hist_run_get(hist *h, const char *id, hist_run_row *row, char *msg,
+                                    size_t msglen);
+
+/*
+ * The task's start: moves a queued row to running with task_pid pid and
+ * started_at now, and appends its code, data and requirements (empty when
+ * none) to the caller's buffers; *client is its client key.  APP_ENOTFOUND
+ * when the row is not queued (cancelled, or started twice); APP_ETOOBIG /
+ * APP_ENOMEM from a buffer; APP_EDB.
+ */
+APP_MUST_CHECK app_err hist_run_claim(hist *h, const char *id, long pid, uint64_t *client,
+                                      sbuf *code, sbuf *data, sbuf *requirements, char *msg,
+                                      size_t msglen);
+
+/*
+ * Ends a queued or running row now: completed with result (JSON, len
+ * bytes), or failed with error_code and error_message (result NULL).  Its
+ * code, data and requirements are dropped.  APP_OK also when the row had
+ * already ended (a cancelled run stays cancelled); APP_EDB.
+ */
+APP_MUST_CHECK app_err hist_run_finish(hist *h, const char *id, hist_run_status status,
+                                       const char *result, size_t len, const char *error_code,
+                                       const char *error_message, char *msg, size_t msglen);
+
+/*
+ * Cancels a queued or running row now (error "cancelled"), dropping its
+ * code and data.  *was is the status it had and *pid its task's pid (0:
+ * none); a row that had already ended is left as it is.  APP_ENOTFOUND;
+ * APP_EDB.
+ */
+APP_MUST_CHECK app_err hist_run_cancel(hist *h, const char *id, hist_run_status *was, long *pid,
+                                       char *msg, size_t msglen);
+
+/* Deletes a row (a run whose task could not be started).  APP_OK or APP_EDB. */
+APP_MUST_CHECK app_err hist_run_delete(hist *h, const char *id, char *msg, size_t msglen);
+
+/* Called for each queued or running row; borrowed id for the call only.
+ * A result other than APP_OK stops the walk and is returned. */
+typedef app_err (*hist_run_active_fn)(void *ctx, const char *id, hist_run_status status,
+                                      long task_pid, double created_at);
+
+/* Walks the queued and running rows, oldest first.  APP_OK, fn's first
+ * failure, or APP_EDB. */
+APP_MUST_CHECK app_err hist_run_active_each(hist *h, hist_run_active_fn fn, void *ctx, char *msg,
+                                            size_t msglen);
+
+/* Deletes the rows that ended more than retention_s seconds ago.
+ * Failures are ignored: purging is housekeeping, retried next call. */
+void hist_run_purge(hist *h, double retention_s);
+
+#endif
