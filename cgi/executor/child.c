@@ -86,6 +86,30 @@ bool child_want_precopy(const executor *ex)
     return ex->c.precopy && ex->precopy_bytes > 0 && ex->n_running + ex->n_queued <= ex->ncpus;
 }
 
+unsigned child_lean_count(const executor *ex)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ex->nslots; i++) {
+        const child *ch = child_in_slot(ex, i);
+        n += ch != NULL && !ch->precopied && (ch->state == CH_STARTING || ch->state == CH_IDLE);
+    }
+    return n;
+}
+
+child *child_pick_idle(const executor *ex, bool lean)
+{
+    child *any = NULL;
+    for (child *ch = ex->idle; ch != NULL; ch = ch->next) {
+        if (lean && !ch->precopied)
+            return ch;
+        if (!lean && ch->precopied)
+            return ch;
+        if (any == NULL)
+            any = ch;
+    }
+    return lean ? NULL : any;
+}
+
 /* --- creation and end ------------------------------------------------------------ */
 
 bool child_add_spawned(executor *ex, unsigned slot, pid_t pid, const int *fds, bool precopied)

@@ -81,6 +81,16 @@ uint64_t child_memory_limit_bytes(const executor *ex, unsigned memory_mb, bool p
 /* Whether the next child should copy the pre-copy plan (ZY_SPAWN_PRECOPY). */
 bool child_want_precopy(const executor *ex);
 
+/* Children starting or idle that did not copy the pre-copy plan ("lean"):
+ * the ones a sandbox is made from, so it does not keep ~8 MB of copied
+ * pages for its life. */
+unsigned child_lean_count(const executor *ex);
+
+/* An idle child for a job: for a sandbox's creation (lean true) only a
+ * lean one; for other jobs one that pre-copied if there is one (its
+ * head start is for them), else any.  NULL when none fits. */
+child *child_pick_idle(const executor *ex, bool lean);
+
 /* --- a child's life ------------------------------------------------------- */
 
 /*

@@ -115,10 +115,18 @@ void ex_close_fd(executor *ex, int *fd)
 
 void ex_dispatch(executor *ex)
 {
-    /* Executions in sandboxes run in their own held slots: not counted here. */
-    while (ex->queue_head != NULL && ex->idle != NULL &&
-           ex->n_running - ex->n_sandbox_running < ex->c.max_jobs)
-        child_start_job(ex, ex->queue_head, ex->idle);
+    /* In queue order, each to a child that fits it (a sandbox's creation
+     * waits for a lean one; see child_pick_idle).  Executions in sandboxes
+     * run in their own held slots: not counted against max_jobs. */
+    client *cl = ex->queue_head;
+    while (cl != NULL && ex->idle != NULL &&
+           ex->n_running - ex->n_sandbox_running < ex->c.max_jobs) {
+        client *next = cl->next_queued;
+        child *ch = child_pick_idle(ex, cl->hdr.op == XP_OP_SANDBOX_CREATE);
+        if (ch != NULL)
+            child_start_job(ex, cl, ch);
+        cl = next;
+    }
     /* Children that keep failing to start: refuse instead of waiting. */
     if (ex->spawn_failures >= EX_MAX_SPAWN_FAILURES && ex->idle == NULL &&
         ex->queue_head != NULL) {

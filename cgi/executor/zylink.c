@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "child.h"
+#include "client.h"
 #include "jail.h"
 #include "xproto.h"
 #include "zygote.h"
@@ -110,14 +111,20 @@ void zylink_request_spawn(executor *ex)
 {
     if (!ex->zygote_ready || ex->spawn_pending || ex->stopping)
         return;
-    if (ex->n_idle + ex->n_starting >= ex->c.pool_size)
+    /* With sandboxes on, the pool keeps one lean child (no pre-copy) to make
+     * them from, and makes one beyond its size for a creation waiting. */
+    bool lean = ex->c.max_sandboxes > 0 && child_lean_count(ex) == 0;
+    bool creation_waits = false;
+    for (const client *q = ex->queue_head; q != NULL && !creation_waits; q = q->next_queued)
+        creation_waits = q->hdr.op == XP_OP_SANDBOX_CREATE;
+    if (ex->n_idle + ex->n_starting >= ex->c.pool_size && !(lean && creation_waits))
         return;
     if (ex->spawn_failures >= EX_MAX_SPAWN_FAILURES && ex_now_ms() < ex->zygote_restart_ms)
         return;
     unsigned slot = child_free_slot(ex);
     if (slot == ex->nslots)
         return;
-    bool precopy = child_want_precopy(ex);
+    bool precopy = child_want_precopy(ex) && !lean;
     if (ex->cg != NULL && cg_mode_of(ex->cg) != CG_NONE) {
         char err[APP_ERRMSG_LEN];
         /* The server maxima until a job lowers them. */
