@@ -55,6 +55,13 @@ MAX_RESULT_DEPTH = 64
 # Rows of a DataFrame rendered as an HTML table.
 MAX_HTML_ROWS = 200
 
+# Live output: None, or a callable(name, text) that captured streams also
+# hand every piece of text they keep, as it is written (name "stdout" or
+# "stderr").  The browser worker sets it to show output while a run goes on;
+# the returned dict stays the whole, final output.  Whatever it raises (a
+# KeyboardInterrupt from Stop) reaches the user's print() like any write error.
+live_output = None
+
 
 class OutputLimitExceeded(BaseException):
     """Raised inside print() once a stream passes its cap.
@@ -66,9 +73,10 @@ class OutputLimitExceeded(BaseException):
 class _CappedStream(io.TextIOBase):
     """A text stream that keeps at most ``limit`` characters."""
 
-    def __init__(self, name, limit):
+    def __init__(self, name, limit, live=None):
         self.name = name
         self.limit = limit
+        self.live = live  # callable(name, text) or None: see live_output
         self.parts = []
         self.size = 0
         self.truncated = False
@@ -84,9 +92,13 @@ class _CappedStream(io.TextIOBase):
             self.parts.append(s[:room])
             self.size = self.limit
             self.truncated = True
+            if self.live is not None and room > 0:
+                self.live(self.name, s[:room])
             raise OutputLimitExceeded(f"{self.name} passed {self.limit} characters")
         self.parts.append(s)
         self.size += len(s)
+        if self.live is not None and s:
+            self.live(self.name, s)
         return len(s)
 
     def getvalue(self):
@@ -390,8 +402,8 @@ def _run_steps(code, data_json, capture_output, program, session):
     out = err = None
     saved = sys.stdout, sys.stderr
     if capture_output:
-        out = _CappedStream("stdout", MAX_OUTPUT_CHARS)
-        err = _CappedStream("stderr", MAX_OUTPUT_CHARS)
+        out = _CappedStream("stdout", MAX_OUTPUT_CHARS, live_output)
+        err = _CappedStream("stderr", MAX_OUTPUT_CHARS, live_output)
 
     if session is None:
         namespace = {"__name__": "__main__", "__builtins__": builtins}
