@@ -4,13 +4,18 @@
  * Messages in (from sandbox.js):
  *   {type:"init", config, interruptBuffer?}   once, right after the worker starts
  *   {type:"run", id, code, dataText}          one at a time (the page queues, and
- *                                             sets the interrupt buffer to 0 first)
+ *                                             sets the interrupt buffer to 0 first);
+ *                                             runs share one session (globals)
+ *   {type:"reset", id}                        between runs: a fresh session
  * Messages out:
  *   {type:"progress", stage, percent, ms}     while loading
  *   {type:"ready", loadMs, stages, pyodideVersion, pythonVersion, snapshot}
  *   {type:"snapshot", saved}                  after ready, when a memory snapshot was stored
  *   {type:"load-error", stage, message}       loading failed; the page offers a retry
+ *   {type:"output", id, chunks}               live output of run id while it runs:
+ *                                             chunks = [["stdout"|"stderr", text], ...]
  *   {type:"result", id, result, fatal?}       result = harness dict + engine + metadata
+ *   {type:"reset", id}                        the session was replaced
  *
  * A classic worker, not a module one: importScripts() of the UMD pyodide.js
  * needs no .mjs MIME type and works the same from a blob: URL, should the page
@@ -54,6 +59,24 @@ let importToPackage = null; /* import name -> lockfile package name */
 let findImports = null; /* PyProxy of pyodide.code.find_imports, kept for the worker's life */
 let loadInfo = null;
 let loadStage = "runtime"; /* reported with a load error */
+// The globals every run shares (the harness's session dict), so a Run goes on
+// from the previous one's state; replaced by a reset.  A PyProxy.
+let session = null;
+
+// Live output.  The harness's captured streams hand each write to a Python
+// function (installLiveOutput) that writes it to the real fd 1 or 2, which
+// Pyodide passes to the write handlers below.  Text is coalesced before it
+// is posted: a write goes out at once while there have been fewer than
+// LIVE_BURST posts in the current LIVE_WINDOW_MS window; later ones wait for
+// the window's end (a timer, which fires only when Python yields, or the
+// next write after it) or until LIVE_MAX_CHARS are waiting.  So sparse
+// prints show at once even while Python then blocks (time.sleep, a busy
+// loop), and a print loop costs the page a few hundred messages a second.
+const LIVE_WINDOW_MS = 50;
+const LIVE_BURST = 16;
+const LIVE_MAX_CHARS = 4096;
+let live = null; /* {id, chunks, chars, windowStart, posts, timer} during a run */
+const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
 const t0 = performance.now();
 
 function post(msg) {
@@ -75,6 +98,8 @@ self.onmessage = (event) => {
     });
   } else if (msg.type === "run") {
     runOne(msg);
+  } else if (msg.type === "reset") {
+    resetSession(msg.id);
   }
 };
 
@@ -276,6 +301,10 @@ async function init() {
   mark("harness");
 
   if (interrupt !== null) pyodide.setInterruptBuffer(interrupt);
+  // After the snapshot (made or restored), so the heap it holds stays the
+  // same: the session and the live-output hook are per worker.
+  installLiveOutput();
+  session = pyodide.runPython("dict()");
 
   // A copy: an attribute proxy dies with the module proxy it came from.
   const codeModule = pyodide.pyimport("pyodide.code");
@@ -300,6 +329,127 @@ async function init() {
   };
   progress("ready", 100);
   post(Object.assign({ type: "ready" }, loadInfo));
+}
+
+/* Live output ------------------------------------------------------------ */
+
+// Pyodide's raw write handlers: buf is a Uint8Array over the wasm heap
+// (decoded at once), and the handler answers the bytes it took.  Outside a
+// run (start-up chatter, tasks a run left pending) text goes to the console.
+function onStreamWrite(stream, buf) {
+  const text = decoders[stream].decode(buf, { stream: true });
+  if (text !== "") {
+    if (live !== null) {
+      liveAdd(stream, text);
+    } else if (stream === "stdout") {
+      console.log("[python]", text);
+    } else {
+      console.warn("[python]", text);
+    }
+  }
+  return buf.length;
+}
+
+function installLiveOutput() {
+  pyodide.setStdout({ write: (buf) => onStreamWrite("stdout", buf) });
+  pyodide.setStderr({ write: (buf) => onStreamWrite("stderr", buf) });
+  // The harness's captured streams call this with each piece of text they
+  // keep.  Bytes straight to the real stream's buffer, then flushed, so
+  // every write reaches the handler now, partial lines included; lone
+  // surrogates become "?" here (the final result keeps its own text).
+  const scope = pyodide.toPy({});
+  try {
+    pyodide.runPython(`
+import sys
+import ${HARNESS_MODULE}
+
+def _pysandbox_live(name, text, _out=sys.__stdout__.buffer, _err=sys.__stderr__.buffer):
+    stream = _out if name == "stdout" else _err
+    stream.write(text.encode("utf-8", "replace"))
+    stream.flush()
+
+${HARNESS_MODULE}.live_output = _pysandbox_live
+`, { globals: scope });
+  } finally {
+    scope.destroy();
+  }
+}
+
+function liveAdd(stream, text) {
+  const last = live.chunks.length > 0 ? live.chunks[live.chunks.length - 1] : null;
+  if (last !== null && last[0] === stream) {
+    last[1] += text;
+  } else {
+    live.chunks.push([stream, text]);
+  }
+  live.chars += text.length;
+  const now = performance.now();
+  if (now - live.windowStart >= LIVE_WINDOW_MS) {
+    live.windowStart = now;
+    live.posts = 0;
+  }
+  if (live.posts < LIVE_BURST || live.chars >= LIVE_MAX_CHARS) {
+    live.posts++;
+    liveFlush();
+  } else if (live.timer === 0) {
+    live.timer = setTimeout(() => {
+      if (live === null) return;
+      live.timer = 0;
+      live.windowStart = performance.now();
+      live.posts = 0;
+      liveFlush();
+    }, Math.max(1, LIVE_WINDOW_MS - (now - live.windowStart)));
+  }
+}
+
+function liveFlush() {
+  if (live === null || live.chunks.length === 0) return;
+  post({ type: "output", id: live.id, chunks: live.chunks });
+  live.chunks = [];
+  live.chars = 0;
+}
+
+function liveStart(id) {
+  live = { id, chunks: [], chars: 0, windowStart: -Infinity, posts: 0, timer: 0 };
+}
+
+// Posts what is left, before the run's result.
+function liveEnd() {
+  if (live === null) return;
+  for (const stream of ["stdout", "stderr"]) {
+    const rest = decoders[stream].decode();
+    if (rest !== "") liveAdd(stream, rest);
+  }
+  clearTimeout(live.timer);
+  liveFlush();
+  live = null;
+}
+
+/* State ------------------------------------------------------------------ */
+
+// A fresh session: new, empty globals.  Tasks earlier runs left pending on
+// the event loop are cancelled (they hold the old globals); imported modules
+// stay in sys.modules and loaded packages stay loaded, files written to the
+// in-memory file system stay.  Comes between runs (the page queues it).
+function resetSession(id) {
+  if (pyodide !== null && session !== null) {
+    try {
+      pyodide.runPython(`
+import asyncio
+try:
+    for _task in asyncio.all_tasks(asyncio.get_event_loop()):
+        _task.cancel()
+except Exception:
+    pass
+`, { globals: session });
+      session.clear();
+    } catch (err) {
+      console.warn("pysandbox: while resetting the session:", err);
+    }
+    session.destroy();
+    session = pyodide.runPython("dict()");
+  }
+  post({ type: "reset", id });
 }
 
 /* Running ---------------------------------------------------------------- */
@@ -353,7 +503,9 @@ async function runOne(msg) {
     // the coroutine this call makes in a task on its event loop (the webloop)
     // at once, and the proxy it returns resolves to the JSON text.  Code that
     // does not await runs in that task without yielding, as run_json would.
-    const text = await harness.run_json_async(msg.code, msg.dataText);
+    liveStart(id);
+    const text = await harness.run_json_async(msg.code, msg.dataText, true, false, session);
+    liveEnd();
     result = JSON.parse(text);
     result.metadata = metadata(started, packagesMs, packages);
   } catch (err) {
@@ -373,6 +525,7 @@ async function runOne(msg) {
     }
     result.metadata = metadata(started, 0, packages);
   }
+  liveEnd(); // when run_json_async threw
   result.engine = "browser";
   post({ type: "result", id, result, fatal });
 }
