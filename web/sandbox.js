@@ -27,6 +27,17 @@
   // The router (docs/design/router.md) and where browser runs are reported.
   const ROUTER_URL = "/api/insights/python-execution";
   const REPORT_URL = "/api/insights/python-execution/report";
+  // The stateful sandboxes of the native engine (docs/design/sandboxes.md):
+  // server runs of the Run button go to one sandbox per page.
+  const SANDBOX_URL = "/sandbox";
+  // The router is asked for the browser only (no server engine may run it):
+  // it hands the run over when this browser can take it, exactly as with no
+  // requirements, and otherwise refuses, naming what each engine lacks, so
+  // the page can run it in its own server sandbox instead of a one-shot run.
+  const BROWSER_ONLY = { preferredEngine: "browser", fallbackAllowed: false };
+  // Characters of live output the page keeps per stream for a run (the
+  // harness keeps at most 1 Mi, and its final result replaces these).
+  const LIVE_MAX_CHARS = 1024 * 1024;
   // Code points of the error text sent with a report: the service keeps at
   // most 500 bytes (413 beyond), and a code point is at most 4 bytes of UTF-8.
   const REPORT_ERROR_MAX_CHARS = 120;
@@ -87,6 +98,15 @@
     notice: "", // why the runtime was last restarted, shown once ready
   };
 
+  // The page's state (a notebook's habit: a Run goes on from the last one).
+  // The worker keeps one session of globals; the server keeps a sandbox,
+  // made on the first server run.  Restart (or a parent's reset) clears both.
+  const state = {
+    browserRuns: 0, // runs in the worker's session since it started or was reset
+    server: null, // {id, runs}: this page's server sandbox
+    resetWaiter: null, // {id, resolve} while the worker resets its session
+  };
+
   const runs = {
     queue: [],
     current: null,
@@ -100,6 +120,8 @@
 
   function startEngine() {
     clearTimeout(engine.watchdog);
+    state.browserRuns = 0; // a new worker has a new session
+    showState();
     engine.state = "loading";
     engine.stage = "worker";
     engine.percent = 2;
@@ -165,6 +187,11 @@
       engine.worker.terminate();
       engine.worker = null;
     }
+    // A reset waiting for the old worker is done: its state went with it.
+    if (state.resetWaiter !== null) {
+      state.resetWaiter.resolve();
+      state.resetWaiter = null;
+    }
   }
 
   function restartEngine(reason) {
@@ -184,10 +211,12 @@
     const toServer = current !== null && current.phase === "waiting" && canFallBack(current);
     const busyElsewhere = toServer || (current !== null && current.phase !== "local" &&
       current.phase !== "waiting");
-    const pending = runs.queue.filter((r) => !r.route);
+    // Resets stay queued (they need no Python), as do runs for the router.
+    const stays = (r) => r.route || r.kind === "reset";
+    const pending = runs.queue.filter((r) => !stays(r));
     if (current !== null && !busyElsewhere) pending.unshift(current);
     if (!busyElsewhere) runs.current = null;
-    runs.queue = runs.queue.filter((r) => r.route);
+    runs.queue = runs.queue.filter(stays);
     clearTimeout(runs.stopTimer);
     for (const run of pending) {
       finishRun(run, engineResult("unavailable", "EngineUnavailable",
@@ -209,6 +238,7 @@
     if (run !== null) {
       runs.current = null;
       const crashed = engineResult("error", "EngineError", `The Python runtime crashed: ${message}`);
+      keepLiveOutput(run, crashed);
       reportRun(run, crashed);
       finishRun(run, crashed);
     }
@@ -260,6 +290,15 @@
       case "load-error":
         failEngine(`Python could not be loaded (${msg.stage}): ${msg.message}`);
         break;
+      case "output":
+        onLiveOutput(msg);
+        break;
+      case "reset":
+        if (state.resetWaiter !== null && msg.id === state.resetWaiter.id) {
+          state.resetWaiter.resolve();
+          state.resetWaiter = null;
+        }
+        break;
       case "result":
         if (runs.current !== null && runs.current.phase === "local" &&
             msg.id === runs.current.id) {
@@ -290,6 +329,7 @@
   // browser while Python is still loading), "local" (in the worker).
   function submitRun(run) {
     run.id = runs.nextId++;
+    run.notes = [];
     if (engine.state === "failed" && !run.route) {
       finishRun(run, engineResult("unavailable", "EngineUnavailable",
                                   `Python could not be loaded: ${engine.failure}`));
@@ -302,6 +342,14 @@
   function pump() {
     if (runs.current !== null || runs.queue.length === 0) return;
     const run = runs.queue[0];
+    if (run.kind === "reset") {
+      runs.queue.shift();
+      runs.current = run;
+      setPhase(run, "reset");
+      updateButtons();
+      resetState(run);
+      return;
+    }
     if (!run.route && engine.state !== "ready") return; // the ready handler pumps
     runs.queue.shift();
     runs.current = run;
@@ -345,6 +393,7 @@
     // must, even if the worker has not started it yet.
     if (engine.interrupt !== null) Atomics.store(engine.interrupt, 0, 0);
     run.localStarted = performance.now();
+    run.live = { stdout: "", stderr: "" };
     engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText });
   }
 
@@ -358,15 +407,23 @@
   // The request body for the router: the data text goes in as it is (it is
   // the JSON the service rendered into the page, or the parent's).
   function routerBody(run) {
-    const data = /\S/.test(run.dataText) ? run.dataText : "[]";
-    const reqs = run.server ? ',"requirements":{"preferredEngine":"native"}' : "";
-    return `{"client":"page","code":${JSON.stringify(run.code)},"data":${data}${reqs}}`;
+    const reqs = run.server ? ',"requirements":{"preferredEngine":"native"}'
+      : run.oneShot ? "" : `,"requirements":${JSON.stringify(BROWSER_ONLY)}`;
+    return `{"client":"page","code":${JSON.stringify(run.code)},"data":${dataOf(run)}${reqs}}`;
+  }
+
+  function dataOf(run) {
+    return /\S/.test(run.dataText) ? run.dataText : "[]";
   }
 
   // Asks the router where the run goes.  A hand-off runs it in the worker;
   // any other answer is a server engine's result (or its refusal), shown as
   // it is.  An unreachable router means the browser runs it, and says so.
   async function askRouter(run) {
+    if (run.server && !run.oneShot) {
+      serverRun(run); // a server run the page chose: straight to its sandbox
+      return;
+    }
     setPhase(run, run.server ? "server" : "routing");
     setStatus(run.server ? "Running on the server…" : "Running…", "busy");
     run.abort = new AbortController();
@@ -430,6 +487,25 @@
       pump();
       return;
     }
+    if (resp.status === 422 && errCode === "refused" && !run.server && !run.oneShot) {
+      // The browser cannot run it.  What each engine lacks decides where it
+      // goes: the native engine runs it in this page's sandbox (state kept);
+      // Judge0 only as a one-shot run through the router, as before.
+      const engines = err.engines && typeof err.engines === "object" ? err.engines : {};
+      if (engines.native === "") {
+        run.routing = { selectedBecause: "The browser cannot run this (" +
+          `${String(engines.browser || "")}); it ran in this page's server sandbox.` };
+        serverRun(run);
+        return;
+      }
+      if (engines.judge0 === "") {
+        run.oneShot = true;
+        run.notes.push("Only a server engine that keeps no state can run this: it ran on its " +
+                       "own, without this page's earlier server state.");
+        askRouter(run);
+        return;
+      }
+    }
     if (resp.status === 422 && errCode === "refused" && !run.server) {
       // No engine the router knows has every module the code imports; the
       // browser may still (a wheel the router does not know), and otherwise
@@ -452,9 +528,259 @@
     pump();
   }
 
+  /* --- the page's server sandbox ------------------------------------- */
+
+  // Runs the current run in this page's server sandbox, made on the first
+  // server run: names, imports and functions persist there between Runs, as
+  // they do in the worker.  A sandbox that has ended (404 or 410: expired,
+  // killed, the native engine restarted) is replaced, and the run says that
+  // the server state was lost.  When no sandbox can be made (the cap, the
+  // native engine down), the run goes to the router as a one-shot run.
+  async function serverRun(run) {
+    setPhase(run, "server");
+    setStatus("Running on the server…", "busy");
+    run.abort = new AbortController();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (state.server === null) {
+        const made = await sandboxRequest(run, "POST", `${SANDBOX_URL}/create`, "{}");
+        if (runs.current !== run) return;
+        if (run.stopping) {
+          stoppedOnServer(run, made.answer && made.answer.sandbox_id);
+          return;
+        }
+        if (made.status !== 201 || !made.answer || typeof made.answer.sandbox_id !== "string") {
+          const why = made.failure || problemText(made, "no sandbox was made");
+          run.oneShot = true;
+          run.notes.push(`No server sandbox could be started (${why}), so this ran on the ` +
+                         "server without keeping its state.");
+          askRouter(run);
+          return;
+        }
+        state.server = { id: made.answer.sandbox_id, runs: 0 };
+        showState();
+      }
+      const sbx = state.server;
+      const done = await sandboxRequest(run, "POST", `${SANDBOX_URL}/${sbx.id}/execute`,
+                                        `{"code":${JSON.stringify(run.code)},"data":${dataOf(run)}}`);
+      if (runs.current !== run) return;
+      if (run.stopping) {
+        stoppedOnServer(run, sbx.id);
+        return;
+      }
+      if ((done.status === 404 || done.status === 410) && state.server === sbx) {
+        state.server = null;
+        showState();
+        run.notes.push(`The server sandbox had ended (${problemText(done, `HTTP ${done.status}`)}), ` +
+                       "so the server state was lost; this ran in a new sandbox.");
+        continue;
+      }
+      if (done.status === 200 && done.answer && typeof done.answer === "object" &&
+          typeof done.answer.status === "string") {
+        const result = done.answer;
+        if (typeof result.engine !== "string") result.engine = "native";
+        const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
+        if (md.sandbox && md.sandbox.state_lost === true) {
+          forgetSandbox(sbx);
+          run.notes.push("The server sandbox ended with this run, so its state was lost; the " +
+                         "next server run starts a new one.");
+        } else {
+          sbx.runs++;
+        }
+        showState();
+        runs.current = null;
+        finishRun(run, result);
+        pump();
+        return;
+      }
+      if (done.failure) {
+        serverProblem(run, `The server could not be reached (${done.failure}).`);
+      } else if (done.status === 409) {
+        serverProblem(run, "The server sandbox is still busy with an earlier run; try again " +
+                           "in a moment.");
+      } else {
+        serverProblem(run, problemText(done, `The server answered HTTP ${done.status}.`));
+      }
+      return;
+    }
+    serverProblem(run, "The server sandbox ended twice in a row; try again.");
+  }
+
+  // One request to the sandbox API: {status, answer (parsed JSON or null),
+  // failure ("" or why there was no answer)}.
+  async function sandboxRequest(run, method, url, body) {
+    let resp = null;
+    try {
+      resp = await fetch(url, {
+        method, body, cache: "no-store", signal: run.abort.signal,
+        headers: { "Content-Type": "application/json" },
+      });
+      return { status: resp.status, answer: await resp.json(), failure: "" };
+    } catch (err) {
+      if (err && err.name === "AbortError") return { status: 0, answer: null, failure: "stopped" };
+      return { status: resp ? resp.status : 0, answer: null,
+               failure: resp ? `HTTP ${resp.status}, not a JSON answer`
+                 : String(err && err.message || err) };
+    }
+  }
+
+  function problemText(reply, fallback) {
+    const e = reply.answer && typeof reply.answer === "object" ? reply.answer.error : null;
+    return e && typeof e === "object" && typeof e.message === "string" ? e.message : fallback;
+  }
+
+  // Stop during a server run: the closed connection ends the execution, and
+  // with it the sandbox's interpreter (the native engine kills the jail).
+  function stoppedOnServer(run, id) {
+    if (typeof id === "string") forgetSandbox({ id });
+    runs.current = null;
+    const stopped = engineResult("killed", "KeyboardInterrupt", "execution was stopped");
+    stopped.engine = null;
+    run.notes.push("Stopping a server run ends the server sandbox, so the server state was " +
+                   "lost; the next server run starts a new one.");
+    finishRun(run, stopped);
+    pump();
+  }
+
+  // Drops the page's sandbox and deletes it on the server (a dead one is
+  // already gone; the delete is harmless).
+  function forgetSandbox(sbx) {
+    if (state.server !== null && state.server.id === sbx.id) state.server = null;
+    showState();
+    return deleteSandbox(sbx.id);
+  }
+
+  function deleteSandbox(id, keepalive = false) {
+    return fetch(`${SANDBOX_URL}/${encodeURIComponent(id)}`, { method: "DELETE", keepalive })
+      .then((r) => r.text())
+      .catch((e) => console.warn("pysandbox: the server sandbox could not be deleted:", e));
+  }
+
+  // The page is going away: its sandbox would otherwise live until its idle
+  // timeout.  sendBeacon cannot DELETE; a keepalive fetch outlives the page.
+  window.addEventListener("pagehide", () => {
+    if (state.server !== null) {
+      const id = state.server.id;
+      state.server = null;
+      deleteSandbox(id, true);
+      showState();
+    }
+  });
+
+  /* --- state: the note, Restart and reset ---------------------------- */
+
+  function submitReset(item) {
+    item.kind = "reset";
+    item.id = runs.nextId++;
+    runs.queue.push(item);
+    pump();
+  }
+
+  // Clears the page's state: a fresh session in the worker (when one is
+  // running; a worker still loading has a fresh one) and the server sandbox
+  // deleted (the next server run makes a new one).
+  async function resetState(item) {
+    const waits = [];
+    if (engine.state === "ready" && engine.worker !== null) {
+      waits.push(new Promise((resolve) => {
+        state.resetWaiter = { id: item.id, resolve };
+        engine.worker.postMessage({ type: "reset", id: item.id });
+      }));
+    }
+    if (state.server !== null) waits.push(forgetSandbox(state.server));
+    await Promise.all(waits);
+    state.browserRuns = 0;
+    runs.current = null;
+    delete document.documentElement.dataset.runPhase;
+    showState();
+    updateButtons();
+    if (engine.state === "ready") setStatus("Restarted: the next Run starts from a fresh state", "ready");
+    if (item.source === "parent") {
+      replyToParent(item, { type: "reset", id: item.parentId, reset: true });
+    }
+    pump();
+  }
+
+  // "State: browser, 3 runs; server sandbox, 1 run": where the variables of
+  // earlier Runs live.  Also html[data-browser-runs] and
+  // html[data-server-sandbox] (the sandbox id) for tests.
+  function showState() {
+    const root = document.documentElement;
+    root.dataset.browserRuns = String(state.browserRuns);
+    if (state.server !== null) root.dataset.serverSandbox = state.server.id;
+    else delete root.dataset.serverSandbox;
+    if (ui === null) return;
+    const plural = (n) => `${n} run${n === 1 ? "" : "s"}`;
+    const parts = [];
+    if (state.browserRuns > 0) parts.push(`browser, ${plural(state.browserRuns)}`);
+    if (state.server !== null) parts.push(`server sandbox, ${plural(state.server.runs)}`);
+    ui.state.textContent = parts.length > 0 ? `State: ${parts.join("; ")}` : "State: fresh";
+    ui.state.title = "Variables, functions and imports of earlier Runs are kept where they ran " +
+      "(this browser, or this page's sandbox on the server); Restart clears them.";
+  }
+
+  /* --- live output --------------------------------------------------- */
+
+  // Output of the current worker run as it is written.  The run's result
+  // replaces it when it comes (drawResult), so nothing is shown twice.
+  function onLiveOutput(msg) {
+    const run = runs.current;
+    if (run === null || run.phase !== "local" || msg.id !== run.id || !run.live ||
+        !Array.isArray(msg.chunks)) {
+      return;
+    }
+    for (const chunk of msg.chunks) {
+      if (!Array.isArray(chunk) || typeof chunk[1] !== "string") continue;
+      const stream = chunk[0] === "stderr" ? "stderr" : "stdout";
+      const room = LIVE_MAX_CHARS - run.live[stream].length;
+      if (room <= 0) continue;
+      const text = chunk[1].length > room ? chunk[1].slice(0, room) : chunk[1];
+      run.live[stream] += text;
+      livePending[stream] += text;
+    }
+    if (liveFrame === 0 && ui !== null) liveFrame = requestAnimationFrame(drawLive);
+  }
+
+  // Text not drawn yet, drawn once per frame: a print loop sends hundreds
+  // of messages a second, and each layout of a long pane costs.
+  const livePending = { stdout: "", stderr: "" };
+  let liveFrame = 0;
+
+  function drawLive() {
+    liveFrame = 0;
+    const run = runs.current;
+    for (const stream of ["stdout", "stderr"]) {
+      const text = livePending[stream];
+      livePending[stream] = "";
+      if (text === "" || run === null || !run.live || ui === null) continue;
+      const pane = ui[stream];
+      const atEnd = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 8;
+      const last = pane.lastChild;
+      if (last !== null && last.nodeType === Node.TEXT_NODE) last.appendData(text);
+      else pane.appendChild(document.createTextNode(text));
+      if (atEnd) pane.scrollTop = pane.scrollHeight;
+    }
+  }
+
+  // Live text of a run that has ended is never drawn after its result.
+  function dropLive() {
+    livePending.stdout = "";
+    livePending.stderr = "";
+    if (liveFrame !== 0) cancelAnimationFrame(liveFrame);
+    liveFrame = 0;
+  }
+
+  // A run that ends without the worker's answer (killed, crashed) keeps the
+  // output it had shown.
+  function keepLiveOutput(run, result) {
+    if (run.live) {
+      result.output = run.live.stdout;
+      result.stderr = run.live.stderr;
+    }
+  }
+
   function stopRun() {
     const run = runs.current;
-    if (run === null || run.stopping) return;
+    if (run === null || run.stopping || run.kind === "reset") return;
     run.stopping = true;
     setStatus("Stopping…", "busy");
     if (run.phase === "routing" || run.phase === "server") {
@@ -483,6 +809,7 @@
     const result = engineResult("killed", "KeyboardInterrupt",
                                 "execution was stopped; the Python runtime was restarted");
     result.metadata.restarted = true;
+    keepLiveOutput(run, result);
     reportRun(run, result);
     finishRun(run, result);
     restartEngine("The program did not respond to Stop, so the Python runtime was restarted; " +
@@ -497,6 +824,10 @@
       result = engineResult("error", "EngineError", "the worker returned no result");
     }
     reportRun(run, result);
+    if (!fatal) {
+      state.browserRuns++;
+      showState();
+    }
     if (!fatal && !run.stopping && offerServer(run, result) && autoServer()) {
       run.reason = serverReason(unavailablePackages(result));
       run.server = true;
@@ -693,6 +1024,11 @@
       stopRun();
       return;
     }
+    if (msg.type === "reset") {
+      const parentId = typeof msg.id === "string" || typeof msg.id === "number" ? msg.id : null;
+      submitReset({ source: "parent", origin: event.origin, parentId });
+      return;
+    }
     if (msg.type !== "run") return;
     const parentId = typeof msg.id === "string" || typeof msg.id === "number" ? msg.id : null;
     const run = { source: "parent", origin: event.origin, parentId, code: "", dataText: "" };
@@ -794,7 +1130,8 @@
   function updateButtons() {
     if (ui === null) return;
     ui.run.disabled = !canRun();
-    ui.stop.disabled = runs.current === null;
+    ui.stop.disabled = runs.current === null || runs.current.kind === "reset";
+    ui.restart.disabled = runs.current !== null;
     ui.runServer.disabled = runs.current !== null;
   }
 
@@ -811,6 +1148,7 @@
   }
 
   function clearOutputs() {
+    dropLive();
     if (ui === null) return;
     showNotice("");
     ui.stdout.textContent = "";
@@ -874,6 +1212,7 @@
   }
 
   function drawResult(run, result) {
+    dropLive();
     clearOutputs();
     ui.stdout.textContent = String(result.output || "");
     ui.stderr.textContent = String(result.stderr || "");
@@ -888,6 +1227,7 @@
 
     const notices = [];
     if (run.routeNote) notices.push(run.routeNote);
+    for (const note of run.notes || []) notices.push(note);
     if (run.reason && typeof result.engine === "string" && result.engine !== "browser") {
       notices.push(run.reason);
     }
@@ -1023,6 +1363,8 @@
       code: $("code"),
       run: $("run"),
       stop: $("stop"),
+      restart: $("restart"),
+      state: $("state"),
       dataInfo: $("data-info"),
       timing: $("timing"),
       engine: $("engine"),
@@ -1057,6 +1399,9 @@
     ui.autoServer.checked = autoServer();
     ui.autoServer.addEventListener("change", () => setAutoServer(ui.autoServer.checked));
     ui.stop.addEventListener("click", stopRun);
+    ui.restart.addEventListener("click", () => {
+      if (runs.current === null) submitReset({ source: "ui" });
+    });
     ui.retry.addEventListener("click", () => {
       showNotice("");
       startEngine();
@@ -1069,6 +1414,7 @@
     });
     showProgress();
     updateButtons();
+    showState();
     if (lastRender !== null) renderResult(lastRender.run, lastRender.result);
     if (runs.current !== null) setStatus("Running…", "busy");
   }
