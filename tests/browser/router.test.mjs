@@ -74,12 +74,13 @@ test("pandas code runs on the server, stdlib code here, and browser runs are rep
       assert.equal(await countReaches("browser", browserBefore + 1), browserBefore + 1);
       assert.equal(await engineCount("native"), nativeBefore + 1);
 
-      // Both runs asked the router as the page, with the page's data.
+      // Both runs asked the router as the page, with the page's data, for
+      // the browser only (a server run then goes to the page's sandbox).
       assert.equal(asked.length, 2);
       for (const body of asked) {
         assert.equal(body.client, "page");
         assert.deepEqual(body.data, data);
-        assert.equal(body.requirements, undefined);
+        assert.deepEqual(body.requirements, { preferredEngine: "browser", fallbackAllowed: false });
       }
       assert.deepEqual(page.pageErrors, []);
     } finally {
