@@ -431,7 +431,9 @@ static APP_MUST_CHECK app_err attempt_run(exe_ctx *x, hist *db, const exe_reques
 {
     native_job job = {.code = req->code, .code_len = req->code_len, .data = req->data,
                       .data_len = req->data_len, .client = req->client,
-                      .sandbox = e == RT_NATIVE ? req->sandbox : NULL};
+                      .sandbox = e == RT_NATIVE ? req->sandbox : NULL,
+                      .on_output = e == RT_NATIVE ? req->on_output : NULL,
+                      .output_ctx = req->output_ctx};
     char msg[APP_ERRMSG_LEN] = "";
     memset(at, 0, sizeof *at);
     at->engine = e;

@@ -44,6 +44,8 @@ typedef struct exe_request {
     int cancel_fd;
     uint64_t client;       /* xp_client_key() of the caller: its fair share of the engines */
     const char *sandbox;   /* exe_run_native only: run in this sandbox (its id), or NULL */
+    xc_output_fn on_output; /* the native engine's output as it comes (xclient.h), or NULL */
+    void *output_ctx;
 } exe_request;
 
 /* Caps of an answer: the engine's result (up to XP_MAX_RESPONSE) with our

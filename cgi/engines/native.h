@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "reqs.h"
 #include "sbuf.h"
+#include "xclient.h"
 
 /* Largest request body of an execution endpoint: code escaped as JSON may
  * take up to six bytes per byte (\u0001), plus the data, plus slack. */
@@ -32,6 +33,8 @@ typedef struct native_job {
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
     uint64_t client;  /* xp_client_key() of the caller, or 0: not counted against a client */
     const char *sandbox; /* run in this sandbox (XP_SANDBOX_ID_LEN hex digits), or NULL */
+    xc_output_fn on_output; /* the job's output as it comes (xclient.h), or NULL */
+    void *output_ctx;
 } native_job;
 
 /* What a sandbox is made with (XP_OP_SANDBOX_CREATE). */

@@ -99,8 +99,8 @@ static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, int cancel_f
 }
 
 app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
-                   const char *data, unsigned timeout_ms, int cancel_fd, sbuf *out, char *msg,
-                   size_t msglen)
+                   const char *data, unsigned timeout_ms, int cancel_fd, xc_output_fn on_output,
+                   void *ctx, sbuf *out, char *msg, size_t msglen)
 {
     long long deadline = now_ms() + timeout_ms;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -131,14 +131,28 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
     if (err == APP_OK && hdr->data_len > 0)
         err = send_all(fd, data, (size_t)hdr->data_len, cancel_fd, deadline, msg, msglen);
     xp_resp_hdr rh;
-    if (err == APP_OK)
-        err = recv_all(fd, &rh, sizeof rh, cancel_fd, deadline, msg, msglen);
-    if (err == APP_OK)
-        err = xp_resp_check(&rh, msg, msglen);
+    char chunk[65536];
+    for (;;) { /* output frames of a streamed job, then the answer */
+        if (err == APP_OK)
+            err = recv_all(fd, &rh, sizeof rh, cancel_fd, deadline, msg, msglen);
+        if (err == APP_OK)
+            err = xp_resp_check(&rh, msg, msglen);
+        if (err != APP_OK || rh.kind == XP_FRAME_RESULT)
+            break;
+        for (size_t left = rh.json_len; left > 0 && err == APP_OK;) {
+            size_t n = left < sizeof chunk ? left : sizeof chunk;
+            err = recv_all(fd, chunk, n, cancel_fd, deadline, msg, msglen);
+            if (err == APP_OK && on_output != NULL &&
+                !on_output(ctx, rh.kind == XP_FRAME_STDERR, chunk, n)) {
+                snprintf(msg, msglen, "the client went away");
+                err = APP_EIO;
+            }
+            left -= n;
+        }
+    }
     if (err != APP_OK)
         goto out;
     size_t start = out->len;
-    char chunk[65536];
     size_t left = rh.json_len;
     while (left > 0 && err == APP_OK) {
         size_t n = left < sizeof chunk ? left : sizeof chunk;

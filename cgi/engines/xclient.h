@@ -11,6 +11,7 @@
 #ifndef PYSANDBOX_XCLIENT_H
 #define PYSANDBOX_XCLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app.h"
@@ -20,6 +21,11 @@
 /* Time allowed on top of the job's own limits before the front gives up. */
 #define XC_MARGIN_MS 5000u
 
+/* Receives a streamed job's output as it comes: n bytes of its stdout (or
+ * stderr), any bytes.  Returning false gives the job up (the caller's
+ * client went away): the request ends with APP_EIO. */
+typedef bool (*xc_output_fn)(void *ctx, bool is_stderr, const char *bytes, size_t n);
+
 /*
  * Sends one request (hdr, then code_len bytes of code, then data_len bytes
  * of data) to the executor listening at socket_path and waits up to
@@ -27,10 +33,13 @@
  * Returns the executor's app_err for the request (APP_OK: out holds the
  * result JSON; otherwise out holds {"message": ...}), or APP_EUNAVAIL (no
  * executor), APP_ETIMEOUT, APP_EUPSTREAM (malformed answer), APP_EIO
- * (cancelled: the client went away) with a sentence in msg.
+ * (cancelled: the client went away) with a sentence in msg.  With
+ * on_output (hdr asks XP_FLAG_STREAM) the job's output frames go to it as
+ * they arrive, before the answer.
  */
 APP_MUST_CHECK app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
-                   const char *data, unsigned timeout_ms, int cancel_fd, sbuf *out, char *msg,
-                   size_t msglen);
+                                  const char *data, unsigned timeout_ms, int cancel_fd,
+                                  xc_output_fn on_output, void *ctx, sbuf *out, char *msg,
+                                  size_t msglen);
 
 #endif

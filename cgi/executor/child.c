@@ -227,6 +227,8 @@ static void child_drain_stream(executor *ex, child *ch, int *fd, sbuf *buf, res_
             } else if ((size_t)n > room && ch->state == CH_RUNNING) {
                 child_kill(ch, over);
             }
+            if (ch->client != NULL && ch->state == CH_RUNNING)
+                client_stream(ex, ch->client, buf == &ch->err_buf, tmp, keep);
             continue;
         }
         if (n < 0 && errno == EINTR)

@@ -21,17 +21,47 @@
 /* Cap of the health JSON (status.h): a few kilobytes in practice. */
 #define CLIENT_STATUS_MAX (64u * 1024)
 
+/* Drops the bytes of cl->reply already sent, keeping what is still to go. */
+static void client_compact(client *cl)
+{
+    if (cl->sent >= cl->reply.len) {
+        sbuf_reset(&cl->reply);
+    } else if (cl->sent > 0) {
+        memmove(cl->reply.data, cl->reply.data + cl->sent, cl->reply.len - cl->sent);
+        cl->reply.len -= cl->sent;
+        cl->reply.data[cl->reply.len] = '\0';
+    }
+    cl->sent = 0;
+}
+
 void client_reply(executor *ex, client *cl, app_err err, const char *json, size_t len)
 {
-    xp_resp_hdr h = {XP_MAGIC_RESP, (uint32_t)err, (uint32_t)len, 0};
-    sbuf_reset(&cl->reply);
+    xp_resp_hdr h = {XP_MAGIC_RESP, (uint32_t)err, (uint32_t)len, XP_FRAME_RESULT};
+    client_compact(cl); /* output frames of a streamed job may still be on their way */
     if (sbuf_append(&cl->reply, &h, sizeof h) != APP_OK ||
         sbuf_append(&cl->reply, json, len) != APP_OK) {
         client_free(ex, cl);
         return;
     }
     cl->state = CL_REPLY;
-    cl->sent = 0;
+    ex_rewatch(ex, cl->fd, EPOLLOUT | EPOLLRDHUP, &cl->ev);
+}
+
+void client_stream(executor *ex, client *cl, bool is_stderr, const char *bytes, size_t n)
+{
+    if ((cl->hdr.flags & XP_FLAG_STREAM) == 0 || cl->state != CL_RUNNING || n == 0)
+        return;
+    xp_resp_hdr h = {XP_MAGIC_RESP, APP_OK, (uint32_t)n,
+                     is_stderr ? XP_FRAME_STDERR : XP_FRAME_STDOUT};
+    client_compact(cl);
+    size_t mark = cl->reply.len;
+    if (sbuf_append(&cl->reply, &h, sizeof h) != APP_OK ||
+        sbuf_append(&cl->reply, bytes, n) != APP_OK) {
+        /* A front that stopped reading: the chunk is dropped here, not from
+         * the answer, which carries all of the output anyway. */
+        cl->reply.len = mark;
+        return;
+    }
     ex_rewatch(ex, cl->fd, EPOLLOUT | EPOLLRDHUP, &cl->ev);
 }
 
@@ -174,6 +204,7 @@ static void client_request_complete(executor *ex, client *cl)
         return;
     }
     ((xp_req_hdr *)cl->payload)->client = 0; /* the child need not know who asked */
+    ((xp_req_hdr *)cl->payload)->flags &= ~XP_FLAG_STREAM; /* nor how the answer travels */
     cl->state = CL_QUEUED;
     if (ex->queue_tail != NULL)
         ex->queue_tail->next_queued = cl;
@@ -246,18 +277,26 @@ static void client_writable(executor *ex, client *cl)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
-        if (n <= 0)
-            break;
+        if (n <= 0) {
+            client_free(ex, cl); /* the front went away */
+            return;
+        }
         cl->sent += (size_t)n;
     }
-    client_free(ex, cl); /* answered (or the front went away) */
+    if (cl->state == CL_REPLY) {
+        client_free(ex, cl); /* answered */
+        return;
+    }
+    /* A streamed job's output is out; its answer comes later. */
+    client_compact(cl);
+    ex_rewatch(ex, cl->fd, EPOLLRDHUP, &cl->ev);
 }
 
 void client_on_event(executor *ex, client *cl, uint32_t events)
 {
-    if (cl->state == CL_REPLY && (events & EPOLLOUT))
+    if ((events & EPOLLOUT) && cl->sent < cl->reply.len)
         client_writable(ex, cl);
-    else
+    else if (cl->state != CL_REPLY)
         client_readable(ex, cl);
 }
 

@@ -11,6 +11,7 @@
 #ifndef PYSANDBOX_EXECUTOR_CLIENT_H
 #define PYSANDBOX_EXECUTOR_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,10 @@ void client_on_event(executor *ex, client *cl, uint32_t events);
 /* Starts sending the answer frame err + json (copied) to cl; frees cl when
  * the frame does not fit its buffer. */
 void client_reply(executor *ex, client *cl, app_err err, const char *json, size_t len);
+
+/* Sends n bytes of its job's stdout (or stderr) to cl now, as an output
+ * frame, when it asked for them (XP_FLAG_STREAM) and its job runs. */
+void client_stream(executor *ex, client *cl, bool is_stderr, const char *bytes, size_t n);
 
 /* Answers cl with err and {"message": message}. */
 void client_error(executor *ex, client *cl, app_err err, const char *message);

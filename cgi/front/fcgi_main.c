@@ -85,8 +85,26 @@ static long long content_length(const char *v)
     return n;
 }
 
+/* http_stream over FastCGI: every write is flushed to nginx at once (the
+ * answer sends X-Accel-Buffering: no, so nginx relays it at once too). */
+static bool stream_begin(void *ctx, const http_resp *resp)
+{
+    FCGX_Request *r = ctx;
+    write_response(r, resp, 1);
+    return FCGX_FFlush(r->out) == 0 && FCGX_GetError(r->out) == 0;
+}
+
+static bool stream_write(void *ctx, const char *bytes, size_t n)
+{
+    FCGX_Request *r = ctx;
+    if (n > 0 && FCGX_PutStr(bytes, (int)n, r->out) != (int)n)
+        return false;
+    return FCGX_FFlush(r->out) == 0 && FCGX_GetError(r->out) == 0;
+}
+
 static void serve_one(svc *s, FCGX_Request *r)
 {
+    const http_stream stream = {stream_begin, stream_write, r};
     http_resp resp;
     http_resp_init(&resp);
     char *body_bytes = NULL;
@@ -101,6 +119,8 @@ static void serve_one(svc *s, FCGX_Request *r)
         .body = "",
         .body_len = 0,
         .cancel_fd = r->ipcFd,
+        .accept = param(r, "HTTP_ACCEPT"),
+        .stream = &stream,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;
     long long clen = content_length(param(r, "CONTENT_LENGTH"));
@@ -144,7 +164,8 @@ static void serve_one(svc *s, FCGX_Request *r)
             }
         }
     }
-    write_response(r, &resp, head_only);
+    if (!resp.streamed)
+        write_response(r, &resp, head_only);
     free(body_bytes);
     http_resp_free(&resp);
 }

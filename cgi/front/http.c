@@ -13,6 +13,7 @@ void http_resp_init(http_resp *r)
     sbuf_init(&r->headers, HTTP_MAX_HEADERS);
     sbuf_init(&r->body, HTTP_MAX_RESPONSE);
     r->has_type = 0;
+    r->streamed = 0;
 }
 
 void http_resp_free(http_resp *r)

@@ -10,6 +10,7 @@
 #ifndef PYSANDBOX_HTTP_H
 #define PYSANDBOX_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "app.h"
@@ -25,6 +26,20 @@
 /* Cap on the response header block. */
 #define HTTP_MAX_HEADERS (16u * 1024)
 
+typedef struct http_resp http_resp;
+
+/*
+ * A response sent in pieces (Server-Sent Events), when the glue can: begin
+ * sends resp's status and headers at once, each write sends bytes at once
+ * (flushed).  Both return false when the client has gone away.  Provided by
+ * fcgi_main.c; NULL in http_req where streaming is not possible (tests).
+ */
+typedef struct http_stream {
+    bool (*begin)(void *ctx, const http_resp *resp);
+    bool (*write)(void *ctx, const char *bytes, size_t n);
+    void *ctx;
+} http_stream;
+
 typedef struct http_req {
     const char *method;       /* "GET", "POST", ... */
     const char *path;         /* decoded path without the query, e.g. "/api/x" */
@@ -36,14 +51,17 @@ typedef struct http_req {
     const char *body;         /* request body, NUL-terminated; may contain NULs */
     size_t body_len;
     int cancel_fd;            /* readable once the client has gone away; -1 if unknown */
+    const char *accept;       /* Accept header value, "" if none */
+    const http_stream *stream; /* how to send a response in pieces, or NULL */
 } http_req;
 
-typedef struct http_resp {
+struct http_resp {
     int status;   /* 200 unless set */
     sbuf headers; /* "Name: value\r\n" lines, without Status */
     sbuf body;
     int has_type; /* a Content-Type header was added */
-} http_resp;
+    int streamed; /* sent already, in pieces (http_stream): nothing more to write */
+};
 
 /* Prepares an empty 200 response. Free with http_resp_free(). */
 void http_resp_init(http_resp *r);

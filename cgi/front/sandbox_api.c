@@ -8,6 +8,7 @@
 
 #include "body.h"
 #include "jscan.h"
+#include "live.h"
 #include "native.h"
 #include "reqs.h"
 #include "xproto.h"
@@ -186,7 +187,9 @@ static APP_MUST_CHECK app_err execute(const conf *c, exe_ctx *x, hist *db, const
             err = APP_OK;
         }
     }
-    if (err == APP_OK) {
+    if (err == APP_OK && live_wanted(req)) {
+        err = live_run(x, db, &er, false, req, resp);
+    } else if (err == APP_OK) {
         exe_answer a;
         exe_run_native(x, db, &er, &a);
         if (a.err != APP_OK) {

@@ -15,6 +15,7 @@
 #include "execution.h"
 #include "form.h"
 #include "insights.h"
+#include "live.h"
 #include "j0api.h"
 #include "native.h"
 #include "page.h"
@@ -346,7 +347,10 @@ static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp 
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd,
                       .client = xp_client_key(req->remote_addr)};
     app_err err = decode_native_run(req, &b, &er, &r, &code, NULL, NULL, msg, msglen);
-    if (err == APP_OK) {
+    if (err == APP_OK && live_wanted(req)) {
+        char dbmsg[APP_ERRMSG_LEN];
+        err = live_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, false, req, resp);
+    } else if (err == APP_OK) {
         char dbmsg[APP_ERRMSG_LEN];
         exe_answer a;
         exe_run_native(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
@@ -406,10 +410,14 @@ static APP_MUST_CHECK app_err ep_execution_run(svc *s, const http_req *req, http
         er.cancel_fd = req->cancel_fd;
         er.client = xp_client_key(req->remote_addr);
         char dbmsg[APP_ERRMSG_LEN];
-        exe_answer a;
-        exe_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
-        err = send_run_answer(resp, &a, r.output_format);
-        exe_answer_free(&a);
+        if (live_wanted(req)) {
+            err = live_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, true, req, resp);
+        } else {
+            exe_answer a;
+            exe_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
+            err = send_run_answer(resp, &a, r.output_format);
+            exe_answer_free(&a);
+        }
     }
     free(code);
     free(client);

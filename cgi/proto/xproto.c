@@ -35,7 +35,7 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
                      size_t msglen)
 {
     if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_SANDBOX_LIST ||
-        (h->flags & ~XP_FLAG_PROGRAM) != 0) {
+        (h->flags & ~(XP_FLAG_PROGRAM | XP_FLAG_STREAM)) != 0) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
     }
@@ -85,7 +85,9 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
 
 app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen)
 {
-    if (h->magic != XP_MAGIC_RESP || h->reserved != 0 || h->err >= APP_ERR_COUNT_ ||
+    if (h->magic != XP_MAGIC_RESP || h->kind > XP_FRAME_STDERR ||
+        (h->kind != XP_FRAME_RESULT && (h->err != APP_OK || h->json_len > XP_MAX_STREAM_BYTES)) ||
+        h->err >= APP_ERR_COUNT_ ||
         h->json_len > XP_MAX_RESPONSE) {
         snprintf(msg, msglen, "malformed executor response header");
         return APP_EUPSTREAM;

@@ -34,6 +34,14 @@
 #define XP_FLAG_PROGRAM 1u /* run as a plain program: the data bytes are its stdin */
 #define XP_FLAG_SANDBOX 2u /* executor -> child only: keep the interpreter and its globals
                             * after the job, and wait for the next one (a sandbox) */
+#define XP_FLAG_STREAM 4u  /* front -> executor only: send the job's stdout and stderr as
+                            * they come (XP_FRAME_STDOUT / _STDERR frames), then the answer */
+
+/* The kinds of response frame (xp_resp_hdr.kind).  A job asked with
+ * XP_FLAG_STREAM gets any number of output frames (json_len raw bytes of
+ * the job's stdout or stderr, in the order written, err 0) before the one
+ * XP_FRAME_RESULT; every other request gets the result frame only. */
+enum xp_frame { XP_FRAME_RESULT = 0, XP_FRAME_STDOUT = 1, XP_FRAME_STDERR = 2 };
 
 enum xp_op {
     XP_OP_JOB = 1,    /* run code with data under the given limits; in sandbox
@@ -104,8 +112,8 @@ typedef struct xp_req_hdr {
 typedef struct xp_resp_hdr {
     uint32_t magic;    /* XP_MAGIC_RESP */
     uint32_t err;      /* app_err: APP_OK, or why there is no result */
-    uint32_t json_len; /* bytes of JSON that follow */
-    uint32_t reserved;
+    uint32_t json_len; /* bytes that follow: JSON, or an output chunk */
+    uint32_t kind;     /* enum xp_frame */
 } xp_resp_hdr;
 
 /* Fills a job header with the default limits. */
