@@ -469,6 +469,9 @@
         err.status = "engine_error";
         reject(err);
       };
+      // Each case starts from fresh globals, as on the server (the worker
+      // keeps one session across runs for the sandbox page).
+      worker.postMessage({ type: "reset", id: `${id}-reset` });
       worker.postMessage({ type: "run", id, code, dataText });
     });
   }
