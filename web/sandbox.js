@@ -579,6 +579,12 @@
         const result = done.answer;
         if (typeof result.engine !== "string") result.engine = "native";
         const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
+        // Not for a rerun of code the browser could not run (run.reason):
+        // the note there says why it moved, and that attempt defined nothing.
+        if (!run.reason && state.browserRuns > 0 && sbx.runs === 0) {
+          run.notes.push("This ran on the server, which does not have the names your earlier " +
+                         "browser runs defined; Restart to start over in one place.");
+        }
         if (md.sandbox && md.sandbox.state_lost === true) {
           forgetSandbox(sbx);
           run.notes.push("The server sandbox ended with this run, so its state was lost; the " +
@@ -825,6 +831,10 @@
     }
     reportRun(run, result);
     if (!fatal) {
+      if (state.browserRuns === 0 && state.server !== null && state.server.runs > 0) {
+        run.notes.push("This ran in your browser, which does not have the names your server " +
+                       "runs defined; Restart to start over in one place.");
+      }
       state.browserRuns++;
       showState();
     }

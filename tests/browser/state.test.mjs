@@ -240,8 +240,10 @@ test("server runs keep their state in this page's sandbox; Restart deletes it", 
     assert.equal(second.status, "Finished on the server (native)");
     assert.equal(await page.getAttribute("html", "data-server-sandbox"), id);
     assert.equal((await sandboxStatus(id)).json.executions, 2);
-    // Browser state and server state are separate, and both shown.
-    await runCode(page, "z = 3");
+    // Browser state and server state are separate, and both shown; a Run
+    // that lands in the other engine says so.
+    const third = await runCode(page, "z = 3");
+    assert.match(third.notice, /ran in your browser, which does not have the names your server runs defined/);
     assert.equal(await page.textContent("#state"),
                  "State: browser, 1 run; server sandbox, 2 runs");
 
@@ -278,3 +280,27 @@ test("server runs keep their state in this page's sandbox; Restart deletes it", 
     await page.context().close();
   }
 });
+
+test("a Run that must change engines says the other engine's names are not there", async () => {
+  const page = await newPage(fx.browser);
+  try {
+    await openSandbox(page, fx.url, { body: { code: "", data: [] } });
+    await waitReady(page);
+    const local = await runCode(page, "x = 41");
+    assert.equal(local.lastStatus, "ok", JSON.stringify(local));
+    assert.equal(await page.textContent("#state"), "State: browser, 1 run");
+    // pandas goes to the server here; x lives in the browser.
+    const remote = await runCode(page, "import pandas\nprint('x' in globals())");
+    assert.equal(remote.stdout, "False\n");
+    assert.equal(await page.getAttribute("html", "data-last-engine"), "native");
+    assert.match(remote.notice, /ran on the server, which does not have the names your earlier browser runs defined/);
+    assert.equal(await page.textContent("#state"), "State: browser, 1 run; server sandbox, 1 run");
+    // With state in both, the router decides again: a stdlib Run stays in the browser.
+    const back = await runCode(page, "print(x + 1)");
+    assert.equal(back.stdout, "42\n");
+    assert.deepEqual(page.pageErrors, []);
+  } finally {
+    await page.context().close();
+  }
+});
+
