@@ -191,6 +191,13 @@ class OneClientCannotStarveOthers(unittest.TestCase):
         body = dict(sleeper_body(SLEEP_S), requirements={"maxExecutionTime": SLEEP_S + 20,
                                                          "preferredEngine": "native",
                                                          "fallbackAllowed": True})
+        # A job is answered before its child has exited, and counts as
+        # running until then: wait for the earlier tests' children to go, so
+        # that "running" below counts only the held jobs.
+        deadline = time.monotonic() + 30
+        while json.loads(svc.get("/api/python/health")[2])["jobs"]["running"] > 0:
+            self.assertLess(time.monotonic(), deadline, "earlier jobs never ended")
+            time.sleep(0.05)
         held = [Outcome("POST", "/api/insights/python-execution", body, "127.0.0.4")
                 for _ in range(client_max_jobs)]
         deadline = time.monotonic() + 30
