@@ -44,6 +44,10 @@ typedef struct conf {
     unsigned pool_size;         /* PYSANDBOX_POOL_SIZE: jailed children kept ready */
     unsigned max_jobs;          /* PYSANDBOX_MAX_JOBS: jobs running at once */
     unsigned client_max_jobs;   /* PYSANDBOX_CLIENT_MAX_JOBS: one client's jobs running or queued */
+    unsigned max_streams;       /* PYSANDBOX_MAX_STREAMS: streamed one-shot jobs running at once,
+                                   beside max_jobs (0: they share max_jobs) */
+    unsigned stream_heartbeat_ms; /* PYSANDBOX_STREAM_HEARTBEAT (seconds) * 1000: longest silence
+                                     on a live-output stream before a heartbeat comment */
     unsigned queue_timeout_ms;  /* PYSANDBOX_QUEUE_TIMEOUT (seconds) * 1000 */
     unsigned jail_uid_base;     /* PYSANDBOX_JAIL_UID_BASE: first outside uid/gid of the slots */
     unsigned jail_tmp_mb;       /* PYSANDBOX_JAIL_TMP_MB: size of each jail's /tmp */

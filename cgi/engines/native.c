@@ -77,16 +77,15 @@ app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *ou
     if (job->on_output != NULL)
         h.flags |= XP_FLAG_STREAM;
     return xc_request(c->executor_socket, &h, job->code, job->data, timeout, cancel_fd,
-                      job->on_output, job->output_ctx, out, msg,
-                      msglen);
+                      job->on_output, job->output_ctx, c->stream_heartbeat_ms, out, msg, msglen);
 }
 
 app_err native_status(const conf *c, sbuf *out, char *msg, size_t msglen)
 {
     xp_req_hdr h;
     xp_req_init(&h, XP_OP_STATUS);
-    return xc_request(c->executor_socket, &h, NULL, NULL, XC_MARGIN_MS, -1, NULL, NULL, out, msg,
-                      msglen);
+    return xc_request(c->executor_socket, &h, NULL, NULL, XC_MARGIN_MS, -1, NULL, NULL, 0, out,
+                      msg, msglen);
 }
 
 app_err native_sandbox(const conf *c, unsigned op, const char *id, const native_sandbox_spec *spec,
@@ -107,5 +106,6 @@ app_err native_sandbox(const conf *c, unsigned op, const char *id, const native_
             snprintf(h.user, sizeof h.user, "%s", spec->user);
         timeout = spec->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS; /* made by a pooled job */
     }
-    return xc_request(c->executor_socket, &h, NULL, NULL, timeout, -1, NULL, NULL, out, msg, msglen);
+    return xc_request(c->executor_socket, &h, NULL, NULL, timeout, -1, NULL, NULL, 0, out, msg,
+                      msglen);
 }

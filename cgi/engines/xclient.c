@@ -20,31 +20,55 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for events on fd, or for cancel_fd to signal that the client left.
- * Returns 1 ready, 0 timed out, -1 cancelled or failed. */
-static int wait_fd(int fd, short events, int cancel_fd, long long deadline)
+/* How one request waits: until deadline, unless cancel_fd (nginx's
+ * connection) reports the client gone; while a streamed job's frames are
+ * awaited, with a heartbeat to on_output after heartbeat_ms of quiet. */
+typedef struct xc_wait {
+    int cancel_fd;
+    long long deadline;
+    xc_output_fn on_output; /* NULL: no heartbeats (yet) */
+    void *ctx;
+    unsigned heartbeat_ms;
+    long long quiet_since;  /* the last frame or heartbeat */
+} xc_wait;
+
+/* Waits for events on fd.  Returns 1 ready, 0 timed out, -1 cancelled,
+ * failed, or a heartbeat the caller's client did not take. */
+static int wait_fd(int fd, short events, xc_wait *w)
 {
     for (;;) {
-        long long left = deadline - now_ms();
+        long long now = now_ms();
+        long long left = w->deadline - now;
         if (left <= 0)
             return 0;
-        struct pollfd p[2] = {{fd, events, 0}, {cancel_fd, POLLIN | POLLRDHUP, 0}};
-        int n = poll(p, cancel_fd >= 0 ? 2 : 1, left > 1000 ? 1000 : (int)left);
+        if (w->on_output != NULL && w->heartbeat_ms > 0) {
+            long long beat = w->quiet_since + w->heartbeat_ms - now;
+            if (beat <= 0) {
+                w->quiet_since = now;
+                if (!w->on_output(w->ctx, false, NULL, 0))
+                    return -1;
+                continue;
+            }
+            if (beat < left)
+                left = beat;
+        }
+        struct pollfd p[2] = {{fd, events, 0}, {w->cancel_fd, POLLIN | POLLRDHUP, 0}};
+        int n = poll(p, w->cancel_fd >= 0 ? 2 : 1, left > 1000 ? 1000 : (int)left);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -1;
         /* nginx sends nothing more after the request; any readiness on its
          * connection means it closed it (the HTTP client went away). */
-        if (cancel_fd >= 0 && p[1].revents != 0)
+        if (w->cancel_fd >= 0 && p[1].revents != 0)
             return -1;
         if (p[0].revents != 0)
             return 1;
     }
 }
 
-static APP_MUST_CHECK app_err send_all(int fd, const void *buf, size_t n, int cancel_fd, long long deadline,
-                        char *msg, size_t msglen)
+static APP_MUST_CHECK app_err send_all(int fd, const void *buf, size_t n, xc_wait *wt, char *msg,
+                                       size_t msglen)
 {
     const char *p = buf;
     while (n > 0) {
@@ -57,7 +81,7 @@ static APP_MUST_CHECK app_err send_all(int fd, const void *buf, size_t n, int ca
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno == EAGAIN) {
-            int r = wait_fd(fd, POLLOUT, cancel_fd, deadline);
+            int r = wait_fd(fd, POLLOUT, wt);
             if (r == 1)
                 continue;
             snprintf(msg, msglen, r == 0 ? "the native engine did not accept the job in time"
@@ -70,8 +94,8 @@ static APP_MUST_CHECK app_err send_all(int fd, const void *buf, size_t n, int ca
     return APP_OK;
 }
 
-static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, int cancel_fd, long long deadline, char *msg,
-                        size_t msglen)
+static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, xc_wait *wt, char *msg,
+                                       size_t msglen)
 {
     char *p = buf;
     while (n > 0) {
@@ -84,7 +108,7 @@ static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, int cancel_f
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && errno == EAGAIN) {
-            int w = wait_fd(fd, POLLIN, cancel_fd, deadline);
+            int w = wait_fd(fd, POLLIN, wt);
             if (w == 1)
                 continue;
             snprintf(msg, msglen, w == 0 ? "the native engine did not answer in time"
@@ -100,9 +124,10 @@ static APP_MUST_CHECK app_err recv_all(int fd, void *buf, size_t n, int cancel_f
 
 app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
                    const char *data, unsigned timeout_ms, int cancel_fd, xc_output_fn on_output,
-                   void *ctx, sbuf *out, char *msg, size_t msglen)
+                   void *ctx, unsigned heartbeat_ms, sbuf *out, char *msg, size_t msglen)
 {
-    long long deadline = now_ms() + timeout_ms;
+    xc_wait wt = {.cancel_fd = cancel_fd, .deadline = now_ms() + timeout_ms, .ctx = ctx,
+                  .heartbeat_ms = heartbeat_ms};
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(socket_path) >= sizeof sa.sun_path) {
         snprintf(msg, msglen, "the executor socket path is too long");
@@ -125,23 +150,25 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
         }
         goto out;
     }
-    err = send_all(fd, hdr, sizeof *hdr, cancel_fd, deadline, msg, msglen);
+    err = send_all(fd, hdr, sizeof *hdr, &wt, msg, msglen);
     if (err == APP_OK && hdr->code_len > 0)
-        err = send_all(fd, code, hdr->code_len, cancel_fd, deadline, msg, msglen);
+        err = send_all(fd, code, hdr->code_len, &wt, msg, msglen);
     if (err == APP_OK && hdr->data_len > 0)
-        err = send_all(fd, data, (size_t)hdr->data_len, cancel_fd, deadline, msg, msglen);
+        err = send_all(fd, data, (size_t)hdr->data_len, &wt, msg, msglen);
     xp_resp_hdr rh;
     char chunk[65536];
+    wt.on_output = on_output; /* heartbeats from now on: the job is queued or runs */
+    wt.quiet_since = now_ms();
     for (;;) { /* output frames of a streamed job, then the answer */
         if (err == APP_OK)
-            err = recv_all(fd, &rh, sizeof rh, cancel_fd, deadline, msg, msglen);
+            err = recv_all(fd, &rh, sizeof rh, &wt, msg, msglen);
         if (err == APP_OK)
             err = xp_resp_check(&rh, msg, msglen);
         if (err != APP_OK || rh.kind == XP_FRAME_RESULT)
             break;
         for (size_t left = rh.json_len; left > 0 && err == APP_OK;) {
             size_t n = left < sizeof chunk ? left : sizeof chunk;
-            err = recv_all(fd, chunk, n, cancel_fd, deadline, msg, msglen);
+            err = recv_all(fd, chunk, n, &wt, msg, msglen);
             if (err == APP_OK && on_output != NULL &&
                 !on_output(ctx, rh.kind == XP_FRAME_STDERR, chunk, n)) {
                 snprintf(msg, msglen, "the client went away");
@@ -149,6 +176,7 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
             }
             left -= n;
         }
+        wt.quiet_since = now_ms();
     }
     if (err != APP_OK)
         goto out;
@@ -156,7 +184,7 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
     size_t left = rh.json_len;
     while (left > 0 && err == APP_OK) {
         size_t n = left < sizeof chunk ? left : sizeof chunk;
-        err = recv_all(fd, chunk, n, cancel_fd, deadline, msg, msglen);
+        err = recv_all(fd, chunk, n, &wt, msg, msglen);
         if (err == APP_OK && sbuf_append(out, chunk, n) != APP_OK) {
             snprintf(msg, msglen, "the native engine's answer is too large");
             err = APP_EUPSTREAM;

@@ -22,8 +22,10 @@
 #define XC_MARGIN_MS 5000u
 
 /* Receives a streamed job's output as it comes: n bytes of its stdout (or
- * stderr), any bytes.  Returning false gives the job up (the caller's
- * client went away): the request ends with APP_EIO. */
+ * stderr), any bytes; or, with bytes NULL and n 0, a heartbeat: nothing
+ * came for heartbeat_ms (a stream can say it is still alive).  Returning
+ * false gives the job up (the caller's client went away): the request ends
+ * with APP_EIO. */
 typedef bool (*xc_output_fn)(void *ctx, bool is_stderr, const char *bytes, size_t n);
 
 /*
@@ -35,11 +37,12 @@ typedef bool (*xc_output_fn)(void *ctx, bool is_stderr, const char *bytes, size_
  * executor), APP_ETIMEOUT, APP_EUPSTREAM (malformed answer), APP_EIO
  * (cancelled: the client went away) with a sentence in msg.  With
  * on_output (hdr asks XP_FLAG_STREAM) the job's output frames go to it as
- * they arrive, before the answer.
+ * they arrive, before the answer, and a heartbeat after each heartbeat_ms
+ * without one (0: none).
  */
 APP_MUST_CHECK app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *code,
                                   const char *data, unsigned timeout_ms, int cancel_fd,
-                                  xc_output_fn on_output, void *ctx, sbuf *out, char *msg,
-                                  size_t msglen);
+                                  xc_output_fn on_output, void *ctx, unsigned heartbeat_ms,
+                                  sbuf *out, char *msg, size_t msglen);
 
 #endif

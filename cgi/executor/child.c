@@ -412,6 +412,7 @@ static void child_sandbox_done(executor *ex, child *ch)
         return; /* over an output cap, or its pipes closed: it ends as a job does */
     ex->n_running--;
     ex->n_sandbox_running -= ch->job.sandbox[0] != '\0';
+    ex->n_stream_running -= ex_job_streamed(ex, &ch->job);
     if (ch->job.op == XP_OP_SANDBOX_CREATE) {
         client *cl = ch->client;
         ch->client = NULL;
@@ -483,6 +484,7 @@ void child_start_job(executor *ex, client *cl, child *ch)
     }
     client_dequeue(ex, cl);
     ex->n_sandbox_running += cl->hdr.sandbox[0] != '\0';
+    ex->n_stream_running += ex_job_streamed(ex, &cl->hdr);
     ch->state = CH_RUNNING;
     ch->job = cl->hdr;
     ch->client = cl;
@@ -575,6 +577,7 @@ void child_finish(executor *ex, child *ch, int status, const struct rusage *ru)
     } else if (ch->state == CH_RUNNING) {
         ex->n_running--;
         ex->n_sandbox_running -= ch->job.sandbox[0] != '\0';
+        ex->n_stream_running -= ex_job_streamed(ex, &ch->job);
         child_answer(ex, ch, true, status, ru);
     }
     if (ch->sbx != NULL) /* held, or its execution's client went away */

@@ -28,6 +28,7 @@
 
 #include "cgroup.h"
 #include "conf.h"
+#include "xproto.h"
 #include "zygote.h"
 
 /* Consecutive failed spawns after which queued jobs are refused at once. */
@@ -94,6 +95,7 @@ typedef struct executor {
     sandbox *sandboxes;       /* every record, live and dead */
     char sandbox_boot[9];     /* this executor's tag: the first 8 hex digits of its ids */
     unsigned n_sandbox_running; /* of n_running: executions in a sandbox (not pool jobs) */
+    unsigned n_stream_running;  /* of n_running: streamed one-shot jobs (ex_job_streamed) */
     unsigned sbx_live;        /* sandboxes ready or busy */
     uint64_t sbx_created, sbx_executions, sbx_successes;
     double sbx_exec_ms_total;
@@ -107,6 +109,16 @@ typedef struct executor {
 
 /* CLOCK_MONOTONIC in whole milliseconds. */
 uint64_t ex_now_ms(void);
+
+/* Whether the job h describes counts against PYSANDBOX_MAX_STREAMS rather
+ * than PYSANDBOX_MAX_JOBS: a one-shot job whose output is streamed.  A
+ * stream is watched, so it tends to run long (an agent following a
+ * training loop); with capacity of its own, 64 of them leave the slots of
+ * short runs free.  Executions in a sandbox count against neither. */
+bool ex_job_streamed(const executor *ex, const xp_req_hdr *h);
+
+/* Whether a job h describes may start now: its class has a free slot. */
+bool ex_has_room(const executor *ex, const xp_req_hdr *h);
 
 /* CLOCK_MONOTONIC in fractional milliseconds, for reported durations. */
 double ex_now_ms_f(void);

@@ -113,16 +113,30 @@ void ex_close_fd(executor *ex, int *fd)
     }
 }
 
+bool ex_job_streamed(const executor *ex, const xp_req_hdr *h)
+{
+    return ex->c.max_streams > 0 && h->sandbox[0] == '\0' && (h->flags & XP_FLAG_STREAM) != 0;
+}
+
+bool ex_has_room(const executor *ex, const xp_req_hdr *h)
+{
+    if (ex_job_streamed(ex, h))
+        return ex->n_stream_running < ex->c.max_streams;
+    return ex->n_running - ex->n_sandbox_running - ex->n_stream_running < ex->c.max_jobs;
+}
+
 void ex_dispatch(executor *ex)
 {
     /* In queue order, each to a child that fits it (a sandbox's creation
-     * waits for a lean one; see child_pick_idle).  Executions in sandboxes
-     * run in their own held slots: not counted against max_jobs. */
+     * waits for a lean one; see child_pick_idle) if its class has room
+     * (ex_has_room): a full class does not hold back the others' jobs.
+     * Executions in sandboxes run in their own held slots. */
     client *cl = ex->queue_head;
-    while (cl != NULL && ex->idle != NULL &&
-           ex->n_running - ex->n_sandbox_running < ex->c.max_jobs) {
+    while (cl != NULL && ex->idle != NULL) {
         client *next = cl->next_queued;
-        child *ch = child_pick_idle(ex, cl->hdr.op == XP_OP_SANDBOX_CREATE);
+        child *ch = ex_has_room(ex, &cl->hdr)
+                        ? child_pick_idle(ex, cl->hdr.op == XP_OP_SANDBOX_CREATE)
+                        : NULL;
         if (ch != NULL)
             child_start_job(ex, cl, ch);
         cl = next;
@@ -338,7 +352,7 @@ static int setup(executor *ex, const char *argv0)
 
     /* Slots: the pool plus the running jobs; each gets its own outside uid
      * when we are root, so RLIMIT_NPROC and file ownership are per job. */
-    ex->nslots = ex->c.pool_size + ex->c.max_jobs + ex->c.max_sandboxes;
+    ex->nslots = ex->c.pool_size + ex->c.max_jobs + ex->c.max_streams + ex->c.max_sandboxes;
     if (!sandbox_init(ex)) {
         fprintf(stderr, "pysandbox-executor: no random bytes for sandbox ids\n");
         return 2;

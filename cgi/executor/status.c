@@ -23,10 +23,12 @@ static APP_MUST_CHECK app_err status_put_counts(const executor *ex, sbuf *b)
     return sbuf_printf(
         b,
         "\"pool\":{\"ready\":%u,\"starting\":%u,\"target\":%u},"
-        "\"jobs\":{\"running\":%u,\"queued\":%u,\"maxRunning\":%u,\"completed\":%llu,"
+        "\"jobs\":{\"running\":%u,\"queued\":%u,\"maxRunning\":%u,\"streamsRunning\":%u,"
+        "\"maxStreams\":%u,\"completed\":%llu,"
         "\"failed\":%llu,\"refusedOverClientShare\":%llu},\"spawns\":{\"total\":%llu,"
         "\"failed\":%llu,\"precopied\":%llu},",
         ex->n_idle, ex->n_starting, ex->c.pool_size, ex->n_running, ex->n_queued, ex->c.max_jobs,
+        ex->n_stream_running, ex->c.max_streams,
         (unsigned long long)ex->jobs_done, (unsigned long long)ex->jobs_failed,
         (unsigned long long)ex->jobs_refused_client, (unsigned long long)ex->spawns,
         (unsigned long long)ex->spawn_errors, (unsigned long long)ex->spawns_precopied);

@@ -5,14 +5,20 @@
  * restarts any that die.  With PYSANDBOX_FCGI_CONTROL_SOCKET it also opens
  * a second socket served by FCGI_CONTROL_WORKERS workers of their own:
  * nginx sends the health endpoints there, so that they never wait behind
- * user work holding every ordinary worker.  Each worker is single-threaded: it accepts one
+ * user work holding every ordinary worker.  With PYSANDBOX_FCGI_STREAM_SOCKET
+ * a third socket is served by PYSANDBOX_STREAM_WORKERS workers: nginx sends
+ * requests that ask for live output (Accept: text/event-stream) there, so
+ * that watched runs, which hold their worker for as long as they run, do
+ * not take the workers short requests need.  An idle worker costs a few
+ * hundred KiB of its own (docs/PERFORMANCE.md).  Each worker is single-threaded: it accepts one
  * request, turns the FastCGI params into an http_req, reads the body only
  * if the route's cap allows it, calls svc_handle() and writes the
  * http_resp.  This is the only file that includes fcgiapp.h.
  *
  * Environment: PYSANDBOX_ROOT (project directory), PYSANDBOX_FCGI_SOCKET
  * (unix socket path), PYSANDBOX_FCGI_CONTROL_SOCKET (optional), PYSANDBOX_WORKERS
- * (1..256, default 16), plus the settings conf.c reads.
+ * (1..256, default 16), PYSANDBOX_FCGI_STREAM_SOCKET (optional),
+ * PYSANDBOX_STREAM_WORKERS (1..1024, default 72), plus the settings conf.c reads.
  */
 #include <errno.h>
 #include <fcgiapp.h>
@@ -38,6 +44,10 @@
 #define FCGI_BACKLOG 256
 /* Workers of the control socket (health, liveness): each answer is quick. */
 #define FCGI_CONTROL_WORKERS 2
+/* Workers of the stream socket: PYSANDBOX_MAX_STREAMS' default (64) and a
+ * few for streams waiting for an executor slot or finishing. */
+#define FCGI_DEFAULT_STREAM_WORKERS 72
+#define FCGI_MAX_STREAM_WORKERS 1024
 
 typedef struct worker {
     pid_t pid;
@@ -245,6 +255,10 @@ int main(int argc, char **argv)
     const char *control_path = getenv("PYSANDBOX_FCGI_CONTROL_SOCKET");
     if (control_path != NULL && control_path[0] == '\0')
         control_path = NULL;
+    const char *stream_path = getenv("PYSANDBOX_FCGI_STREAM_SOCKET");
+    if (stream_path != NULL && stream_path[0] == '\0')
+        stream_path = NULL;
+    const char *stream_workers_env = getenv("PYSANDBOX_STREAM_WORKERS");
     if (root == NULL || sock_path == NULL) {
         fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_ROOT and PYSANDBOX_FCGI_SOCKET must be set\n");
         return 2;
@@ -253,6 +267,14 @@ int main(int argc, char **argv)
     if (workers_env != NULL &&
         (!conf_parse_size(workers_env, &nworkers) || nworkers < 1 || nworkers > FCGI_MAX_WORKERS)) {
         fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_WORKERS must be 1..%d\n", FCGI_MAX_WORKERS);
+        return 2;
+    }
+    size_t nstream = FCGI_DEFAULT_STREAM_WORKERS;
+    if (stream_workers_env != NULL &&
+        (!conf_parse_size(stream_workers_env, &nstream) || nstream < 1 ||
+         nstream > FCGI_MAX_STREAM_WORKERS)) {
+        fprintf(stderr, "pysandbox-fcgi: PYSANDBOX_STREAM_WORKERS must be 1..%d\n",
+                FCGI_MAX_STREAM_WORKERS);
         return 2;
     }
     conf c;
@@ -274,7 +296,9 @@ int main(int argc, char **argv)
     }
     int sock = open_socket(sock_path);
     int control_sock = control_path != NULL ? open_socket(control_path) : -1;
-    if (sock < 0 || (control_path != NULL && control_sock < 0))
+    int stream_sock = stream_path != NULL ? open_socket(stream_path) : -1;
+    if (sock < 0 || (control_path != NULL && control_sock < 0) ||
+        (stream_path != NULL && stream_sock < 0))
         return 1;
 
     struct sigaction sa = {0};
@@ -283,18 +307,23 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    size_t nall = nworkers + (control_sock >= 0 ? FCGI_CONTROL_WORKERS : 0);
+    size_t ncontrol = control_sock >= 0 ? FCGI_CONTROL_WORKERS : 0;
+    if (stream_sock < 0)
+        nstream = 0;
+    size_t nall = nworkers + ncontrol + nstream;
     worker *w = calloc(nall, sizeof *w);
     if (w == NULL)
         return 1;
     for (size_t i = 0; i < nall; i++) {
-        w[i].sock = i < nworkers ? sock : control_sock;
+        w[i].sock = i < nworkers ? sock : i < nworkers + ncontrol ? control_sock : stream_sock;
         w[i].pid = spawn_worker(s, w[i].sock);
         w[i].started = time(NULL);
     }
     fprintf(stderr, "pysandbox-fcgi: %zu workers on %s", nworkers, sock_path);
     if (control_sock >= 0)
-        fprintf(stderr, ", %d on %s", FCGI_CONTROL_WORKERS, control_path);
+        fprintf(stderr, ", %zu on %s", ncontrol, control_path);
+    if (stream_sock >= 0)
+        fprintf(stderr, ", %zu on %s", nstream, stream_path);
     fputc('\n', stderr);
 
     while (!stop_requested) {
@@ -330,6 +359,8 @@ int main(int argc, char **argv)
     unlink(sock_path);
     if (control_path != NULL)
         unlink(control_path);
+    if (stream_path != NULL)
+        unlink(stream_path);
     free(w);
     svc_free(s);
     conf_free(&c);
