@@ -38,6 +38,26 @@ def health():
     return status, json.loads(raw)
 
 
+def wait_for_jobs(predicate, seconds, what):
+    """Waits until predicate holds for the executor's job counters.  A health
+    answer without them (the executor slow to answer on a loaded host) counts
+    as "not yet"; the last such answer is named if the wait times out."""
+    last_error = None
+
+    def check():
+        nonlocal last_error
+        status, body = health()
+        if status != 200 or "jobs" not in body:
+            last_error = (status, body)
+            return False
+        return predicate(body["jobs"])
+
+    try:
+        wait_until(check, seconds, what)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last health answer without jobs: {last_error}") from None
+
+
 def wait_until(predicate, seconds, what):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -344,9 +364,9 @@ class EngineLifecycleTests(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", svc.port))
         s.sendall(b"POST " + EXECUTE.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: "
                   b"application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        wait_until(lambda: health()[1]["jobs"]["running"] == 1, 10, "the job to start")
+        wait_for_jobs(lambda j: j["running"] == 1, 10, "the job to start")
         s.close()
-        wait_until(lambda: health()[1]["jobs"]["running"] == 0, 5, "the job to be killed")
+        wait_for_jobs(lambda j: j["running"] == 0, 5, "the job to be killed")
 
     def test_executor_down_gives_503_then_it_is_restarted(self):
         executors = svc.pids("pysandbox-executor")
