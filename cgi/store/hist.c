@@ -101,6 +101,19 @@ app_err hist_exec(hist *h, const char *sql, char *msg, size_t msglen)
     return APP_OK;
 }
 
+/* The schema version the database says it has (PRAGMA user_version); 0
+ * when it cannot be read (a new file). */
+static int schema_version(hist *h)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
 app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
 {
     app_err err = APP_EDB;
@@ -121,15 +134,16 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
                            "PRAGMA foreign_keys=ON;",
                         msg, msglen)) != APP_OK)
         goto out;
+    /* Most opens find the schema current: a read says so without the
+     * write lock (which would queue behind, and block, every writer). */
+    if (schema_version(h) == NMIGRATIONS) {
+        *out = h;
+        return APP_OK;
+    }
     /* Migrate under an exclusive lock so two starting workers do not both do it. */
     if ((err = hist_exec(h, "BEGIN IMMEDIATE", msg, msglen)) != APP_OK)
         goto out;
-    sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int version = schema_version(h);
     if (version > NMIGRATIONS) {
         app_ignore(hist_exec(h, "ROLLBACK", msg, msglen)); /* msg is overwritten: the schema says why */
         snprintf(msg, msglen, "database %s has schema %d, newer than this build (%d)", path,

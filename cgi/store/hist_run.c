@@ -361,9 +361,18 @@ void hist_run_purge(hist *h, double retention_s)
 {
     sqlite3_stmt *st = NULL;
     char ignored[APP_ERRMSG_LEN];
-    if (hist_prepare(h, "DELETE FROM async_executions WHERE finished_at < ?", "purge", &st, ignored,
-                     sizeof ignored) == APP_OK) {
-        sqlite3_bind_double(st, 1, hist_now_s() - retention_s);
+    double before = hist_now_s() - retention_s;
+    /* Most calls find nothing to purge: a read says so without the write
+     * lock, which every request taking it would make the tasks wait for. */
+    if (hist_prepare(h, "SELECT 1 FROM async_executions WHERE finished_at < ? LIMIT 1", "purge",
+                     &st, ignored, sizeof ignored) != APP_OK)
+        return;
+    sqlite3_bind_double(st, 1, before);
+    bool some = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (some && hist_prepare(h, "DELETE FROM async_executions WHERE finished_at < ?", "purge", &st,
+                             ignored, sizeof ignored) == APP_OK) {
+        sqlite3_bind_double(st, 1, before);
         app_ignore(hist_step_done(h, st, "purge", ignored, sizeof ignored)); /* retried next call */
     }
 }
