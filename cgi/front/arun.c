@@ -9,14 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bg.h"
+#include "runpool.h"
 #include "execution.h"
 #include "jsonw.h"
 #include "reqs.h"
 #include "xproto.h"
 
-/* The task's name in bg_run_task() and fcgi_main.c's table. */
-#define ARUN_TASK "execution"
+/* A run's task is named ARUN_TASK_PREFIX and the first ARUN_TASK_ID_CHARS
+ * characters of its id (what ps shows, and how task_alive knows it). */
+#define ARUN_TASK_PREFIX "run-"
+#define ARUN_TASK_ID_CHARS (RUNPOOL_NAME_MAX - (sizeof ARUN_TASK_PREFIX - 1))
 /* Largest requirements object kept with a run (what POST accepts). */
 #define ARUN_MAX_REQUIREMENTS (64u * 1024)
 
@@ -36,23 +38,31 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Whether pid is still the task running id.  Its command line says so
- * (argv as bg_run_task() wrote it), which a pid reused by another process
- * does not; when it cannot be read, whether the pid exists at all. */
+/* The name of run id's task (RUNPOOL_NAME_MAX + 1 bytes). */
+static void task_name(const char *id, char name[RUNPOOL_NAME_MAX + 1])
+{
+    snprintf(name, RUNPOOL_NAME_MAX + 1, ARUN_TASK_PREFIX "%.*s", (int)ARUN_TASK_ID_CHARS, id);
+}
+
+/* Whether pid is still the task running id.  Its name says so, which a
+ * pid reused by another process does not (unless it is the task of a run
+ * whose id starts with the same 44 bits); when the name cannot be read,
+ * whether the pid exists at all. */
 static bool task_alive(long pid, const char *id)
 {
     if (pid <= 0)
         return false;
-    char path[64], want[128], got[128];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-    int n = snprintf(want, sizeof want, "pysandbox-fcgi%c--task%c" ARUN_TASK "%c%s%c", '\0', '\0',
-                     '\0', id, '\0');
+    char path[64], want[RUNPOOL_NAME_MAX + 2], got[64];
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    task_name(id, want);
+    size_t n = strlen(want);
+    want[n++] = '\n'; /* how comm reads */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno != ENOENT && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
     ssize_t len = read(fd, got, sizeof got);
     close(fd);
-    return len == n && memcmp(got, want, (size_t)n) == 0;
+    return len == (ssize_t)n && memcmp(got, want, n) == 0;
 }
 
 /* The runs found lost in one pass, closed after the walk. */
@@ -63,15 +73,31 @@ typedef struct reap_list {
     const char *why[ARUN_REAP_BATCH];
 } reap_list;
 
+/* Why a run whose row says status is lost (its task never started, or is
+ * gone), or NULL when it is not. */
+static const char *lost_why(const char *id, hist_run_status status, long task_pid,
+                            double created_at, double now)
+{
+    if (status == HIST_RUN_QUEUED && now - created_at > HIST_TASK_START_S)
+        return "the run was lost: its task never started";
+    if (status == HIST_RUN_RUNNING && !task_alive(task_pid, id))
+        return "the run was lost: its task ended without an answer (or the service restarted)";
+    return NULL;
+}
+
+/* Closes run id as failed, lost for the reason why. */
+static void close_lost(hist *h, const char *id, const char *why)
+{
+    char msg[APP_ERRMSG_LEN];
+    if (hist_run_finish(h, id, HIST_RUN_FAILED, NULL, 0, "lost", why, msg, sizeof msg) != APP_OK)
+        fprintf(stderr, "pysandbox executions: closing lost %s: %s\n", id, msg);
+}
+
 static APP_MUST_CHECK app_err reap_one(void *ctx, const char *id, hist_run_status status,
                                        long task_pid, double created_at)
 {
     reap_list *l = ctx;
-    const char *why = NULL;
-    if (status == HIST_RUN_QUEUED && l->now - created_at > HIST_TASK_START_S)
-        why = "the run was lost: its task never started";
-    else if (status == HIST_RUN_RUNNING && !task_alive(task_pid, id))
-        why = "the run was lost: its task ended without an answer (or the service restarted)";
+    const char *why = lost_why(id, status, task_pid, created_at, l->now);
     if (why == NULL || strlen(id) != HIST_RUN_ID_LEN)
         return APP_OK;
     memcpy(l->id[l->n], id, HIST_RUN_ID_LEN + 1);
@@ -79,18 +105,47 @@ static APP_MUST_CHECK app_err reap_one(void *ctx, const char *id, hist_run_statu
     return l->n < ARUN_REAP_BATCH ? APP_OK : APP_ETOOBIG; /* full: the rest next time */
 }
 
-/* Purges runs past their retention and closes lost ones.  Housekeeping:
- * its failures are left to the next call. */
+/* Purges runs past their retention and closes lost ones, at most every
+ * ARUN_HOUSEKEEP_MS in this process: each pass reads every active row and
+ * its task's /proc entry, too much for every request (the run a request
+ * names is checked by load_row itself).  Housekeeping: its failures are
+ * left to the next pass. */
 static void housekeep(const conf *c, hist *h)
 {
+    static double last_s = -1;
+    double now = now_s();
+    if (last_s >= 0 && now - last_s < ARUN_HOUSEKEEP_MS / 1000.0 && now >= last_s)
+        return;
+    last_s = now;
     hist_run_purge(h, c->execution_retention_s);
-    reap_list l = {.now = now_s()};
+    reap_list l = {.now = now};
     char msg[APP_ERRMSG_LEN];
     app_ignore(hist_run_active_each(h, reap_one, &l, msg, sizeof msg)); /* what was found counts */
     for (int i = 0; i < l.n; i++)
-        if (hist_run_finish(h, l.id[i], HIST_RUN_FAILED, NULL, 0, "lost", l.why[i], msg,
-                            sizeof msg) != APP_OK)
-            fprintf(stderr, "pysandbox executions: closing lost %s: %s\n", l.id[i], msg);
+        close_lost(h, l.id[i], l.why[i]);
+}
+
+/* Loads run id into *row (free it on APP_OK) as an answer must see it:
+ * closed as lost first when its task is gone, and APP_ENOTFOUND once past
+ * its retention, whether or not a purge has deleted it yet. */
+static APP_MUST_CHECK app_err load_row(const conf *c, hist *h, const char *id, hist_run_row *row,
+                                       char *msg, size_t msglen)
+{
+    app_err err = hist_run_get(h, id, row, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    const char *why = lost_why(id, row->status, row->task_pid, row->created_at, now_s());
+    if (why != NULL) {
+        close_lost(h, id, why);
+        hist_run_row_free(row);
+        err = hist_run_get(h, id, row, msg, msglen);
+    }
+    if (err == APP_OK && !hist_run_active(row->status) &&
+        row->finished_at < now_s() - c->execution_retention_s) {
+        hist_run_row_free(row);
+        err = APP_ENOTFOUND;
+    }
+    return err;
 }
 
 app_err arun_submit(const conf *c, hist *h, const arun_request *r, char *id, char *msg,
@@ -106,7 +161,7 @@ app_err arun_submit(const conf *c, hist *h, const arun_request *r, char *id, cha
                                   r->requirements, id, msg, msglen);
     if (err != APP_OK)
         return err;
-    err = bg_run_task(ARUN_TASK, id, msg, msglen);
+    err = runpool_wake(id, msg, msglen);
     if (err != APP_OK) {
         char ignored[APP_ERRMSG_LEN];
         /* Left queued if this fails too: housekeeping closes it as lost. */
@@ -175,12 +230,12 @@ static APP_MUST_CHECK app_err status_json(const hist_run_row *row, sbuf *out)
     return err == APP_OK ? sbuf_puts(out, "}\n") : err;
 }
 
-/* Loads id (after housekeeping) and appends its status JSON. */
-static APP_MUST_CHECK app_err load_json(hist *h, const char *id, sbuf *out, char *msg,
-                                        size_t msglen)
+/* Loads id (load_row) and appends its status JSON. */
+static APP_MUST_CHECK app_err load_json(const conf *c, hist *h, const char *id, sbuf *out,
+                                        char *msg, size_t msglen)
 {
     hist_run_row row;
-    app_err err = hist_run_get(h, id, &row, msg, msglen);
+    app_err err = load_row(c, h, id, &row, msg, msglen);
     if (err == APP_OK)
         err = status_json(&row, out);
     hist_run_row_free(&row);
@@ -203,7 +258,7 @@ app_err arun_status_json(const conf *c, hist *h, const char *id, sbuf *out, char
     if (!arun_id_ok(id))
         return not_found(c, msg, msglen);
     housekeep(c, h);
-    app_err err = load_json(h, id, out, msg, msglen);
+    app_err err = load_json(c, h, id, out, msg, msglen);
     return err == APP_ENOTFOUND ? not_found(c, msg, msglen) : err;
 }
 
@@ -228,7 +283,7 @@ app_err arun_cancel(const conf *c, hist *h, const char *id, sbuf *out, char *msg
      * refused; then the task goes, and with it the jailed job. */
     if (task_alive(pid, id) && kill((pid_t)pid, SIGKILL) != 0 && errno != ESRCH)
         fprintf(stderr, "pysandbox executions: kill %ld (%s): %s\n", pid, id, strerror(errno));
-    return load_json(h, id, out, msg, msglen);
+    return load_json(c, h, id, out, msg, msglen);
 }
 
 /* Sleeps ms milliseconds. */
@@ -242,11 +297,10 @@ static void pause_ms(int ms)
 /* Runs the claimed job and stores its outcome: the engine's answer, or
  * why there is none.  Retries while the executor or the client's share of
  * it is full, for ARUN_BUSY_RETRY_S. */
-static void run_claimed(const conf *c, hist *h, const char *id, uint64_t client, const sbuf *code,
+static void run_claimed(exe_ctx *x, hist *h, const char *id, uint64_t client, const sbuf *code,
                         const sbuf *data, const sbuf *requirements)
 {
     char msg[APP_ERRMSG_LEN] = "";
-    exe_ctx *x = NULL;
     reqs r;
     reqs_init(&r);
     exe_answer a = {.err = APP_OK};
@@ -254,8 +308,6 @@ static void run_claimed(const conf *c, hist *h, const char *id, uint64_t client,
     app_err err = requirements->len > 0
                       ? reqs_decode(requirements->data, requirements->len, &r, msg, sizeof msg)
                       : APP_OK;
-    if (err == APP_OK)
-        err = exe_ctx_new(c, &x, msg, sizeof msg);
     if (err == APP_OK) {
         exe_request er = {
             .code = code->data ? code->data : "",
@@ -293,44 +345,88 @@ static void run_claimed(const conf *c, hist *h, const char *id, uint64_t client,
         fprintf(stderr, "pysandbox executions: storing %s: %s\n", id, dbmsg);
     if (answered)
         exe_answer_free(&a);
-    exe_ctx_free(x);
 }
 
-app_err arun_task(const conf *c, const char *id)
-{
-    hist *h = NULL;
-    char msg[APP_ERRMSG_LEN] = "";
-    uint64_t client = 0;
+/* The pool's state in one of its processes (each has its own copy): the
+ * spawner's engine context, a spare's store handle, the run it took. */
+static struct {
+    const conf *c;
+    exe_ctx *x; /* From exe_ctx_new() in the spawner; ends with the process */
+    hist *h;    /* From hist_open() in the spare; ends with the process */
+    char id[HIST_RUN_ID_LEN + 1];
+    uint64_t client;
     sbuf code, data, requirements;
-    sbuf_init(&code, XP_MAX_CODE);
-    sbuf_init(&data, XP_MAX_DATA);
-    sbuf_init(&requirements, ARUN_MAX_REQUIREMENTS);
-    app_err err = arun_id_ok(id) ? APP_OK : APP_EFIELD;
-    if (err == APP_OK)
-        err = hist_open(c->db_path, &h, msg, sizeof msg);
-    if (err == APP_OK)
-        err = hist_run_claim(h, id, (long)getpid(), &client, &code, &data, &requirements, msg,
-                             sizeof msg);
-    if (err == APP_ENOTFOUND) {
-        err = APP_OK; /* cancelled before it started (or started twice): nothing to do */
-        goto out;
+} pool;
+
+static bool pool_start(void *ctx)
+{
+    (void)ctx;
+    char msg[APP_ERRMSG_LEN] = "";
+    if (exe_ctx_new(pool.c, &pool.x, msg, sizeof msg) == APP_OK)
+        return true;
+    fprintf(stderr, "pysandbox executions: task pool: %s\n", msg);
+    return false;
+}
+
+static bool pool_prepare(void *ctx)
+{
+    (void)ctx;
+    char msg[APP_ERRMSG_LEN] = "";
+    sbuf_init(&pool.code, XP_MAX_CODE);
+    sbuf_init(&pool.data, XP_MAX_DATA);
+    sbuf_init(&pool.requirements, ARUN_MAX_REQUIREMENTS);
+    if (hist_open(pool.c->db_path, &pool.h, msg, sizeof msg) == APP_OK)
+        return true;
+    fprintf(stderr, "pysandbox executions: task pool: %s\n", msg);
+    return false;
+}
+
+/* Takes the queued run id: named after it first, so that whoever sees it
+ * running (task_alive) recognises its task. */
+static bool pool_take(void *ctx, const char *id)
+{
+    (void)ctx;
+    char name[RUNPOOL_NAME_MAX + 1], msg[APP_ERRMSG_LEN] = "";
+    if (!arun_id_ok(id))
+        return false;
+    task_name(id, name);
+    if (!runpool_set_name(name))
+        return false;
+    sbuf_reset(&pool.code);
+    sbuf_reset(&pool.data);
+    sbuf_reset(&pool.requirements);
+    app_err err = hist_run_claim(pool.h, id, (long)getpid(), &pool.client, &pool.code, &pool.data,
+                                 &pool.requirements, msg, sizeof msg);
+    if (err == APP_OK) {
+        memcpy(pool.id, id, sizeof pool.id);
+        return true;
     }
-    if (err != APP_OK) {
-        fprintf(stderr, "pysandbox-fcgi --task " ARUN_TASK " %s: %s\n", id,
-                msg[0] ? msg : app_strerror(err));
+    if (err != APP_ENOTFOUND) { /* not found: cancelled before it started, nothing to do */
         char dbmsg[APP_ERRMSG_LEN];
+        fprintf(stderr, "pysandbox executions: task %s: %s\n", id, msg);
         /* Not run: say why (a row this cannot close is closed as lost later). */
-        if (h != NULL &&
-            hist_run_finish(h, id, HIST_RUN_FAILED, NULL, 0, app_errcode(err),
+        if (hist_run_finish(pool.h, id, HIST_RUN_FAILED, NULL, 0, app_errcode(err),
                             "the execution task could not start", dbmsg, sizeof dbmsg) != APP_OK)
-            fprintf(stderr, "pysandbox-fcgi --task " ARUN_TASK " %s: %s\n", id, dbmsg);
-        goto out;
+            fprintf(stderr, "pysandbox executions: task %s: %s\n", id, dbmsg);
     }
-    run_claimed(c, h, id, client, &code, &data, &requirements);
-out:
-    sbuf_free(&code);
-    sbuf_free(&data);
-    sbuf_free(&requirements);
-    hist_close(h);
-    return err;
+    return false;
+}
+
+static int pool_run(void *ctx)
+{
+    (void)ctx;
+    run_claimed(pool.x, pool.h, pool.id, pool.client, &pool.code, &pool.data, &pool.requirements);
+    return 0;
+}
+
+pid_t arun_pool_start(const conf *c)
+{
+    static const runpool_spec spec = {
+        .start = pool_start,
+        .prepare = pool_prepare,
+        .take = pool_take,
+        .run = pool_run,
+    };
+    pool.c = c;
+    return runpool_start(&spec);
 }

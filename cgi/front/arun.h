@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "app.h"
 #include "conf.h"
@@ -40,7 +41,10 @@
 #define ARUN_BUSY_RETRY_S 60
 /* Pause between those tries. */
 #define ARUN_BUSY_SLEEP_MS 1000
-/* Most lost runs closed per call (the rest on the next calls). */
+/* Housekeeping (the retention purge, closing lost runs) runs at most this
+ * often in each worker; the run a request names is checked every time. */
+#define ARUN_HOUSEKEEP_MS 1000
+/* Most lost runs closed per pass (the rest on the next passes). */
 #define ARUN_REAP_BATCH 64
 /* The URL path of the runs; a run's is ARUN_PATH "/" id. */
 #define ARUN_PATH "/api/python/executions"
@@ -61,10 +65,10 @@ typedef struct arun_request {
 } arun_request;
 
 /*
- * Stores r as a queued run and starts its task.  On APP_OK, id
- * (HIST_RUN_ID_LEN + 1 bytes) names it.  APP_ECLIENT_LIMIT / APP_EBUSY over
- * the caps above; APP_EIO when the task cannot start (the row is removed);
- * APP_EDB; each with msg.
+ * Stores r as a queued run and wakes the task pool for it (runpool.h).  On
+ * APP_OK, id (HIST_RUN_ID_LEN + 1 bytes) names it.  APP_ECLIENT_LIMIT /
+ * APP_EBUSY over the caps above; APP_EUNAVAIL / APP_EBUSY / APP_EIO when
+ * the pool cannot be told (the row is removed); APP_EDB; each with msg.
  */
 APP_MUST_CHECK app_err arun_submit(const conf *c, hist *h, const arun_request *r, char *id,
                                    char *msg, size_t msglen);
@@ -88,10 +92,10 @@ APP_MUST_CHECK app_err arun_status_json(const conf *c, hist *h, const char *id, 
 APP_MUST_CHECK app_err arun_cancel(const conf *c, hist *h, const char *id, sbuf *out, char *msg,
                                    size_t msglen);
 
-/* The background task (pysandbox-fcgi --task execution ID): opens the
- * store, takes the queued run id, runs it and stores the outcome.  APP_OK
- * also when the run was cancelled before it started; else what failed
- * (logged). */
-APP_MUST_CHECK app_err arun_task(const conf *c, const char *id);
+/* Starts the pool of execution tasks for settings c (borrowed for the
+ * process's life): the FastCGI master calls it once runpool_init() made the
+ * wake pipe, and again when the pid it returned exits.  Returns the
+ * spawner's pid, or -1 (logged). */
+pid_t arun_pool_start(const conf *c);
 
 #endif

@@ -52,12 +52,13 @@ def jobs_running():
 
 
 def task_pids(run_id):
-    """Processes running the task of run_id (pysandbox-fcgi --task execution ID)."""
-    want = b"\0".join([b"pysandbox-fcgi", b"--task", b"execution", run_id.encode()]) + b"\0"
+    """Processes running the task of run_id: named "run-" and the id's first
+    11 characters (cgi/front/arun.c's task_name)."""
+    want = f"run-{run_id[:11]}\n"
     found = []
     for p in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
+            with open(f"/proc/{p}/comm") as f:
                 if f.read() == want:
                     found.append(int(p))
         except OSError:
