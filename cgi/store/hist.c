@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hist-int.h"
 #include "jsonw.h"
@@ -74,6 +76,22 @@ static const char *const migrations[] = {
     "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX async_executions_status ON async_executions(status, client);"
     "CREATE INDEX async_executions_finished ON async_executions(finished_at);",
+    /* 4: an asynchronous execution's output as its task stores it, one row
+     * per chunk numbered from 1 in the order written (the events' ids);
+     * what each stream stored and whether some was left out past its cap;
+     * the stateful sandbox it runs in, if any. */
+    "ALTER TABLE async_executions ADD COLUMN sandbox TEXT;"
+    "ALTER TABLE async_executions ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN out_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN err_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN out_truncated INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN err_truncated INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE async_execution_output ("
+    "  run_id TEXT NOT NULL REFERENCES async_executions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  stderr INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -177,6 +195,27 @@ void hist_close(hist *h)
         return;
     sqlite3_close_v2(h->db);
     free(h);
+}
+
+int hist_watch(hist *h)
+{
+    const char *db = sqlite3_db_filename(h->db, "main");
+    char wal[4200];
+    if (db == NULL || db[0] == '\0' || snprintf(wal, sizeof wal, "%s-wal", db) >= (int)sizeof wal)
+        return -1;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && inotify_add_watch(fd, wal, IN_MODIFY) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+void hist_watch_drain(int fd)
+{
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (read(fd, events, sizeof events) > 0)
+        ;
 }
 
 app_err hist_random_hex(char *buf, size_t n)
