@@ -121,6 +121,7 @@ static void serve_one(svc *s, FCGX_Request *r)
         .body_len = 0,
         .cancel_fd = r->ipcFd,
         .accept = param(r, "HTTP_ACCEPT"),
+        .last_event_id = param(r, "HTTP_LAST_EVENT_ID"),
         .stream = &stream,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;

@@ -176,8 +176,7 @@ static void spawner_main(const runpool_spec *spec, pid_t master)
     wake_wr = -1; /* closed above: spares never wake anyone */
     int notes[2];
     if (!runpool_set_name(SPAWNER_NAME) || prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 ||
-        getppid() != master || pipe2(notes, O_CLOEXEC | O_NONBLOCK) != 0 ||
-        !spec->start(spec->ctx))
+        getppid() != master || pipe2(notes, O_CLOEXEC | O_NONBLOCK) != 0 || !spec->start(spec->ctx))
         _exit(1);
     /* SIGCHLD stays blocked but in ppoll, so no death goes unnoticed
      * between a reap and the wait. */
@@ -198,7 +197,8 @@ static void spawner_main(const runpool_spec *spec, pid_t master)
         }
         struct pollfd p = {.fd = notes[0], .events = POLLIN};
         double wait = next < 0 ? 0 : next - now_ms();
-        struct timespec ts = {(time_t)(wait / 1000), (long)(wait - (double)(time_t)(wait / 1000) * 1000) * 1000000L};
+        struct timespec ts = {(time_t)(wait / 1000),
+                              (long)(wait - (double)(time_t)(wait / 1000) * 1000) * 1000000L};
         if (ppoll(&p, 1, next < 0 ? NULL : &ts, &orig) < 0 && errno != EINTR)
             _exit(1);
         read_notes(notes[0], &sl);
