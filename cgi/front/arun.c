@@ -380,17 +380,22 @@ static bool send_final(const hist_run_row *row, long long final, const arun_foll
     return ok;
 }
 
-/* Waits up to ms for the store to change (watch, or -1: just the time) or
- * the client to leave (cancel_fd, or -1).  Returns false when it left. */
-static bool follow_wait(int watch, int cancel_fd, int ms)
+/* How a follower's wait ended. */
+typedef enum follow_wake { FOLLOW_GONE, FOLLOW_TIMEOUT, FOLLOW_WRITTEN } follow_wake;
+
+/* Waits up to ms for the store to be written (watch, or -1: just the time)
+ * or the client to leave (cancel_fd, or -1). */
+static follow_wake follow_wait(int watch, int cancel_fd, int ms)
 {
     struct pollfd p[2] = {{.fd = watch, .events = POLLIN}, {.fd = cancel_fd, .events = POLLIN}};
     int rc = poll(p, 2, ms);
     if (rc > 0 && p[1].revents != 0)
-        return false;
-    if (rc > 0 && p[0].revents != 0)
+        return FOLLOW_GONE;
+    if (rc > 0 && p[0].revents != 0) {
         hist_watch_drain(watch);
-    return true;
+        return FOLLOW_WRITTEN;
+    }
+    return FOLLOW_TIMEOUT;
 }
 
 app_err arun_follow(const conf *c, hist *h, const char *id, long long after, int cancel_fd,
@@ -402,6 +407,7 @@ app_err arun_follow(const conf *c, hist *h, const char *id, long long after, int
     event_batch b;
     sbuf_init(&b.json, 6 * ARUN_EVENTS_BATCH_BYTES + 64); /* a chunk escaped, at most 6x */
     int watch = hist_watch(h);
+    follow_wake woke = FOLLOW_TIMEOUT;
     bool begun = false;
     double quiet_since = now_s();
     app_err err = APP_OK;
@@ -453,9 +459,15 @@ app_err arun_follow(const conf *c, hist *h, const char *id, long long after, int
                 break;
             quiet_since = now;
         }
-        int wait = watch >= 0 ? ARUN_EVENTS_RECHECK_MS : ARUN_EVENTS_POLL_MS;
+        /* A write wakes the watch before its commit is visible (the log's
+         * frames come before the index that publishes them), so a read
+         * right after a wake may miss it: one more read shortly after. */
+        int wait = watch < 0                ? ARUN_EVENTS_POLL_MS
+                   : woke == FOLLOW_WRITTEN ? ARUN_EVENTS_SETTLE_MS
+                                            : ARUN_EVENTS_RECHECK_MS;
         int to_beat = (int)(ARUN_EVENTS_HEARTBEAT_MS - (now - quiet_since) * 1000) + 1;
-        if (!follow_wait(watch, cancel_fd, to_beat < wait ? to_beat : wait))
+        woke = follow_wait(watch, cancel_fd, to_beat < wait ? to_beat : wait);
+        if (woke == FOLLOW_GONE)
             break;
     }
     if (watch >= 0)
@@ -500,8 +512,9 @@ static void pause_ms(int ms)
  * spawner's engine context, a spare's store handle, the run it took. */
 typedef struct task_state {
     const conf *c;
-    exe_ctx *x; /* From exe_ctx_new() in the spawner; ends with the process */
-    hist *h;    /* From hist_open() in the spare; ends with the process */
+    exe_ctx *x;  /* From exe_ctx_new() in the spawner; ends with the process */
+    hist *h;     /* From hist_open() in the spare; ends with the process */
+    hist *out_h; /* the same, for the output writer's thread (runout.h) */
     char id[HIST_RUN_ID_LEN + 1];
     uint64_t client;
     char sandbox[HIST_RUN_SANDBOX_MAX + 1]; /* "": a one-shot run */
@@ -525,7 +538,7 @@ static void run_claimed(const task_state *t)
     app_err err = t->requirements.len > 0
                       ? reqs_decode(t->requirements.data, t->requirements.len, &r, msg, sizeof msg)
                       : APP_OK;
-    if (err == APP_OK && runout_start(t->c->db_path, t->id, &o, msg, sizeof msg) != APP_OK) {
+    if (err == APP_OK && runout_start(t->out_h, t->id, &o, msg, sizeof msg) != APP_OK) {
         fprintf(stderr, "pysandbox executions: %s: %s\n", t->id, msg); /* runs without it */
         msg[0] = '\0';
     }
@@ -598,7 +611,8 @@ static bool pool_prepare(void *ctx)
     sbuf_init(&pool.code, XP_MAX_CODE);
     sbuf_init(&pool.data, XP_MAX_DATA);
     sbuf_init(&pool.requirements, ARUN_MAX_REQUIREMENTS);
-    if (hist_open(pool.c->db_path, &pool.h, msg, sizeof msg) == APP_OK)
+    if (hist_open(pool.c->db_path, &pool.h, msg, sizeof msg) == APP_OK &&
+        hist_open(pool.c->db_path, &pool.out_h, msg, sizeof msg) == APP_OK)
         return true;
     fprintf(stderr, "pysandbox executions: task pool: %s\n", msg);
     return false;

@@ -17,7 +17,7 @@ struct runout {
     pthread_mutex_t mu; /* guards everything below but the thread's own handle */
     pthread_cond_t cv;  /* signalled when pieces come and at the end */
     pthread_t thread;
-    const char *db_path; /* borrowed */
+    hist *h; /* borrowed: the thread's alone until runout_finish */
     char id[HIST_RUN_ID_LEN + 1];
     sbuf data;                               /* the waiting pieces' bytes, back to back */
     hist_run_piece piece[RUNOUT_MAX_PIECES]; /* stream and length; .data set when written */
@@ -29,7 +29,6 @@ struct runout {
     bool flags_waiting;   /* a truncated flag not yet written */
     double last_write_ms; /* monotonic; 0: never */
     bool done;            /* runout_finish: write the rest and end */
-    hist *h;              /* the thread's, From hist_open() on its first write */
 };
 
 static double now_ms(void)
@@ -129,10 +128,6 @@ static void write_batch(runout *o, hist_run_piece *pieces, size_t n, const sbuf 
         pieces[i].data = data->data + off;
         off += pieces[i].len;
     }
-    if (o->h == NULL && hist_open(o->db_path, &o->h, msg, sizeof msg) != APP_OK) {
-        fprintf(stderr, "pysandbox executions: output of %s: %s\n", o->id, msg);
-        return;
-    }
     if (hist_run_output_add(o->h, o->id, pieces, n, truncated, msg, sizeof msg) != APP_OK)
         fprintf(stderr, "pysandbox executions: output of %s: %s\n", o->id, msg);
 }
@@ -180,12 +175,12 @@ static void *writer(void *arg)
     return NULL;
 }
 
-app_err runout_start(const char *db_path, const char *id, runout **out, char *msg, size_t msglen)
+app_err runout_start(hist *h, const char *id, runout **out, char *msg, size_t msglen)
 {
     runout *o = calloc(1, sizeof *o);
     if (o == NULL)
         return APP_ENOMEM;
-    o->db_path = db_path;
+    o->h = h;
     snprintf(o->id, sizeof o->id, "%s", id);
     /* Both streams' caps at most (each byte waits once). */
     sbuf_init(&o->data, 2 * RUNOUT_STREAM_CAP + 8);
@@ -231,7 +226,6 @@ void runout_finish(runout *o)
     pthread_cond_signal(&o->cv);
     pthread_mutex_unlock(&o->mu);
     pthread_join(o->thread, NULL);
-    hist_close(o->h);
     pthread_mutex_destroy(&o->mu);
     pthread_cond_destroy(&o->cv);
     sbuf_free(&o->data);

@@ -3,8 +3,9 @@
  *
  * The run's task gives runout_on_output() (an xc_output_fn) each piece of
  * its job's stdout and stderr as the executor forwards it.  The pieces wait
- * in memory and a thread of the task, with a store handle of its own,
- * writes them (hist_run_output_add, one transaction for all that waits):
+ * in memory and a thread of the task, with a store handle of its own (a
+ * transaction of its own never mixes with the task's statements), writes
+ * them (hist_run_output_add, one transaction for all that waits):
  * at once when nothing was written for RUNOUT_FLUSH_MS, else
  * RUNOUT_FLUSH_MS after the previous write, or sooner when
  * RUNOUT_FLUSH_BYTES or RUNOUT_MAX_PIECES wait.  So a chatty program costs
@@ -28,6 +29,7 @@
 #include <stddef.h>
 
 #include "app.h"
+#include "hist.h"
 #include "xproto.h"
 
 /* Longest wait of a piece before it is written, and least time between
@@ -44,11 +46,13 @@
 typedef struct runout runout;
 
 /*
- * Starts storing the output of running run id into the store at db_path
- * (both borrowed until runout_finish).  APP_OK and *out; APP_ENOMEM or
- * APP_EIO (no thread) with msg: the run then goes on without it.
+ * Starts storing the output of running run id through h, a store handle
+ * that only the writer thread uses until runout_finish (both borrowed
+ * until then; opened beforehand, so that opening it costs the run
+ * nothing).  APP_OK and *out; APP_ENOMEM or APP_EIO (no thread) with msg:
+ * the run then goes on without it.
  */
-APP_MUST_CHECK app_err runout_start(const char *db_path, const char *id, runout **out, char *msg,
+APP_MUST_CHECK app_err runout_start(hist *h, const char *id, runout **out, char *msg,
                                     size_t msglen);
 
 /* The xc_output_fn: keeps n bytes of stdout (or stderr) for the store.
