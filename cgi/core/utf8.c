@@ -89,3 +89,18 @@ size_t utf8_encode(unsigned cp, unsigned char out[4])
     }
     return 0;
 }
+
+size_t utf8_complete_prefix(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t back = 0;
+    while (back < 3 && back < n && (b[n - 1 - back] & 0xC0) == 0x80)
+        back++;
+    if (back < n) {
+        unsigned char lead = b[n - 1 - back];
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (lead >= 0xC0 && need > back + 1)
+            return n - back - 1;
+    }
+    return n;
+}

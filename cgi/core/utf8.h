@@ -27,4 +27,10 @@ size_t utf8_decode(const unsigned char *p, size_t n, unsigned *cp);
  * returns the number of bytes written (1..4), or 0 when cp is invalid. */
 size_t utf8_encode(unsigned cp, unsigned char out[4]);
 
+/* How many of the n bytes at p end in complete UTF-8 characters: all but
+ * a trailing start of one (at most 3 bytes) that more bytes could still
+ * complete.  What is not UTF-8 at all counts as complete (a reader turns
+ * it into U+FFFD). */
+size_t utf8_complete_prefix(const void *p, size_t n);
+
 #endif

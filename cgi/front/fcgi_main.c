@@ -37,6 +37,7 @@
 #include "conf.h"
 #include "http.h"
 #include "j0api.h"
+#include "runpool.h"
 #include "service.h"
 
 #define FCGI_DEFAULT_WORKERS 16
@@ -130,6 +131,7 @@ static void serve_one(svc *s, FCGX_Request *r)
         .body_len = 0,
         .cancel_fd = r->ipcFd,
         .accept = param(r, "HTTP_ACCEPT"),
+        .last_event_id = param(r, "HTTP_LAST_EVENT_ID"),
         .stream = &stream,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;
@@ -217,8 +219,8 @@ static pid_t spawn_worker(svc *s, int sock)
 }
 
 /* The background tasks this program runs for bg_run_task() (see bg.h):
- * "benchmark" <run id>, "judge0" <submission token>, "execution" <id of an
- * asynchronous execution>.  Returns the task
+ * "benchmark" <run id>, "judge0" <submission token>.  (Asynchronous
+ * executions run in the task pool instead: runpool.h.)  Returns the task
  * process's exit status. */
 static int task_main(const conf *c, const char *name, const char *arg)
 {
@@ -228,8 +230,6 @@ static int task_main(const conf *c, const char *name, const char *arg)
         return bench_task(c, arg) == APP_OK ? 0 : 1;
     if (strcmp(name, "judge0") == 0)
         return j0api_task(c, arg) == APP_OK ? 0 : 1;
-    if (strcmp(name, "execution") == 0)
-        return arun_task(c, arg) == APP_OK ? 0 : 1;
     fprintf(stderr, "pysandbox-fcgi: unknown task %s\n", name);
     return 2;
 }
@@ -307,6 +307,15 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The pool that runs asynchronous executions: its pipe before any
+     * worker exists (they inherit it), its spawner before the workers. */
+    if (runpool_init(msg, sizeof msg) != APP_OK) {
+        fprintf(stderr, "pysandbox-fcgi: %s\n", msg);
+        return 1;
+    }
+    pid_t pool = arun_pool_start(&c);
+    time_t pool_started = time(NULL);
+
     size_t ncontrol = control_sock >= 0 ? FCGI_CONTROL_WORKERS : 0;
     if (stream_sock < 0)
         nstream = 0;
@@ -334,6 +343,14 @@ int main(int argc, char **argv)
                 continue;
             break;
         }
+        if (dead == pool) {
+            fprintf(stderr, "pysandbox-fcgi: task pool %d ended; restarting\n", (int)dead);
+            if (time(NULL) - pool_started < 1)
+                sleep(1); /* a pool that dies at once would otherwise spin */
+            pool = stop_requested ? -1 : arun_pool_start(&c);
+            pool_started = time(NULL);
+            continue;
+        }
         for (size_t i = 0; i < nall; i++) {
             if (w[i].pid != dead)
                 continue;
@@ -354,6 +371,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nall; i++)
         if (w[i].pid > 0)
             kill(w[i].pid, SIGTERM);
+    if (pool > 0)
+        kill(pool, SIGTERM);
     while (waitpid(-1, NULL, 0) > 0)
         ;
     unlink(sock_path);

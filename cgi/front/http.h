@@ -52,6 +52,7 @@ typedef struct http_req {
     size_t body_len;
     int cancel_fd;            /* readable once the client has gone away; -1 if unknown */
     const char *accept;       /* Accept header value, "" if none */
+    const char *last_event_id; /* Last-Event-ID header value (SSE reconnects), "" or NULL if none */
     const http_stream *stream; /* how to send a response in pieces, or NULL */
 } http_req;
 

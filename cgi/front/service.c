@@ -21,6 +21,7 @@
 #include "page.h"
 #include "present.h"
 #include "reqs.h"
+#include "runsse.h"
 #include "sandbox_api.h"
 #include "xproto.h"
 
@@ -312,18 +313,24 @@ static APP_MUST_CHECK app_err decode_run(const body *b, exe_request *er, char **
     return err;
 }
 
+/* The fields of POST /api/python/execute (those of POST
+ * /api/python/executions, which adds sandbox_id, come first). */
+static const char *const native_fields[] = {"code", "data", "requirements", "sandbox_id"};
+#define NATIVE_FIELDS 3
+
 /* Decodes the body of the native-engine endpoints (POST /api/python/execute
- * and /api/python/executions), {code, data?, requirements?}, into er (which
- * points into *b and *code: the caller frees both) and r; *req_text is the
- * requirements object's JSON inside *b, or NULL when absent. */
-static APP_MUST_CHECK app_err decode_native_run(const http_req *req, body **b, exe_request *er,
+ * and /api/python/executions), {code, data?, requirements?} and whatever
+ * else known names, into er (which points into *b and *code: the caller
+ * frees both) and r; *req_text is the requirements object's JSON inside
+ * *b, or NULL when absent. */
+static APP_MUST_CHECK app_err decode_native_run(const http_req *req, const char *const *known,
+                                                size_t nknown, body **b, exe_request *er,
                                                 reqs *r, char **code, const char **req_text,
                                                 size_t *req_len, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"code", "data", "requirements"};
     app_err err = body_decode(req->content_type, req->body, req->body_len, b, msg, msglen);
     if (err == APP_OK)
-        err = body_only(*b, known, 3, msg, msglen);
+        err = body_only(*b, known, nknown, msg, msglen);
     if (err == APP_OK)
         err = decode_run(*b, er, code, msg, msglen);
     if (err == APP_OK)
@@ -346,7 +353,8 @@ static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp 
     reqs r;
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd,
                       .client = xp_client_key(req->remote_addr)};
-    app_err err = decode_native_run(req, &b, &er, &r, &code, NULL, NULL, msg, msglen);
+    app_err err = decode_native_run(req, native_fields, NATIVE_FIELDS, &b, &er, &r, &code, NULL,
+                                    NULL, msg, msglen);
     if (err == APP_OK && live_wanted(req)) {
         char dbmsg[APP_ERRMSG_LEN];
         err = live_run(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, false, req, resp);
@@ -665,13 +673,41 @@ static APP_MUST_CHECK app_err ep_python_health(svc *s, const http_req *req, http
     return err;
 }
 
-/* POST /api/python/executions: the body of /api/python/execute, stored and
- * run by a background task; 202 with where to poll. */
+/* Reads POST /api/python/executions' optional sandbox_id into *sandbox
+ * (the caller frees it; NULL when absent) and checks what goes with it: a
+ * sandbox's executions take its own limits (no requirements), and without
+ * data it keeps the data it has. */
+static APP_MUST_CHECK app_err sandbox_field(const body *b, exe_request *er, char **sandbox,
+                                            char *msg, size_t msglen)
+{
+    size_t len = 0;
+    app_err err = body_string(b, "sandbox_id", 2 * XP_SANDBOX_ID_LEN, sandbox, &len, msg, msglen);
+    if (err != APP_OK || *sandbox == NULL)
+        return err;
+    if (!xp_sandbox_id_ok(*sandbox, len)) { /* as /sandbox/{id}/execute answers it */
+        snprintf(msg, msglen, "no such sandbox (never made, deleted, or expired)");
+        return APP_ENOTFOUND;
+    }
+    if (body_has(b, "requirements")) {
+        snprintf(msg, msglen, "a sandbox's executions run with its own limits: 'requirements' "
+                              "cannot go with 'sandbox_id'");
+        return APP_EFIELD;
+    }
+    if (!body_has(b, "data")) {
+        er->data = "";
+        er->data_len = 0;
+    }
+    return APP_OK;
+}
+
+/* POST /api/python/executions: the body of /api/python/execute (and an
+ * optional sandbox_id), stored and run by a background task; 202 with
+ * where to poll. */
 static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, http_resp *resp,
                                                  char *msg, size_t msglen)
 {
     body *b = NULL;
-    char *code = NULL;
+    char *code = NULL, *sandbox = NULL;
     reqs r;
     exe_request er = {.r = &r};
     arun_request ar = {.client = xp_client_key(req->remote_addr)};
@@ -680,7 +716,10 @@ static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, ht
     const char *req_span = NULL;
     hist *db = NULL;
     char id[HIST_RUN_ID_LEN + 1];
-    app_err err = decode_native_run(req, &b, &er, &r, &code, &req_span, &req_len, msg, msglen);
+    app_err err = decode_native_run(req, native_fields, NATIVE_FIELDS + 1, &b, &er, &r, &code,
+                                    &req_span, &req_len, msg, msglen);
+    if (err == APP_OK)
+        err = sandbox_field(b, &er, &sandbox, msg, msglen);
     /* Limits the engine would refuse are refused now, not when the run starts. */
     unsigned wall_ms, memory_mb;
     if (err == APP_OK)
@@ -695,14 +734,17 @@ static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, ht
         ar.data = er.data;
         ar.data_len = er.data_len;
         ar.requirements = req_text;
+        ar.sandbox = sandbox;
         err = arun_submit(s->conf, db, &ar, id, msg, msglen);
     }
     char location[sizeof ARUN_PATH + HIST_RUN_ID_LEN + 2];
     if (err == APP_OK) {
         snprintf(location, sizeof location, ARUN_PATH "/%s", id);
         resp->status = 202;
-        err = sbuf_printf(&resp->body, "{\"id\":\"%s\",\"status\":\"queued\",\"statusUrl\":\"%s\"}\n",
-                          id, location);
+        err = sbuf_printf(&resp->body,
+                          "{\"id\":\"%s\",\"status\":\"queued\",\"statusUrl\":\"%s\","
+                          "\"eventsUrl\":\"%s/events\"}\n",
+                          id, location, location);
     }
     if (err == APP_OK)
         err = http_resp_header(resp, "Location", location);
@@ -711,31 +753,53 @@ static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, ht
     if (err == APP_OK)
         err = json_headers(resp);
     free(req_text);
+    free(sandbox);
     free(code);
     body_free(b);
     return err;
 }
 
-/* /api/python/executions/{id}: GET (HEAD) reads a run, DELETE cancels it. */
+/* Answers a wrong method on a run's URLs: 405 with Allow. */
+static void method_not_allowed(const http_req *req, http_resp *resp, const char *allow, char *msg,
+                               size_t msglen)
+{
+    snprintf(msg, msglen, "%.16s is not allowed here; allowed: %s", req->method, allow);
+    http_resp_error(resp, APP_EMETHOD, msg);
+    /* A fixed value: only memory can refuse it, and the 405 stands. */
+    app_ignore(http_resp_header(resp, "Allow", allow));
+}
+
+/* /api/python/executions/{id}: GET (HEAD) reads a run, DELETE cancels it;
+ * /api/python/executions/{id}/events: GET streams its events (runsse.h). */
 static APP_MUST_CHECK app_err ep_executions_item(svc *s, const http_req *req, http_resp *resp,
                                                  char *msg, size_t msglen)
 {
-    static const char allow[] = "GET, HEAD, DELETE";
-    const char *id = req->path + strlen(ARUN_PATH "/");
+    const char *rest = req->path + strlen(ARUN_PATH "/");
+    char id[HIST_RUN_ID_LEN + 1] = "";
+    const char *slash = strchr(rest, '/');
+    bool events = slash != NULL && strcmp(slash, "/events") == 0;
+    size_t id_len = events ? (size_t)(slash - rest) : strlen(rest);
+    if (id_len <= HIST_RUN_ID_LEN) { /* longer: not an id, answered unknown below */
+        memcpy(id, rest, id_len);
+        id[id_len] = '\0';
+    }
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool del = strcmp(req->method, "DELETE") == 0;
-    if (!get && !del) {
-        snprintf(msg, msglen, "%.16s is not allowed here; allowed: %s", req->method, allow);
-        http_resp_error(resp, APP_EMETHOD, msg);
-        /* A fixed value: only memory can refuse it, and the 405 stands. */
-        app_ignore(http_resp_header(resp, "Allow", allow));
+    if (events ? strcmp(req->method, "GET") != 0 : !get && !del) {
+        method_not_allowed(req, resp, events ? "GET" : "GET, HEAD, DELETE", msg, msglen);
         return APP_OK;
+    }
+    if (slash != NULL && !events) {
+        snprintf(msg, msglen, "no such endpoint: %.120s", req->path);
+        return APP_ENOTFOUND;
     }
     /* A malformed id is unknown without asking the store (arun_* answer
      * it before touching db). */
     hist *db = NULL;
     if (arun_id_ok(id) && (db = svc_db(s, msg, msglen)) == NULL)
         return APP_EDB;
+    if (events)
+        return runsse_serve(s->conf, db, id, req, resp, msg, msglen);
     app_err err = get ? arun_status_json(s->conf, db, id, &resp->body, msg, msglen)
                       : arun_cancel(s->conf, db, id, &resp->body, msg, msglen);
     if (err == APP_OK && del)

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hist-int.h"
 #include "jsonw.h"
@@ -74,6 +76,22 @@ static const char *const migrations[] = {
     "  bytes INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX async_executions_status ON async_executions(status, client);"
     "CREATE INDEX async_executions_finished ON async_executions(finished_at);",
+    /* 4: an asynchronous execution's output as its task stores it, one row
+     * per chunk numbered from 1 in the order written (the events' ids);
+     * what each stream stored and whether some was left out past its cap;
+     * the stateful sandbox it runs in, if any. */
+    "ALTER TABLE async_executions ADD COLUMN sandbox TEXT;"
+    "ALTER TABLE async_executions ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN out_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN err_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN out_truncated INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE async_executions ADD COLUMN err_truncated INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE async_execution_output ("
+    "  run_id TEXT NOT NULL REFERENCES async_executions(id) ON DELETE CASCADE,"
+    "  seq INTEGER NOT NULL,"
+    "  stderr INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -101,6 +119,19 @@ app_err hist_exec(hist *h, const char *sql, char *msg, size_t msglen)
     return APP_OK;
 }
 
+/* The schema version the database says it has (PRAGMA user_version); 0
+ * when it cannot be read (a new file). */
+static int schema_version(hist *h)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
 app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
 {
     app_err err = APP_EDB;
@@ -121,15 +152,16 @@ app_err hist_open(const char *path, hist **out, char *msg, size_t msglen)
                            "PRAGMA foreign_keys=ON;",
                         msg, msglen)) != APP_OK)
         goto out;
+    /* Most opens find the schema current: a read says so without the
+     * write lock (which would queue behind, and block, every writer). */
+    if (schema_version(h) == NMIGRATIONS) {
+        *out = h;
+        return APP_OK;
+    }
     /* Migrate under an exclusive lock so two starting workers do not both do it. */
     if ((err = hist_exec(h, "BEGIN IMMEDIATE", msg, msglen)) != APP_OK)
         goto out;
-    sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(h->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int version = schema_version(h);
     if (version > NMIGRATIONS) {
         app_ignore(hist_exec(h, "ROLLBACK", msg, msglen)); /* msg is overwritten: the schema says why */
         snprintf(msg, msglen, "database %s has schema %d, newer than this build (%d)", path,
@@ -163,6 +195,27 @@ void hist_close(hist *h)
         return;
     sqlite3_close_v2(h->db);
     free(h);
+}
+
+int hist_watch(hist *h)
+{
+    const char *db = sqlite3_db_filename(h->db, "main");
+    char wal[4200];
+    if (db == NULL || db[0] == '\0' || snprintf(wal, sizeof wal, "%s-wal", db) >= (int)sizeof wal)
+        return -1;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && inotify_add_watch(fd, wal, IN_MODIFY) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+void hist_watch_drain(int fd)
+{
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    while (read(fd, events, sizeof events) > 0)
+        ;
 }
 
 app_err hist_random_hex(char *buf, size_t n)

@@ -155,6 +155,18 @@ typedef app_err (*hist_bench_row_fn)(void *ctx, const char *case_name, const cha
 APP_MUST_CHECK app_err hist_bench_results_each(hist *h, const char *run_id, hist_bench_row_fn fn, void *ctx,
                                 char *msg, size_t msglen);
 
+/* --- waiting for writes -------------------------------------------------------- */
+
+/* Returns a descriptor that becomes readable once the store may have
+ * changed (a commit by any process: inotify on the write-ahead log, which
+ * every commit writes, and which stays while h is open), for a reader that
+ * follows a row; close it with close(), empty it with hist_watch_drain()
+ * after each wake.  -1 when there is none (the caller polls instead). */
+int hist_watch(hist *h);
+
+/* Empties a hist_watch() descriptor (non-blocking). */
+void hist_watch_drain(int fd);
+
 /* --- helpers ----------------------------------------------------------------- */
 
 /* Fills buf with n random bytes as 2n hex chars plus NUL (buf: 2n+1 bytes). */

@@ -59,12 +59,26 @@ static void encode_decode_round_trip(void **state)
     assert_int_equal(utf8_encode(0x110000, buf), 0);
 }
 
+static void complete_prefix_holds_back_a_cut_character(void **state)
+{
+    (void)state;
+    const char *euro = "\xe2\x82\xac"; /* U+20AC, 3 bytes */
+    assert_int_equal(utf8_complete_prefix("ab", 2), 2);
+    assert_int_equal(utf8_complete_prefix(euro, 3), 3);
+    assert_int_equal(utf8_complete_prefix("a\xe2\x82", 3), 1); /* 2 of 3 bytes: wait */
+    assert_int_equal(utf8_complete_prefix("a\xe2", 2), 1);
+    assert_int_equal(utf8_complete_prefix("\xf0\x9f\x98", 3), 0); /* 3 of 4 */
+    assert_int_equal(utf8_complete_prefix("a\x82", 2), 2); /* a stray continuation: not UTF-8 */
+    assert_int_equal(utf8_complete_prefix("", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(accepts_valid_text),
         cmocka_unit_test(refuses_invalid_text),
         cmocka_unit_test(encode_decode_round_trip),
+        cmocka_unit_test(complete_prefix_holds_back_a_cut_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
