@@ -434,9 +434,11 @@ class _Tracer:
     removes itself and the program runs on untraced."""
 
     _SKIP = (type(sys), type(lambda: 0), type, type(len))
+    _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None), range))
 
     def __init__(self, lines):
         self.lines = lines
+        self.line_code = {}  # line number -> its text as steps show it
         self.steps = []
         self.truncated = False
         self.seen = {}  # id(frame) -> {name: repr} (frames are alive while traced)
@@ -462,21 +464,28 @@ class _Tracer:
             self.truncated = True
             sys.settrace(None)
             return
-        before = self.seen.setdefault(id(frame), {})
+        before = self.seen.setdefault(id(frame), {})  # name -> (value, repr)
         changed = {}
         for name, value in list(frame.f_locals.items()):
             if name.startswith("__") or isinstance(value, self._SKIP):
                 continue
+            seen = before.get(name)
+            # The same immutable object shows the same repr: skip the call
+            # (most of a tight loop's names, most steps).
+            if seen is not None and seen[0] is value and type(value) in self._IMMUTABLE:
+                continue
             text, _ = _safe_repr(value, TRACE_MAX_REPR)
-            if before.get(name) != text:
-                before[name] = text
+            if seen is None or seen[1] != text:
                 if len(changed) < TRACE_MAX_STEP_VARIABLES:
                     changed[name] = text
+            before[name] = (value if type(value) in self._IMMUTABLE else None, text)
         line = frame.f_lineno or 0
-        code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+        code = self.line_code.get(line)
+        if code is None:
+            code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+            code = self.line_code[line] = clean_text(code[:TRACE_MAX_REPR])
         self.steps.append({"step": len(self.steps) + 1, "line_number": line,
-                           "line_code": clean_text(code[:TRACE_MAX_REPR]), "event": event,
-                           "variables": changed})
+                           "line_code": code, "event": event, "variables": changed})
 
 
 def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False):
