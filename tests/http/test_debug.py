@@ -10,8 +10,8 @@ program that forges its result frame gets nothing past the caps through.
 The browser worker's side is in tests/browser/debug.test.mjs.
 """
 
+import http.client
 import json
-import struct
 import unittest
 
 from tests.http.service import Service
@@ -277,6 +277,28 @@ class TracingTests(unittest.TestCase):
             self.assertNotIn("steps", r)
             st, r = in_sandbox(sid, "debug", "for j in range(5000): pass")
             self.assertEqual((len(r["steps"]), r["steps_truncated"]), (MAX_STEPS, True))
+        finally:
+            svc.request("DELETE", f"/sandbox/{sid}")
+
+    def test_a_streamed_debug_run_sends_output_then_the_steps(self):
+        sid = new_sandbox()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=60)
+            conn.request("POST", f"/sandbox/{sid}/debug", json.dumps({"code": LOOP}),
+                         {"Content-Type": "application/json", "Accept": "text/event-stream"})
+            resp = conn.getresponse()
+            self.assertTrue(resp.getheader("content-type").startswith("text/event-stream"))
+            events, name = [], None
+            for line in resp.read().decode().split("\n"):
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    events.append((name, json.loads(line[6:])))
+            conn.close()
+            self.assertEqual([n for n, _ in events][-1], "result")
+            self.assertEqual({n for n, _ in events[:-1]}, {"stdout"})
+            self.assertEqual("".join(d for _, d in events[:-1]), "3\n")
+            self.check_loop(events[-1][1])
         finally:
             svc.request("DELETE", f"/sandbox/{sid}")
 
