@@ -251,6 +251,18 @@ def _user_traceback(exc):
     while tb is not None and tb.tb_frame.f_code.co_filename != USER_FILENAME:
         tb = tb.tb_next
     exc = exc.with_traceback(tb)  # None when no frame is the user's (SyntaxError)
+    # A helper's own error (debug()'s ValueError) ends at the user's call:
+    # the frames of this file after the last user frame are cut.
+    last_user = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == USER_FILENAME:
+            last_user = tb
+        elif tb.tb_frame.f_code.co_filename != __file__:
+            last_user = None  # a library's frames follow: keep all
+            break
+        tb = tb.tb_next
+    if last_user is not None:
+        last_user.tb_next = None
     return clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 

@@ -61,6 +61,8 @@ test("debug() and inspect_var() in the page's worker give the result debug_info"
     const bad = await runCode(page, "debug('x', level='LOUD')");
     assert.equal(bad.lastStatus, "error");
     assert.match(bad.error, /ValueError: debug\(\) level must be one of DEBUG, INFO, WARNING, ERROR/);
+    assert.match(bad.error, /File "<sandbox>", line 1, in <module>/);
+    assert.doesNotMatch(bad.error, /harness/);
     await runCode(page, "print(1)");
     const plain = (await page.evaluate(() => window.__results)).at(-1);
     assert.equal(plain.status, "ok");

@@ -116,6 +116,11 @@ class DebugHelpersTests(unittest.TestCase):
         self.assertEqual(r["error"]["type"], "ValueError")
         self.assertIn("DEBUG, INFO, WARNING, ERROR", r["error"]["message"])
         self.assertEqual(r["error"]["line"], 1)
+        # The traceback ends at the user's call, not in the harness.
+        self.assertTrue(r["error"]["traceback"].startswith(
+            "Traceback (most recent call last):\n  File \"<sandbox>\", line 1, in <module>\n"),
+            r["error"]["traceback"])
+        self.assertNotIn("harness", r["error"]["traceback"])
         st, r = execute("try:\n    debug('x', level=3)\nexcept ValueError:\n    print('refused')")
         self.assertEqual(r["output"], "refused\n")
 
