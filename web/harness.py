@@ -378,8 +378,8 @@ def debug(message, level="INFO"):
     """Logs message at level (DEBUG, INFO, WARNING or ERROR) into the run's
     debug_info, with the user's line and the seconds since the run began."""
     if type(level) is not str or level not in DEBUG_LEVELS:
-        raise ValueError(f"debug() level must be one of {', '.join(DEBUG_LEVELS)}, "
-                         f"not {level!r:.40}")
+        given = repr(level[:40]) if type(level) is str else f"a value of type {type(level).__name__}"
+        raise ValueError(f"debug() level must be one of {', '.join(DEBUG_LEVELS)}, not {given}")
     st = _state()
     if len(st.logs) >= DEBUG_MAX_LOGS:
         st.logs_dropped += 1
@@ -409,7 +409,10 @@ def inspect_var(name, value):
     its repr (capped; a failing repr becomes a placeholder) and its len()
     when it has one."""
     st = _state()
-    key = clean_text(str(name)[:200]) if type(name) is not str else clean_text(name[:200])
+    if type(name) is str:
+        key = clean_text(name[:200])
+    else:  # a name that is not a str is shown by its capped repr, which cannot fail
+        key = _safe_repr(name, 200)[0]
     if key not in st.variables and len(st.variables) >= DEBUG_MAX_VARIABLES:
         st.variables_dropped += 1
         return

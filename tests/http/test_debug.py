@@ -121,8 +121,9 @@ class DebugHelpersTests(unittest.TestCase):
             "Traceback (most recent call last):\n  File \"<sandbox>\", line 1, in <module>\n"),
             r["error"]["traceback"])
         self.assertNotIn("harness", r["error"]["traceback"])
-        st, r = execute("try:\n    debug('x', level=3)\nexcept ValueError:\n    print('refused')")
-        self.assertEqual(r["output"], "refused\n")
+        st, r = execute("try:\n    debug('x', level=3)\nexcept ValueError as e:\n    print(e)")
+        self.assertEqual(r["output"], "debug() level must be one of DEBUG, INFO, WARNING, ERROR, "
+                                      "not a value of type int\n")
 
     def test_caps_and_truncated_flags(self):
         r = ok("for i in range(1005):\n    debug(i)\n"
@@ -154,6 +155,7 @@ class DebugHelpersTests(unittest.TestCase):
                " ('l', BadLen())]:\n"
                "    inspect_var(name, v)\n"
                "debug(BadStr())\n"
+               "inspect_var(Raises(), 1)\n"
                "print('went on')\n")
         self.assertEqual(r["output"], "went on\n")
         v = r["debug_info"]["variables"]
@@ -163,6 +165,7 @@ class DebugHelpersTests(unittest.TestCase):
         self.assertEqual(v["s"]["repr"], "slow")
         self.assertNotIn("size", v["l"])
         self.assertEqual(r["debug_info"]["logs"][0]["message"], "<unprintable BadStr: ValueError>")
+        self.assertEqual(v["<unrepresentable Raises: RuntimeError>"], {"type": "int", "repr": "1"})
 
     def test_a_sandbox_keeps_helpers_and_names_but_logs_belong_to_one_run(self):
         sid = new_sandbox()
