@@ -357,7 +357,8 @@ class _DebugState:
         does with get_debug_info()'s answer cannot change it."""
         return {
             "logs": [dict(e) for e in self.logs[:DEBUG_MAX_LOGS]],
-            "variables": {k: dict(v) for k, v in list(self.variables.items())[:DEBUG_MAX_VARIABLES]},
+            "variables": {k: dict(v)
+                          for k, v in list(self.variables.items())[:DEBUG_MAX_VARIABLES]},
             "logs_truncated": self.logs_dropped > 0,
             "variables_truncated": self.variables_dropped > 0,
         }
@@ -378,7 +379,8 @@ def debug(message, level="INFO"):
     """Logs message at level (DEBUG, INFO, WARNING or ERROR) into the run's
     debug_info, with the user's line and the seconds since the run began."""
     if type(level) is not str or level not in DEBUG_LEVELS:
-        given = repr(level[:40]) if type(level) is str else f"a value of type {type(level).__name__}"
+        given = (repr(level[:40]) if type(level) is str
+                 else f"a value of type {type(level).__name__}")
         raise ValueError(f"debug() level must be one of {', '.join(DEBUG_LEVELS)}, not {given}")
     st = _state()
     if len(st.logs) >= DEBUG_MAX_LOGS:
