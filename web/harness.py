@@ -13,6 +13,11 @@ code as ``__main__``, and returns one dict in the shared result schema:
     charts         [{format: "png", data: <base64>, width, height}]
     executionTime  milliseconds spent in the user's code
     limits         {outputTruncated, stderrTruncated, resultTruncated, chartsDropped}
+    debug_info     only when the code called debug(), inspect_var() or
+                   get_debug_info(): {logs, variables, logs_truncated,
+                   variables_truncated} (see _DebugState)
+    steps          only when the run was traced (trace=True): the user's
+                   lines as they ran (see _Tracer); steps_truncated with it
 
 The code may ``await`` at the top level (as in Jupyter and Pyodide's
 runPythonAsync): see run() for how each engine drives it.
@@ -246,6 +251,18 @@ def _user_traceback(exc):
     while tb is not None and tb.tb_frame.f_code.co_filename != USER_FILENAME:
         tb = tb.tb_next
     exc = exc.with_traceback(tb)  # None when no frame is the user's (SyntaxError)
+    # A helper's own error (debug()'s ValueError) ends at the user's call:
+    # the frames of this file after the last user frame are cut.
+    last_user = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == USER_FILENAME:
+            last_user = tb
+        elif tb.tb_frame.f_code.co_filename != __file__:
+            last_user = None  # a library's frames follow: keep all
+            break
+        tb = tb.tb_next
+    if last_user is not None:
+        last_user.tb_next = None
     return clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 
@@ -272,7 +289,223 @@ def _error_info(exc):
     return info
 
 
-def run(code, data_json=None, capture_output=True, program=False, session=None):
+# --- debug helpers and step tracing -------------------------------------------
+#
+# debug(), inspect_var() and get_debug_info() are builtins while a run goes
+# on (a name the user binds shadows them, as for any builtin).  Their logs
+# and variables belong to one run, like __result__: a sandbox's next run
+# starts with none.  Caps (each documented in README "Limits"):
+
+# Characters of one debug() message kept; the entry then says truncated.
+DEBUG_MAX_MESSAGE = 10000
+# Characters of one inspected value's repr (and of a step's variable's).
+DEBUG_MAX_REPR = 1000
+# Log entries kept per run; later ones are counted out (logs_truncated).
+DEBUG_MAX_LOGS = 1000
+# Distinct names inspect_var() keeps per run; a new name past it is dropped
+# (variables_truncated); a name already kept is still updated.
+DEBUG_MAX_VARIABLES = 100
+DEBUG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# Steps recorded by a traced run.  Past it tracing stops and the program runs
+# on untraced to its end (steps_truncated).
+TRACE_MAX_STEPS = 1000
+# Variables one step reports (the changed ones, in the frame's order), and
+# the characters of each one's repr: 1,000 steps stay under ~4 MB.
+TRACE_MAX_STEP_VARIABLES = 20
+TRACE_MAX_REPR = 200
+
+
+def _safe_repr(value, cap):
+    """repr(value) cut to cap characters, or a placeholder when it raises.
+    A hostile __repr__ (raises, returns a non-str, is huge) cannot break the
+    run; a slow one only costs its own time (the run's limits bound it)."""
+    try:
+        text = repr(value)
+        if type(text) is not str:
+            raise TypeError("__repr__ returned non-string")
+    except BaseException as exc:  # KeyboardInterrupt from Stop included: a
+        # repr is not the place to stop, the next user line is
+        if isinstance(exc, (KeyboardInterrupt, OutputLimitExceeded)):
+            raise
+        return f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>", False
+    if len(text) > cap:
+        return clean_text(text[:cap]), True
+    return clean_text(text), False
+
+
+def _user_line():
+    """Line of the innermost user frame calling us, or None."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename != USER_FILENAME:
+        f = f.f_back
+    return f.f_lineno if f is not None else None
+
+
+class _DebugState:
+    """One run's logs and inspected variables."""
+
+    def __init__(self, started):
+        self.started = started
+        self.used = False
+        self.logs = []
+        self.logs_dropped = 0
+        self.variables = {}
+        self.variables_dropped = 0
+
+    def info(self):
+        """The debug_info member: fresh lists and dicts, so what the user
+        does with get_debug_info()'s answer cannot change it."""
+        return {
+            "logs": [dict(e) for e in self.logs[:DEBUG_MAX_LOGS]],
+            "variables": {k: dict(v)
+                          for k, v in list(self.variables.items())[:DEBUG_MAX_VARIABLES]},
+            "logs_truncated": self.logs_dropped > 0,
+            "variables_truncated": self.variables_dropped > 0,
+        }
+
+
+_debug = None  # the current run's _DebugState, or None between runs
+
+
+def _state():
+    global _debug
+    if _debug is None:  # called outside a run (from a task left pending)
+        _debug = _DebugState(time.perf_counter())
+    _debug.used = True
+    return _debug
+
+
+def debug(message, level="INFO"):
+    """Logs message at level (DEBUG, INFO, WARNING or ERROR) into the run's
+    debug_info, with the user's line and the seconds since the run began."""
+    if type(level) is not str or level not in DEBUG_LEVELS:
+        given = (repr(level[:40]) if type(level) is str
+                 else f"a value of type {type(level).__name__}")
+        raise ValueError(f"debug() level must be one of {', '.join(DEBUG_LEVELS)}, not {given}")
+    st = _state()
+    if len(st.logs) >= DEBUG_MAX_LOGS:
+        st.logs_dropped += 1
+        return
+    if type(message) is str:
+        text = message
+    else:
+        try:
+            text = str(message)
+            if type(text) is not str:
+                raise TypeError("__str__ returned non-string")
+        except (KeyboardInterrupt, OutputLimitExceeded):
+            raise
+        except BaseException as exc:
+            text = f"<unprintable {type(message).__name__}: {type(exc).__name__}>"
+    entry = {"level": level, "message": None, "line": _user_line(),
+             "t": round(time.perf_counter() - st.started, 6)}
+    if len(text) > DEBUG_MAX_MESSAGE:
+        text = text[:DEBUG_MAX_MESSAGE]
+        entry["truncated"] = True
+    entry["message"] = clean_text(text)
+    st.logs.append(entry)
+
+
+def inspect_var(name, value):
+    """Records value under name in the run's debug_info.variables: its type,
+    its repr (capped; a failing repr becomes a placeholder) and its len()
+    when it has one."""
+    st = _state()
+    if type(name) is str:
+        key = clean_text(name[:200])
+    else:  # a name that is not a str is shown by its capped repr, which cannot fail
+        key = _safe_repr(name, 200)[0]
+    if key not in st.variables and len(st.variables) >= DEBUG_MAX_VARIABLES:
+        st.variables_dropped += 1
+        return
+    text, cut = _safe_repr(value, DEBUG_MAX_REPR)
+    item = {"type": clean_text(type(value).__name__), "repr": text}
+    if cut:
+        item["truncated"] = True
+    try:
+        size = len(value) if hasattr(type(value), "__len__") else None
+    except (KeyboardInterrupt, OutputLimitExceeded):
+        raise
+    except BaseException:
+        size = None
+    if type(size) is int:
+        item["size"] = size
+    st.variables[key] = item
+
+
+def get_debug_info():
+    """The run's logs and variables so far, as the result's debug_info."""
+    return _state().info()
+
+
+class _Tracer:
+    """sys.settrace for one run: records the user's frames only (code
+    compiled as USER_FILENAME; the harness's and libraries' frames are not
+    traced at all).  Each step: {step, line_number, line_code, event,
+    variables}, event one of call | line | return | exception, variables
+    the frame's locals (a module's globals) whose repr differs from what the
+    same frame showed at its previous step; dunder names, modules,
+    functions and classes are left out.  A "line" step fires before its line
+    runs, so its variables are what the lines before it changed.  The
+    module's own "call" (line 0) is not a step.  After TRACE_MAX_STEPS the tracer
+    removes itself and the program runs on untraced."""
+
+    _SKIP = (type(sys), type(lambda: 0), type, type(len))
+    _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None), range))
+
+    def __init__(self, lines):
+        self.lines = lines
+        self.line_code = {}  # line number -> its text as steps show it
+        self.steps = []
+        self.truncated = False
+        self.seen = {}  # id(frame) -> {name: repr} (frames are alive while traced)
+
+    def global_trace(self, frame, event, arg):
+        if frame.f_code.co_filename != USER_FILENAME or self.truncated:
+            return None
+        if frame.f_back is None or frame.f_back.f_code.co_filename == USER_FILENAME or \
+                frame.f_code.co_name != "<module>":
+            self.record(frame, event)  # not the module's own start: its line 1 follows
+        return self.local_trace
+
+    def local_trace(self, frame, event, arg):
+        if self.truncated:
+            return None
+        self.record(frame, event)
+        if event == "return":
+            self.seen.pop(id(frame), None)
+        return self.local_trace
+
+    def record(self, frame, event):
+        if len(self.steps) >= TRACE_MAX_STEPS:
+            self.truncated = True
+            sys.settrace(None)
+            return
+        before = self.seen.setdefault(id(frame), {})  # name -> (value, repr)
+        changed = {}
+        for name, value in list(frame.f_locals.items()):
+            if name.startswith("__") or isinstance(value, self._SKIP):
+                continue
+            seen = before.get(name)
+            # The same immutable object shows the same repr: skip the call
+            # (most of a tight loop's names, most steps).
+            if seen is not None and seen[0] is value and type(value) in self._IMMUTABLE:
+                continue
+            text, _ = _safe_repr(value, TRACE_MAX_REPR)
+            if seen is None or seen[1] != text:
+                if len(changed) < TRACE_MAX_STEP_VARIABLES:
+                    changed[name] = text
+            before[name] = (value if type(value) in self._IMMUTABLE else None, text)
+        line = frame.f_lineno or 0
+        code = self.line_code.get(line)
+        if code is None:
+            code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+            code = self.line_code[line] = clean_text(code[:TRACE_MAX_REPR])
+        self.steps.append({"step": len(self.steps) + 1, "line_number": line,
+                           "line_code": code, "event": event, "variables": changed})
+
+
+def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False):
     """Runs code with ``data`` bound to json.loads(data_json); returns the result dict.
 
     session: a dict kept by the caller between runs (a stateful sandbox): the
@@ -290,6 +523,9 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
     its traceback to stderr as CPython does, and the result carries the
     program's ``exitCode``.
 
+    trace=True runs the code under sys.settrace (see _Tracer): the result
+    gains ``steps`` and ``steps_truncated``.
+
     Top-level await: code that awaits at the top level runs to its end on
     this process's one event loop (see _event_loop), made on first use.
     Tasks it leaves pending stay on that loop and run again only while a
@@ -297,7 +533,7 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
     next await); a process that exits drops them.  Where a loop is already
     running in this thread (Pyodide), use run_async() instead.
     """
-    steps = _run_steps(code, data_json, capture_output, program, session)
+    steps = _run_steps(code, data_json, capture_output, program, session, trace)
     try:
         coroutine = steps.send(None)
     except StopIteration as done:
@@ -309,12 +545,13 @@ def run(code, data_json=None, capture_output=True, program=False, session=None):
     return _resume(steps.send, None)
 
 
-async def run_async(code, data_json=None, capture_output=True, program=False, session=None):
+async def run_async(code, data_json=None, capture_output=True, program=False, session=None,
+                    trace=False):
     """run() for a caller with a running event loop (Pyodide's webloop): code
     that awaits at the top level is awaited here, on that loop.  Tasks it
     leaves pending stay on the loop and go on running after the run (their
     output then goes wherever sys.stdout points at that moment)."""
-    steps = _run_steps(code, data_json, capture_output, program, session)
+    steps = _run_steps(code, data_json, capture_output, program, session, trace)
     try:
         coroutine = steps.send(None)
     except StopIteration as done:
@@ -372,7 +609,7 @@ def _run_until_complete(coroutine):
     loop.run_until_complete(coroutine)
 
 
-def _run_steps(code, data_json, capture_output, program, session):
+def _run_steps(code, data_json, capture_output, program, session, trace=False):
     """run()'s body, as a generator.  When the compiled code awaits at the
     top level it yields the coroutine once; the caller drives it and sends
     None back, or throws in what it raised.  Returns the result dict."""
@@ -414,13 +651,21 @@ def _run_steps(code, data_json, capture_output, program, session):
         namespace.pop("__result__", None)
     if not program and (session is None or data_json is not None):
         namespace["data"] = data
+    global _debug
+    _debug = _DebugState(time.perf_counter())
+    tracer = None
+    for helper in (debug, inspect_var, get_debug_info):
+        setattr(builtins, helper.__name__, helper)
     if status == "ok":
         linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
         restore_show = _install_show_hook(charts, limits)
-        started = time.perf_counter()
+        started = _debug.started = time.perf_counter()
         try:
             if capture_output:
                 sys.stdout, sys.stderr = out, err
+            if trace:
+                tracer = _Tracer(code.splitlines())
+                sys.settrace(tracer.global_trace)
             compiled = compile(code, USER_FILENAME, "exec", flags=COMPILE_FLAGS,
                                dont_inherit=True)
             if compiled.co_flags & _CO_COROUTINE:
@@ -464,6 +709,8 @@ def _run_steps(code, data_json, capture_output, program, session):
                 exit_code = 1
                 sys.stderr.write(error["traceback"])
         finally:
+            if tracer is not None:
+                sys.settrace(None)
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             if not capture_output:
                 for stream in (sys.stdout, sys.stderr):
@@ -501,6 +748,11 @@ def _run_steps(code, data_json, capture_output, program, session):
     }
     if program:
         out_dict["exitCode"] = exit_code
+    if _debug.used:
+        out_dict["debug_info"] = _debug.info()
+    if trace:
+        out_dict["steps"] = tracer.steps[:TRACE_MAX_STEPS] if tracer is not None else []
+        out_dict["steps_truncated"] = tracer is not None and tracer.truncated
     return out_dict
 
 
@@ -508,15 +760,17 @@ def _to_json(result):
     return json.dumps(result, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
-def run_json(code, data_json=None, capture_output=True, program=False, session=None):
+def run_json(code, data_json=None, capture_output=True, program=False, session=None,
+             trace=False):
     """run() serialised as JSON text (what the engines carry)."""
-    return _to_json(run(code, data_json, capture_output, program, session))
+    return _to_json(run(code, data_json, capture_output, program, session, trace))
 
 
-async def run_json_async(code, data_json=None, capture_output=True, program=False, session=None):
+async def run_json_async(code, data_json=None, capture_output=True, program=False, session=None,
+                         trace=False):
     """run_async() serialised as JSON text (what the browser engine awaits)."""
     try:
-        return _to_json(await run_async(code, data_json, capture_output, program, session))
+        return _to_json(await run_async(code, data_json, capture_output, program, session, trace))
     except KeyboardInterrupt:
         # A Stop that landed outside the user's code, while the result was
         # being packed.  The synchronous caller gets it as an exception; here

@@ -6,7 +6,8 @@
  *
  *   maxExecutionTime (s, > 0)   maxMemoryUsage (MB, > 0)   dataSize (MB, >= 0)
  *   cpuIntensive, networkAccess, fileSystemAccess, fallbackAllowed,
- *   concurrent (booleans)       securityLevel: low | medium | high
+ *   concurrent, debug (booleans; debug: trace the run step by step, which
+ *   only the native engine does)       securityLevel: low | medium | high
  *   packages: [names]           outputFormat: json | text | html
  *   preferredEngine: auto | browser | native | judge0
  *
@@ -34,6 +35,7 @@ typedef struct reqs {
     double max_memory_mb; /* 0: not given */
     double data_size_mb;  /* -1: not given */
     bool cpu_intensive, network_access, file_system_access, concurrent;
+    bool debug;            /* step tracing: the result gains steps (native engine only) */
     bool fallback_allowed; /* default true */
     reqs_level security_level;
     reqs_format output_format;

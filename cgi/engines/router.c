@@ -41,6 +41,8 @@ static void check(rt_engine e, const rt_input *in, const rt_engine_info *info, c
         snprintf(why, n, "unavailable: %.200s", info->reason);
     } else if (r->network_access) {
         snprintf(why, n, "it has no network access");
+    } else if (r->debug && e != RT_NATIVE) {
+        snprintf(why, n, "step tracing (requirements.debug) runs on the native engine only");
     } else if (e == RT_BROWSER && !in->caller_is_page && r->preferred_engine != ENGINE_BROWSER) {
         snprintf(why, n, "the caller runs no browser (send client: \"page\", or preferredEngine: "
                          "\"browser\" for a sandbox link)");

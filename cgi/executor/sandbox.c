@@ -295,7 +295,7 @@ static void start_execution(executor *ex, client *cl, sandbox *s)
     /* The sandbox's own limits, whatever the request said. */
     cl->hdr.wall_ms = payload->wall_ms = s->wall_ms;
     cl->hdr.memory_mb = payload->memory_mb = s->memory_mb;
-    payload->flags = XP_FLAG_SANDBOX;
+    payload->flags = XP_FLAG_SANDBOX | (payload->flags & XP_FLAG_TRACE); /* /debug traces */
     payload->client = 0;
     memset(payload->sandbox, 0, sizeof payload->sandbox);
     s->state = SBX_BUSY;

@@ -157,8 +157,10 @@ static APP_MUST_CHECK app_err create(const conf *c, const http_req *req, http_re
     return err;
 }
 
+/* POST /sandbox/{id}/execute, and /debug (trace: the same run under the
+ * harness's step tracer, so the answer gains steps). */
 static APP_MUST_CHECK app_err execute(const conf *c, exe_ctx *x, hist *db, const char *id,
-                                      const http_req *req, http_resp *resp, char *msg,
+                                      bool trace, const http_req *req, http_resp *resp, char *msg,
                                       size_t msglen)
 {
     static const char *const known[] = {"code", "data"};
@@ -166,6 +168,7 @@ static APP_MUST_CHECK app_err execute(const conf *c, exe_ctx *x, hist *db, const
     char *code = NULL;
     reqs r;
     reqs_init(&r);
+    r.debug = trace;
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd, .sandbox = id, .data = "",
                       .client = xp_client_key(req->remote_addr)};
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
@@ -271,9 +274,9 @@ static APP_MUST_CHECK app_err one_sandbox(const conf *c, exe_ctx *x, hist *db, c
     } else if (strcmp(what, "history") == 0) {
         op = get ? XP_OP_SANDBOX_HISTORY : 0;
         need = "GET, HEAD";
-    } else if (strcmp(what, "execute") == 0) {
+    } else if (strcmp(what, "execute") == 0 || strcmp(what, "debug") == 0) {
         if (strcmp(method, "POST") == 0)
-            return execute(c, x, db, id, req, resp, msg, msglen);
+            return execute(c, x, db, id, strcmp(what, "debug") == 0, req, resp, msg, msglen);
         need = "POST";
     } else {
         snprintf(msg, msglen, "no such endpoint: %.120s", req->path);

@@ -8,6 +8,8 @@
  *   GET    /sandbox/statistics      {active_sandboxes, total_executions,
  *                                    success_rate, average_execution_time, ...}
  *   POST   /sandbox/{id}/execute    {code, data?} -> the shared result schema
+ *   POST   /sandbox/{id}/debug      {code, data?} -> the same, run under the step
+ *                                    tracer: the answer gains steps, steps_truncated
  *   GET    /sandbox/{id}/status     its description
  *   GET    /sandbox/{id}/history    its last executions
  *   DELETE /sandbox/{id}            ends it at once

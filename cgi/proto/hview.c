@@ -68,6 +68,14 @@ void hv_read(const char *doc, size_t len, hv_view *v)
             v->exit_code = v->has_exit_code ? (int)d : 0;
         } else if (js_string_equals(doc, k, "limits") && val.type == JS_OBJECT) {
             read_limits(doc, val, v);
+        } else if (js_string_equals(doc, k, "debug_info") && val.type == JS_OBJECT) {
+            v->debug_info = val;
+            v->has_debug_info = true;
+        } else if (js_string_equals(doc, k, "steps") && val.type == JS_ARRAY) {
+            v->steps = val;
+            v->has_steps = true;
+        } else if (js_string_equals(doc, k, "steps_truncated") && val.type == JS_BOOL) {
+            v->steps_truncated = js_bool(doc, val);
         }
     }
     v->valid = v->status[0] != '\0';
@@ -88,8 +96,10 @@ static const member_rule chart_rules[] = {{"format", JS_STRING},
                                           {"height", JS_NUMBER},
                                           {NULL, JS_NULL}};
 
-/* Copies the members of obj that the rules name, with the rules' types. */
-static APP_MUST_CHECK app_err put_filtered(sbuf *out, const char *doc, js_span obj, const member_rule *rules)
+/* Copies the members of obj that the rules name, with the rules' types;
+ * strings longer than max_text bytes (0: any) are left out. */
+static APP_MUST_CHECK app_err put_capped(sbuf *out, const char *doc, js_span obj,
+                                         const member_rule *rules, size_t max_text)
 {
     app_err err = sbuf_putc(out, '{');
     js_iter it;
@@ -102,7 +112,8 @@ static APP_MUST_CHECK app_err put_filtered(sbuf *out, const char *doc, js_span o
         while (r->name != NULL && !(js_string_equals(doc, k, r->name) && v.type == r->type))
             r++;
         uint32_t bit = 1u << ((r - rules) & 31);
-        if (r->name == NULL || (seen & bit) || (v.type == JS_NUMBER && !isfinite(js_number(doc, v))))
+        if (r->name == NULL || (seen & bit) || (v.type == JS_NUMBER && !isfinite(js_number(doc, v))) ||
+            (max_text > 0 && v.type == JS_STRING && v.len > max_text))
             continue;
         seen |= bit;
         if (!first)
@@ -114,6 +125,12 @@ static APP_MUST_CHECK app_err put_filtered(sbuf *out, const char *doc, js_span o
         first = false;
     }
     return err == APP_OK ? sbuf_putc(out, '}') : err;
+}
+
+static APP_MUST_CHECK app_err put_filtered(sbuf *out, const char *doc, js_span obj,
+                                           const member_rule *rules)
+{
+    return put_capped(out, doc, obj, rules, 0);
 }
 
 app_err hv_put_error(sbuf *out, const char *doc, const hv_view *v)
@@ -157,6 +174,163 @@ app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v)
         first = false;
     }
     return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+static const member_rule log_rules[] = {{"level", JS_STRING}, {"message", JS_STRING},
+                                        {"line", JS_NUMBER},  {"t", JS_NUMBER},
+                                        {"truncated", JS_BOOL}, {NULL, JS_NULL}};
+static const member_rule var_rules[] = {{"type", JS_STRING}, {"repr", JS_STRING},
+                                        {"size", JS_NUMBER}, {"truncated", JS_BOOL},
+                                        {NULL, JS_NULL}};
+static const member_rule step_rules[] = {{"step", JS_NUMBER},      {"line_number", JS_NUMBER},
+                                         {"line_code", JS_STRING}, {"event", JS_STRING},
+                                         {NULL, JS_NULL}};
+
+/* The most members put_map copies, whatever max asks. */
+#define HV_MAX_MAP HV_MAX_DEBUG_VARIABLES
+
+/* Appends obj as a map of at most max members: names up to
+ * HV_MAX_NAME_BYTES; values strings up to max_text bytes (rules NULL) or
+ * objects filtered by rules.  *cut tells whether members were left out for
+ * the count cap. */
+static APP_MUST_CHECK app_err put_map(sbuf *out, const char *doc, js_span obj, size_t max,
+                                      const member_rule *rules, size_t max_text, bool *cut)
+{
+    js_span kept[HV_MAX_MAP]; /* names already copied: a repeated name is dropped */
+    app_err err = sbuf_putc(out, '{');
+    js_iter it;
+    js_iter_init(&it, doc, obj);
+    js_span k, v;
+    size_t n = 0;
+    max = max < HV_MAX_MAP ? max : HV_MAX_MAP;
+    while (err == APP_OK && js_iter_next(&it, &k, &v)) {
+        bool fits = rules == NULL ? v.type == JS_STRING && v.len <= max_text : v.type == JS_OBJECT;
+        if (!fits || k.len > HV_MAX_NAME_BYTES)
+            continue;
+        if (n == max) {
+            *cut = true;
+            break;
+        }
+        bool repeated = false;
+        for (size_t i = 0; i < n && !repeated; i++)
+            repeated = kept[i].len == k.len && memcmp(doc + kept[i].off, doc + k.off, k.len) == 0;
+        if (repeated)
+            continue;
+        kept[n] = k;
+        err = n++ > 0 ? sbuf_putc(out, ',') : APP_OK;
+        if (err == APP_OK)
+            err = sbuf_append(out, doc + k.off, k.len);
+        if (err == APP_OK)
+            err = sbuf_putc(out, ':');
+        if (err == APP_OK)
+            err = rules == NULL ? sbuf_append(out, doc + v.off, v.len)
+                                : put_capped(out, doc, v, rules, max_text);
+    }
+    return err == APP_OK ? sbuf_putc(out, '}') : err;
+}
+
+/* Appends the objects of arr, at most max, each filtered by rules; with
+ * map_name, each one's member of that name as put_map (strings). */
+static APP_MUST_CHECK app_err put_entries(sbuf *out, const char *doc, js_span arr, size_t max,
+                                          const member_rule *rules, size_t max_text,
+                                          const char *map_name, size_t map_max, bool *cut)
+{
+    app_err err = sbuf_putc(out, '[');
+    js_iter it;
+    js_iter_init(&it, doc, arr);
+    js_span el;
+    size_t n = 0;
+    while (err == APP_OK && js_iter_next(&it, NULL, &el)) {
+        if (el.type != JS_OBJECT)
+            continue;
+        if (n == max) {
+            *cut = true;
+            break;
+        }
+        err = n++ > 0 ? sbuf_putc(out, ',') : APP_OK;
+        if (err == APP_OK)
+            err = put_capped(out, doc, el, rules, max_text);
+        if (err != APP_OK || map_name == NULL)
+            continue;
+        /* put_capped closed the object: reopen it for the map member. */
+        out->len--;
+        bool have = false, map_cut = false;
+        js_iter mit;
+        js_iter_init(&mit, doc, el);
+        js_span k, v;
+        while (err == APP_OK && !have && js_iter_next(&mit, &k, &v)) {
+            if (!js_string_equals(doc, k, map_name) || v.type != JS_OBJECT)
+                continue;
+            have = true;
+            err = sbuf_printf(out, "%s\"%s\":", out->data[out->len - 1] == '{' ? "" : ",",
+                              map_name);
+            if (err == APP_OK)
+                err = put_map(out, doc, v, map_max, NULL, max_text, &map_cut);
+        }
+        if (err == APP_OK)
+            err = sbuf_putc(out, '}');
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
+/* The boolean member name of obj (false when absent or not a boolean). */
+static bool member_true(const char *doc, js_span obj, const char *name)
+{
+    js_iter it;
+    js_iter_init(&it, doc, obj);
+    js_span k, v;
+    while (js_iter_next(&it, &k, &v))
+        if (js_string_equals(doc, k, name) && v.type == JS_BOOL)
+            return js_bool(doc, v);
+    return false;
+}
+
+app_err hv_put_debug_info(sbuf *out, const char *doc, const hv_view *v)
+{
+    bool logs_cut = member_true(doc, v->debug_info, "logs_truncated");
+    bool vars_cut = member_true(doc, v->debug_info, "variables_truncated");
+    js_span logs = {JS_ARRAY, 0, 0}, vars = {JS_OBJECT, 0, 0};
+    bool have_logs = false, have_vars = false;
+    js_iter it;
+    js_iter_init(&it, doc, v->debug_info);
+    js_span k, val;
+    while (js_iter_next(&it, &k, &val)) {
+        if (!have_logs && js_string_equals(doc, k, "logs") && val.type == JS_ARRAY) {
+            logs = val;
+            have_logs = true;
+        } else if (!have_vars && js_string_equals(doc, k, "variables") && val.type == JS_OBJECT) {
+            vars = val;
+            have_vars = true;
+        }
+    }
+    app_err err = sbuf_puts(out, "{\"logs\":");
+    if (err == APP_OK)
+        err = have_logs ? put_entries(out, doc, logs, HV_MAX_DEBUG_LOGS, log_rules,
+                                      HV_MAX_DEBUG_TEXT, NULL, 0, &logs_cut)
+                        : sbuf_puts(out, "[]");
+    if (err == APP_OK)
+        err = sbuf_puts(out, ",\"variables\":");
+    if (err == APP_OK)
+        err = have_vars ? put_map(out, doc, vars, HV_MAX_DEBUG_VARIABLES, var_rules,
+                                  HV_MAX_DEBUG_TEXT, &vars_cut)
+                        : sbuf_puts(out, "{}");
+    if (err == APP_OK)
+        err = sbuf_printf(out, ",\"logs_truncated\":%s,\"variables_truncated\":%s}",
+                          logs_cut ? "true" : "false", vars_cut ? "true" : "false");
+    return err;
+}
+
+app_err hv_put_steps(sbuf *out, const char *doc, const hv_view *v)
+{
+    bool cut = v->steps_truncated;
+    app_err err = sbuf_puts(out, "\"steps\":");
+    if (err == APP_OK)
+        err = v->has_steps ? put_entries(out, doc, v->steps, HV_MAX_STEPS, step_rules,
+                                         HV_MAX_STEP_TEXT, "variables", HV_MAX_STEP_VARIABLES, &cut)
+                           : sbuf_puts(out, "[]");
+    if (err == APP_OK)
+        err = sbuf_printf(out, ",\"steps_truncated\":%s", cut ? "true" : "false");
+    return err;
 }
 
 void hv_summary(const char *json, size_t len, char *status, size_t slen, double *exec_ms,

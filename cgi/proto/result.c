@@ -261,6 +261,17 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
         err = v.valid && keep < DROP_CHARTS ? hv_put_charts(out, doc, &v) : sbuf_puts(out, "[]");
+    /* The debug helpers' and the tracer's output goes with the result. */
+    if (err == APP_OK && v.valid && v.has_debug_info && keep < DROP_RESULT)
+        err = sbuf_puts(out, ",\"debug_info\":");
+    if (err == APP_OK && v.valid && v.has_debug_info && keep < DROP_RESULT)
+        err = hv_put_debug_info(out, doc, &v);
+    if (err == APP_OK && p->traced)
+        err = sbuf_putc(out, ',');
+    if (err == APP_OK && p->traced) {
+        hv_view none = {.steps_truncated = keep >= DROP_RESULT}; /* dropped for size: say so */
+        err = hv_put_steps(out, doc, v.valid && keep < DROP_RESULT ? &v : &none);
+    }
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"executionTime\":");
     double exec_ms;

@@ -9,7 +9,12 @@
  * expected types and drops anything else.  The answer is
  *
  *   {success, status, output, stderr, error, result, charts, executionTime,
+ *    debug_info?, steps?, steps_truncated?,
  *    engine: "native", metadata: {limits, resources, truncated, exit}}
+ *
+ * debug_info only when the harness sent one (the program used the debug
+ * helpers), steps and steps_truncated only when the job was traced
+ * (XP_FLAG_TRACE), both filtered by hv_put_debug_info / hv_put_steps.
  *
  * with status one of ok | error | timeout | memory_limit | output_limit |
  * killed.
@@ -57,13 +62,14 @@ typedef struct res_parts {
     /* a sandbox's execution: metadata.sandbox {sandbox_id, state_lost} */
     const char *sandbox_id;     /* XP_SANDBOX_ID_LEN hex digits, or NULL: a one-shot job */
     bool sandbox_state_lost;    /* the sandbox's interpreter ended with this execution */
+    bool traced;                /* the job asked for step tracing: the answer carries steps */
 } res_parts;
 
 /*
  * Appends the answer for p to out.  Never fails on content (malformed child
  * JSON becomes an "error" answer that says so).  When the whole answer does
  * not fit out's cap, it gives parts up in this order until it fits: the
- * charts, then the result, then all but 64 KiB of stdout and of stderr; the
+ * charts, then the result (debug_info and steps with it), then all but 64 KiB of stdout and of stderr; the
  * answer then says status "output_limit", error OutputLimitExceeded, and
  * metadata.truncated {stdout, stderr, result, charts} say what went.  A
  * program therefore cannot make its answer fail.  Numbers the program sent

@@ -36,6 +36,8 @@
                             * after the job, and wait for the next one (a sandbox) */
 #define XP_FLAG_STREAM 4u  /* front -> executor only: send the job's stdout and stderr as
                             * they come (XP_FRAME_STDOUT / _STDERR frames), then the answer */
+#define XP_FLAG_TRACE 8u   /* run the code under the harness's step tracer (harness.run's
+                            * trace): the answer gains steps */
 
 /* The kinds of response frame (xp_resp_hdr.kind).  A job asked with
  * XP_FLAG_STREAM gets any number of output frames (json_len raw bytes of

@@ -464,6 +464,7 @@ static void child_run(void)
             _exit(0); /* the supervisor closed the channel: the pool is shrinking */
         bool sandbox = (h.flags & XP_FLAG_SANDBOX) != 0;
         bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
+        bool trace = (h.flags & XP_FLAG_TRACE) != 0;
         if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
             h.data_len > XP_MAX_DATA || (!first && !sandbox) || (sandbox && program))
             _exit(122);
@@ -507,7 +508,8 @@ static void child_run(void)
         if (code_obj != NULL && data_obj != NULL)
             result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
                                                   program ? Py_True : Py_False,
-                                                  session != NULL ? session : Py_None, NULL);
+                                                  session != NULL ? session : Py_None,
+                                                  trace ? Py_True : Py_False, NULL);
         Py_XDECREF(code_obj);
         Py_XDECREF(data_obj);
         Py_ssize_t len = 0;

@@ -179,6 +179,44 @@ static void only_the_schemas_error_and_chart_members_survive(void **state)
     free(s);
 }
 
+static void debug_output_is_filtered_and_steps_need_tracing(void **state)
+{
+    (void)state;
+    const char *child =
+        "{\"status\":\"ok\",\"debug_info\":{\"logs\":[{\"level\":\"INFO\",\"message\":\"m\","
+        "\"line\":2,\"t\":0.5,\"html\":\"<b>\"},7,{\"level\":1,\"t\":1e999}],"
+        "\"variables\":{\"x\":{\"type\":\"int\",\"repr\":\"1\",\"size\":\"9\"},\"x\":"
+        "{\"type\":\"str\"},\"y\":\"flat\"},\"logs_truncated\":true,\"evil\":1},"
+        "\"steps\":[{\"step\":1,\"line_number\":1,\"line_code\":\"a = 1\",\"event\":\"line\","
+        "\"variables\":{\"a\":\"1\",\"b\":2},\"evil\":1},\"junk\"],\"steps_truncated\":false}";
+    res_parts p = parts(child);
+    char *s = compose(&p);
+    /* Wrong types, unknown members, a repeated name and a non-finite
+     * number are dropped; the flags are booleans. */
+    assert_contains(s, "\"debug_info\":{\"logs\":[{\"level\":\"INFO\",\"message\":\"m\","
+                       "\"line\":2,\"t\":0.5},{}],\"variables\":{\"x\":{\"type\":\"int\","
+                       "\"repr\":\"1\"}},\"logs_truncated\":true,\"variables_truncated\":false}");
+    assert_not_contains(s, "evil");
+    assert_not_contains(s, "<b>");
+    /* Untraced: the child's steps are not copied. */
+    assert_not_contains(s, "\"steps\"");
+    free(s);
+    p.traced = true;
+    s = compose(&p);
+    assert_contains(s, "\"steps\":[{\"step\":1,\"line_number\":1,\"line_code\":\"a = 1\","
+                       "\"event\":\"line\",\"variables\":{\"a\":\"1\"}}],"
+                       "\"steps_truncated\":false");
+    free(s);
+    /* Traced, but nothing came back (a timeout): empty steps. */
+    p = parts(NULL);
+    p.verdict = RES_TIMEOUT;
+    p.traced = true;
+    s = compose(&p);
+    assert_contains(s, "\"steps\":[],\"steps_truncated\":false");
+    assert_not_contains(s, "debug_info");
+    free(s);
+}
+
 static void summaries_keep_status_time_and_output_size(void **state)
 {
     (void)state;
@@ -238,6 +276,7 @@ int main(void)
         cmocka_unit_test(exit_statuses_read_as_causes),
         cmocka_unit_test(the_child_cannot_forge_the_supervisors_fields),
         cmocka_unit_test(only_the_schemas_error_and_chart_members_survive),
+        cmocka_unit_test(debug_output_is_filtered_and_steps_need_tracing),
         cmocka_unit_test(summaries_keep_status_time_and_output_size),
         cmocka_unit_test(malformed_child_json_is_an_engine_error),
         cmocka_unit_test(any_output_bytes_become_valid_json),
