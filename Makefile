@@ -93,9 +93,9 @@ ZYGOTE_VFLAGS := -O2 $(HARDEN)
 ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
-UNIT_TESTS := test_utf8 test_xproto test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
+UNIT_TESTS := test_utf8 test_mcp test_xproto test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
               test_service test_judge0 test_j0api test_result test_precopy test_status
-FUZZ_TARGETS := fuzz_json fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
+FUZZ_TARGETS := fuzz_json fuzz_mcp fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
         deps pyodide node-deps web-vendor checksrc format clean distclean

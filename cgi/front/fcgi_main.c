@@ -132,6 +132,9 @@ static void serve_one(svc *s, FCGX_Request *r)
         .cancel_fd = r->ipcFd,
         .accept = param(r, "HTTP_ACCEPT"),
         .last_event_id = param(r, "HTTP_LAST_EVENT_ID"),
+        .origin = param(r, "HTTP_ORIGIN"),
+        .mcp_session = param(r, "HTTP_MCP_SESSION_ID"),
+        .mcp_protocol = param(r, "HTTP_MCP_PROTOCOL_VERSION"),
         .stream = &stream,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;

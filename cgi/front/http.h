@@ -53,6 +53,9 @@ typedef struct http_req {
     int cancel_fd;            /* readable once the client has gone away; -1 if unknown */
     const char *accept;       /* Accept header value, "" if none */
     const char *last_event_id; /* Last-Event-ID header value (SSE reconnects), "" or NULL if none */
+    const char *origin;        /* Origin header value, "" or NULL if none */
+    const char *mcp_session;   /* Mcp-Session-Id header value (mcp.h), "" or NULL if none */
+    const char *mcp_protocol;  /* MCP-Protocol-Version header value, "" or NULL if none */
     const http_stream *stream; /* how to send a response in pieces, or NULL */
 } http_req;
 

@@ -17,6 +17,7 @@
 #include "insights.h"
 #include "live.h"
 #include "j0api.h"
+#include "mcp.h"
 #include "native.h"
 #include "page.h"
 #include "present.h"
@@ -807,6 +808,24 @@ static APP_MUST_CHECK app_err ep_executions_item(svc *s, const http_req *req, ht
     return err == APP_OK ? json_headers(resp) : err;
 }
 
+/* A tool of the MCP endpoint reaches the other endpoints through here. */
+static void mcp_subrequest(void *ctx, const http_req *req, http_resp *resp)
+{
+    svc_handle(ctx, req, resp);
+}
+
+/* /mcp: the Model Context Protocol (mcp.h). */
+static APP_MUST_CHECK app_err ep_mcp(svc *s, const http_req *req, http_resp *resp, char *msg,
+                                     size_t msglen)
+{
+    hist *db = svc_db(s, msg, msglen);
+    if (db == NULL)
+        return APP_EDB;
+    mcp_env env = {.db = db, .subrequest = mcp_subrequest, .ctx = s};
+    mcp_serve(&env, req, resp);
+    return APP_OK;
+}
+
 /* --- routing ------------------------------------------------------------- */
 
 static const route routes[] = {
@@ -827,6 +846,7 @@ static const route routes[] = {
     {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
     {"/sandbox", "*", ep_sandboxes, 0, false},
     {"/sandbox/", "*", ep_sandboxes, SBXAPI_MAX_BODY, true},
+    {"/mcp", "*", ep_mcp, MCP_MAX_BODY, false},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -1,5 +1,5 @@
 /*
- * hist-int.h - what the store's own files (hist.c, hist_j0.c, hist_run.c) share and
+ * hist-int.h - what the store's own files (hist.c, hist_j0.c, hist_run.c, hist_mcp.c) share and
  * nothing else may see: the handle's layout and the statement helpers.
  * Keeping it out of hist.h is what keeps the sqlite3 handle, and so all
  * SQL, inside cgi/store/.

@@ -92,6 +92,12 @@ static const char *const migrations[] = {
     "  stderr INTEGER NOT NULL,"
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;",
+    /* 5: sessions of the MCP endpoint (hist_mcp.c). */
+    "CREATE TABLE mcp_sessions ("
+    "  id TEXT PRIMARY KEY,"
+    "  version TEXT NOT NULL,"
+    "  created_at REAL NOT NULL, last_used REAL NOT NULL);"
+    "CREATE INDEX mcp_sessions_used ON mcp_sessions(last_used);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
