@@ -19,8 +19,10 @@
   // After Stop writes SIGINT into the interrupt buffer, how long the run may
   // take to unwind before the worker is killed and replaced.  A busy loop
   // stops in a few ms; time.sleep() and long C calls never look at the
-  // buffer, so they need the kill.
-  const STOP_GRACE_MS = 500;
+  // buffer, so they need the kill.  Not shorter: on a loaded 2-CPU host the
+  // worker's thread once went 500 ms unscheduled, and a busy loop that would
+  // have stopped lost the runtime's state instead.
+  const STOP_GRACE_MS = 1000;
   // Rows of a DataFrame result drawn as a table (the harness sends at most
   // what its to_json produced; a huge table would freeze the page).
   const MAX_TABLE_ROWS = 200;

@@ -100,7 +100,8 @@ test("Stop interrupts a busy loop after an await, without a restart", async () =
                              "while True:\n    pass\n");
     await page.click("#run");
     await page.waitForFunction(() => !document.getElementById("stop").disabled &&
-                               document.documentElement.dataset.runPhase === "local");
+                               document.documentElement.dataset.runPhase === "local" &&
+                               document.getElementById("stdout").textContent.includes("started"));
     await page.waitForTimeout(400);
     await page.click("#stop");
     await page.waitForFunction((n) => Number(document.documentElement.dataset.runs || 0) > n,
