@@ -408,6 +408,7 @@ app_err arun_follow(const conf *c, hist *h, const char *id, long long after, int
     sbuf_init(&b.json, 6 * ARUN_EVENTS_BATCH_BYTES + 64); /* a chunk escaped, at most 6x */
     int watch = hist_watch(h);
     follow_wake woke = FOLLOW_TIMEOUT;
+    int settle = 0; /* reads still due soon after the last wake */
     bool begun = false;
     double quiet_since = now_s();
     app_err err = APP_OK;
@@ -461,10 +462,15 @@ app_err arun_follow(const conf *c, hist *h, const char *id, long long after, int
         }
         /* A write wakes the watch before its commit is visible (the log's
          * frames come before the index that publishes them), so a read
-         * right after a wake may miss it: one more read shortly after. */
-        int wait = watch < 0                ? ARUN_EVENTS_POLL_MS
-                   : woke == FOLLOW_WRITTEN ? ARUN_EVENTS_SETTLE_MS
-                                            : ARUN_EVENTS_RECHECK_MS;
+         * right after a wake may miss it: two more reads shortly after. */
+        if (woke == FOLLOW_WRITTEN)
+            settle = 2;
+        int wait = watch < 0     ? ARUN_EVENTS_POLL_MS
+                   : settle == 2 ? ARUN_EVENTS_SETTLE_MS
+                   : settle == 1 ? ARUN_EVENTS_SETTLE_LATE_MS
+                                 : ARUN_EVENTS_RECHECK_MS;
+        if (settle > 0)
+            settle--;
         int to_beat = (int)(ARUN_EVENTS_HEARTBEAT_MS - (now - quiet_since) * 1000) + 1;
         woke = follow_wait(watch, cancel_fd, to_beat < wait ? to_beat : wait);
         if (woke == FOLLOW_GONE)
@@ -515,6 +521,7 @@ typedef struct task_state {
     exe_ctx *x;  /* From exe_ctx_new() in the spawner; ends with the process */
     hist *h;     /* From hist_open() in the spare; ends with the process */
     hist *out_h; /* the same, for the output writer's thread (runout.h) */
+    runout *out; /* that thread, started in the spare; NULL: runs store no output as it comes */
     char id[HIST_RUN_ID_LEN + 1];
     uint64_t client;
     char sandbox[HIST_RUN_SANDBOX_MAX + 1]; /* "": a one-shot run */
@@ -538,9 +545,9 @@ static void run_claimed(const task_state *t)
     app_err err = t->requirements.len > 0
                       ? reqs_decode(t->requirements.data, t->requirements.len, &r, msg, sizeof msg)
                       : APP_OK;
-    if (err == APP_OK && runout_start(t->out_h, t->id, &o, msg, sizeof msg) != APP_OK) {
-        fprintf(stderr, "pysandbox executions: %s: %s\n", t->id, msg); /* runs without it */
-        msg[0] = '\0';
+    if (err == APP_OK && t->out != NULL) {
+        o = t->out;
+        runout_begin(o, t->id);
     }
     if (err == APP_OK) {
         bool sandbox = t->sandbox[0] != '\0';
@@ -576,18 +583,26 @@ static void run_claimed(const task_state *t)
     }
     /* All output is stored before the end is, so a reader that sees the
      * run ended sees all of its output too. */
-    runout_finish(o);
+    const hist_run_piece *tail;
+    size_t ntail;
+    bool truncated[2];
+    runout_stop(o, &tail, &ntail, truncated);
     char dbmsg[APP_ERRMSG_LEN];
     app_err serr;
     if (!answered)
-        serr = hist_run_finish(t->h, t->id, HIST_RUN_FAILED, NULL, 0, app_errcode(err),
-                               msg[0] ? msg : app_strerror(err), dbmsg, sizeof dbmsg);
+        serr = hist_run_finish_output(t->h, t->id, tail, ntail, truncated, HIST_RUN_FAILED, NULL, 0,
+                                      app_errcode(err), msg[0] ? msg : app_strerror(err), dbmsg,
+                                      sizeof dbmsg);
     else if (a.err == APP_OK)
-        serr = hist_run_finish(t->h, t->id, HIST_RUN_COMPLETED, a.result.data ? a.result.data : "",
-                               a.result.len, NULL, NULL, dbmsg, sizeof dbmsg);
+        serr = hist_run_finish_output(t->h, t->id, tail, ntail, truncated, HIST_RUN_COMPLETED,
+                                      a.result.data ? a.result.data : "", a.result.len, NULL, NULL,
+                                      dbmsg, sizeof dbmsg);
     else
-        serr = hist_run_finish(t->h, t->id, HIST_RUN_FAILED, NULL, 0, app_errcode(a.err),
-                               a.message[0] ? a.message : app_strerror(a.err), dbmsg, sizeof dbmsg);
+        serr = hist_run_finish_output(t->h, t->id, tail, ntail, truncated, HIST_RUN_FAILED, NULL, 0,
+                                      app_errcode(a.err),
+                                      a.message[0] ? a.message : app_strerror(a.err), dbmsg,
+                                      sizeof dbmsg);
+    runout_free(o);
     if (serr != APP_OK) /* left running: housekeeping closes it as lost once we exit */
         fprintf(stderr, "pysandbox executions: storing %s: %s\n", t->id, dbmsg);
     if (answered)
@@ -612,8 +627,11 @@ static bool pool_prepare(void *ctx)
     sbuf_init(&pool.data, XP_MAX_DATA);
     sbuf_init(&pool.requirements, ARUN_MAX_REQUIREMENTS);
     if (hist_open(pool.c->db_path, &pool.h, msg, sizeof msg) == APP_OK &&
-        hist_open(pool.c->db_path, &pool.out_h, msg, sizeof msg) == APP_OK)
+        hist_open(pool.c->db_path, &pool.out_h, msg, sizeof msg) == APP_OK) {
+        if (runout_new(pool.out_h, &pool.out, msg, sizeof msg) != APP_OK)
+            fprintf(stderr, "pysandbox executions: task pool: %s\n", msg); /* runs without it */
         return true;
+    }
     fprintf(stderr, "pysandbox executions: task pool: %s\n", msg);
     return false;
 }

@@ -105,12 +105,15 @@ APP_MUST_CHECK app_err arun_cancel(const conf *c, hist *h, const char *id, sbuf 
 /* An events stream (arun_follow) sends a heartbeat after this much quiet,
  * so that proxies and browsers keep it open. */
 #define ARUN_EVENTS_HEARTBEAT_MS 15000
-/* A follower reads the store again when it was written (hist_watch), once
- * more ARUN_EVENTS_SETTLE_MS after such a wake (the watch fires on a
- * commit's log write, just before the commit is visible), and at least
- * every ARUN_EVENTS_RECHECK_MS anyway: a task that died writes nothing,
- * and a commit published later than the settle time is seen then. */
-#define ARUN_EVENTS_SETTLE_MS 10
+/* A follower reads the store again when it was written (hist_watch), twice
+ * more after such a wake, ARUN_EVENTS_SETTLE_MS and then
+ * ARUN_EVENTS_SETTLE_LATE_MS later (the watch fires on a commit's log
+ * write, microseconds before the commit is visible, unless the writer is
+ * preempted in between), and at least every ARUN_EVENTS_RECHECK_MS anyway:
+ * a task that died writes nothing, and a commit published later than the
+ * settle times is seen then. */
+#define ARUN_EVENTS_SETTLE_MS 1
+#define ARUN_EVENTS_SETTLE_LATE_MS 10
 #define ARUN_EVENTS_RECHECK_MS 250
 /* Without hist_watch, how often a follower reads the store. */
 #define ARUN_EVENTS_POLL_MS 100

@@ -17,7 +17,7 @@ struct runout {
     pthread_mutex_t mu; /* guards everything below but the thread's own handle */
     pthread_cond_t cv;  /* signalled when pieces come and at the end */
     pthread_t thread;
-    hist *h; /* borrowed: the thread's alone until runout_finish */
+    hist *h; /* borrowed: the thread's alone until runout_stop */
     char id[HIST_RUN_ID_LEN + 1];
     sbuf data;                               /* the waiting pieces' bytes, back to back */
     hist_run_piece piece[RUNOUT_MAX_PIECES]; /* stream and length; .data set when written */
@@ -28,7 +28,7 @@ struct runout {
     bool truncated[2];    /* some of the stream was dropped */
     bool flags_waiting;   /* a truncated flag not yet written */
     double last_write_ms; /* monotonic; 0: never */
-    bool done;            /* runout_finish: write the rest and end */
+    bool done;            /* runout_stop: end without writing what waits */
 };
 
 static double now_ms(void)
@@ -43,7 +43,7 @@ static bool due(const runout *o, double now)
 {
     if (o->npieces == 0 && !o->flags_waiting)
         return false;
-    return o->done || now - o->last_write_ms >= RUNOUT_FLUSH_MS ||
+    return now - o->last_write_ms >= RUNOUT_FLUSH_MS ||
            o->data.len >= RUNOUT_FLUSH_BYTES || o->npieces == RUNOUT_MAX_PIECES;
 }
 
@@ -138,12 +138,15 @@ static void *writer(void *arg)
     hist_run_piece pieces[RUNOUT_MAX_PIECES];
     sbuf batch;
     sbuf_init(&batch, o->data.max);
+    /* The thread's malloc arena now, while the process waits for work,
+     * not on its first write. */
+    free(malloc(1));
     pthread_mutex_lock(&o->mu);
     for (;;) {
         double now = now_ms();
+        if (o->done)
+            break; /* what waits goes with the run's end (runout_stop) */
         if (!due(o, now)) {
-            if (o->done)
-                break;
             if (o->npieces == 0 && !o->flags_waiting) {
                 pthread_cond_wait(&o->cv, &o->mu);
             } else {
@@ -175,13 +178,12 @@ static void *writer(void *arg)
     return NULL;
 }
 
-app_err runout_start(hist *h, const char *id, runout **out, char *msg, size_t msglen)
+app_err runout_new(hist *h, runout **out, char *msg, size_t msglen)
 {
     runout *o = calloc(1, sizeof *o);
     if (o == NULL)
         return APP_ENOMEM;
     o->h = h;
-    snprintf(o->id, sizeof o->id, "%s", id);
     /* Both streams' caps at most (each byte waits once). */
     sbuf_init(&o->data, 2 * RUNOUT_STREAM_CAP + 8);
     pthread_condattr_t ca;
@@ -208,24 +210,49 @@ app_err runout_start(hist *h, const char *id, runout **out, char *msg, size_t ms
     return APP_OK;
 }
 
-void runout_finish(runout *o)
+void runout_begin(runout *o, const char *id)
 {
+    pthread_mutex_lock(&o->mu);
+    snprintf(o->id, sizeof o->id, "%s", id);
+    pthread_mutex_unlock(&o->mu);
+}
+
+void runout_stop(runout *o, const hist_run_piece **pieces, size_t *n, bool truncated[2])
+{
+    *pieces = NULL;
+    *n = 0;
+    truncated[0] = truncated[1] = false;
     if (o == NULL)
         return;
     pthread_mutex_lock(&o->mu);
+    o->done = true; /* a batch being written is written first */
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(o->thread, NULL);
+    /* The thread is gone: what is left is the caller's to store. */
     for (int k = 0; k < 2; k++) { /* characters the program never finished */
-        if (o->npieces == RUNOUT_MAX_PIECES) {
-            pthread_cond_signal(&o->cv);
-            pthread_cond_wait(&o->cv, &o->mu);
-        }
+        bool extends = o->npieces > 0 && o->piece[o->npieces - 1].is_stderr == (k == 1);
+        if (o->nheld[k] == 0 || (o->npieces == RUNOUT_MAX_PIECES && !extends))
+            continue; /* no slot: the stored output lacks a cut character the result has */
         if (sbuf_append(&o->data, o->held[k], o->nheld[k]) == APP_OK)
             count_piece(o, k, o->nheld[k]);
         o->nheld[k] = 0;
     }
-    o->done = true;
-    pthread_cond_signal(&o->cv);
-    pthread_mutex_unlock(&o->mu);
-    pthread_join(o->thread, NULL);
+    size_t off = 0;
+    for (size_t i = 0; i < o->npieces; i++) {
+        o->piece[i].data = o->data.data + off;
+        off += o->piece[i].len;
+    }
+    *pieces = o->piece;
+    *n = o->npieces;
+    truncated[0] = o->truncated[0];
+    truncated[1] = o->truncated[1];
+}
+
+void runout_free(runout *o)
+{
+    if (o == NULL)
+        return;
     pthread_mutex_destroy(&o->mu);
     pthread_cond_destroy(&o->cv);
     sbuf_free(&o->data);

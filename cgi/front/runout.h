@@ -19,8 +19,9 @@
  * dropped (the executor stops a job whose stream passes the cap).  A
  * piece never ends inside a UTF-8 character (up to 3 bytes wait for the
  * stream's next piece), so every stored chunk reads as text on its own.
- * A store failure is logged and its pieces dropped: the run's result still
- * has all of its output.
+ * What waits when the job ends is stored by the task with the run's end
+ * (runout_stop, one commit).  A store failure is logged and its pieces
+ * dropped: the run's result still has all of its output.
  */
 #ifndef PYSANDBOX_RUNOUT_H
 #define PYSANDBOX_RUNOUT_H
@@ -30,6 +31,7 @@
 
 #include "app.h"
 #include "hist.h"
+#include "hist_run.h"
 #include "xproto.h"
 
 /* Longest wait of a piece before it is written, and least time between
@@ -46,22 +48,30 @@
 typedef struct runout runout;
 
 /*
- * Starts storing the output of running run id through h, a store handle
- * that only the writer thread uses until runout_finish (both borrowed
- * until then; opened beforehand, so that opening it costs the run
- * nothing).  APP_OK and *out; APP_ENOMEM or APP_EIO (no thread) with msg:
- * the run then goes on without it.
+ * Starts the writer thread, which will store through h (a store handle
+ * that only the thread uses until runout_stop; borrowed).  Made ahead of
+ * the run (a thread's start cost a run about 1 ms): runout_begin names the
+ * run.  APP_OK and *out; APP_ENOMEM or APP_EIO (no thread) with msg: runs
+ * then go on without it.
  */
-APP_MUST_CHECK app_err runout_start(hist *h, const char *id, runout **out, char *msg,
-                                    size_t msglen);
+APP_MUST_CHECK app_err runout_new(hist *h, runout **out, char *msg, size_t msglen);
+
+/* Names the running run whose output o stores, before its first piece. */
+void runout_begin(runout *o, const char *id);
 
 /* The xc_output_fn: keeps n bytes of stdout (or stderr) for the store.
  * bytes NULL or n 0 (a heartbeat) keeps nothing.  Always true: storing
  * never gives the job up. */
 bool runout_on_output(void *ctx, bool is_stderr, const char *bytes, size_t n);
 
-/* Writes what still waits (a character the program never finished too),
- * stops the thread and frees o.  Returns once all is stored.  NULL-safe. */
-void runout_finish(runout *o);
+/* Stops the thread (a write it began ends first) and hands the caller what
+ * still waits, a character the program never finished too: *n pieces
+ * (pointing into o, valid until runout_free) and the truncated flags, for
+ * hist_run_finish_output() to store with the run's end in one commit.
+ * o NULL: none. */
+void runout_stop(runout *o, const hist_run_piece **pieces, size_t *n, bool truncated[2]);
+
+/* Frees o (after runout_stop).  NULL-safe. */
+void runout_free(runout *o);
 
 #endif

@@ -50,6 +50,10 @@
 /* A spare that dies before taking work makes the spawner wait this long
  * before the next fork, so that a failing prepare does not spin. */
 #define RUNPOOL_RESPAWN_PAUSE_MS 1000
+/* A waiting spare copies its private writable mappings up to this size
+ * ahead of the work (runpool.c: prefault); a thread's 8 MiB stack is
+ * larger, and left to fault as it is used. */
+#define RUNPOOL_PREFAULT_MAX_MAPPING (4ul * 1024 * 1024)
 /* Longest process name (/proc/PID/comm keeps 15 bytes). */
 #define RUNPOOL_NAME_MAX 15
 

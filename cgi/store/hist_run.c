@@ -391,6 +391,30 @@ app_err hist_run_claim(hist *h, const char *id, long pid, uint64_t *client,
     return claim_read(h, id, client, sandbox, code, data, requirements, msg, msglen);
 }
 
+app_err hist_run_finish_output(hist *h, const char *id, const hist_run_piece *pieces, size_t n,
+                               const bool truncated[2], hist_run_status status, const char *result,
+                               size_t len, const char *error_code, const char *error_message,
+                               char *msg, size_t msglen)
+{
+    if (n == 0 && !truncated[0] && !truncated[1])
+        return hist_run_finish(h, id, status, result, len, error_code, error_message, msg, msglen);
+    /* One write transaction: a reader never sees the end without the
+     * output, and the run's last write is one commit, not two. */
+    app_err err = hist_exec(h, "BEGIN IMMEDIATE", msg, msglen);
+    if (err != APP_OK)
+        return err;
+    err = output_locked(h, id, pieces, n, truncated, msg, msglen);
+    if (err == APP_OK)
+        err = hist_run_finish(h, id, status, result, len, error_code, error_message, msg, msglen);
+    if (err == APP_OK)
+        err = hist_exec(h, "COMMIT", msg, msglen);
+    if (err != APP_OK) {
+        char ignored[APP_ERRMSG_LEN];
+        app_ignore(hist_exec(h, "ROLLBACK", ignored, sizeof ignored)); /* the first error tells */
+    }
+    return err;
+}
+
 app_err hist_run_finish(hist *h, const char *id, hist_run_status status, const char *result,
                         size_t len, const char *error_code, const char *error_message, char *msg,
                         size_t msglen)

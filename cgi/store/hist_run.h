@@ -149,6 +149,16 @@ APP_MUST_CHECK app_err hist_run_finish(hist *h, const char *id, hist_run_status 
                                        const char *error_message, char *msg, size_t msglen);
 
 /*
+ * hist_run_output_add() of the n pieces (and truncated flags) the run
+ * wrote last, then hist_run_finish(), in one transaction.
+ */
+APP_MUST_CHECK app_err hist_run_finish_output(hist *h, const char *id, const hist_run_piece *pieces,
+                                              size_t n, const bool truncated[2],
+                                              hist_run_status status, const char *result,
+                                              size_t len, const char *error_code,
+                                              const char *error_message, char *msg, size_t msglen);
+
+/*
  * Cancels a queued or running row now (error "cancelled"), dropping its
  * code and data.  *was is the status it had and *pid its task's pid (0:
  * none); a row that had already ended is left as it is.  APP_ENOTFOUND;
