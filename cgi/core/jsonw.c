@@ -1,6 +1,9 @@
 /* jsonw.c - JSON string literals for answers built in capped buffers. */
 #include "jsonw.h"
 
+#include <math.h>
+#include <time.h>
+
 #include "utf8.h"
 
 app_err jsonw_string(sbuf *out, const char *s, size_t n)
@@ -60,4 +63,19 @@ app_err jsonw_string(sbuf *out, const char *s, size_t n)
     if (err == APP_OK)
         err = sbuf_putc(out, '"');
     return err;
+}
+
+app_err jsonw_iso_time(sbuf *out, double t)
+{
+    if (!isfinite(t) || t < 0)
+        return sbuf_puts(out, "null");
+    time_t secs = (time_t)t;
+    int ms = (int)((t - (double)secs) * 1000.0);
+    if (ms > 999)
+        ms = 999;
+    struct tm tm;
+    char text[32];
+    if (gmtime_r(&secs, &tm) == NULL || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        return sbuf_puts(out, "null");
+    return sbuf_printf(out, "\"%s.%03dZ\"", text, ms);
 }

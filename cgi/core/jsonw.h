@@ -20,4 +20,9 @@
  * partial literal: the caller must not send it as JSON). */
 APP_MUST_CHECK app_err jsonw_string(sbuf *out, const char *s, size_t n);
 
+/* Appends Unix time t (seconds) as a JSON string "2024-05-01T12:00:00.123Z"
+ * (UTC, milliseconds), or null when t is negative or not finite.
+ * APP_ETOOBIG / APP_ENOMEM from the buffer. */
+APP_MUST_CHECK app_err jsonw_iso_time(sbuf *out, double t);
+
 #endif

@@ -185,21 +185,6 @@ app_err arun_submit(const conf *c, hist *h, const arun_request *r, char *id, cha
     return err;
 }
 
-/* Appends Unix time t as "2024-05-01T12:00:00.123Z", or null when t < 0. */
-static APP_MUST_CHECK app_err iso_time(sbuf *out, double t)
-{
-    if (t < 0)
-        return sbuf_puts(out, "null");
-    time_t secs = (time_t)t;
-    int ms = (int)((t - (double)secs) * 1000.0);
-    if (ms > 999)
-        ms = 999;
-    struct tm tm;
-    char text[32];
-    if (gmtime_r(&secs, &tm) == NULL || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        return sbuf_puts(out, "null");
-    return sbuf_printf(out, "\"%s.%03dZ\"", text, ms);
-}
 
 /* The engine's answer of a completed row, as stored (JSON) but for its
  * trailing newline: *n bytes at the result, or NULL. */
@@ -245,15 +230,15 @@ static APP_MUST_CHECK app_err status_json(const hist_run_row *row, const output_
     app_err err = sbuf_printf(out, "{\"id\":\"%s\",\"status\":\"%s\",\"createdAt\":", row->id,
                               hist_run_status_name(row->status));
     if (err == APP_OK)
-        err = iso_time(out, row->created_at);
+        err = jsonw_iso_time(out, row->created_at);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"startedAt\":");
     if (err == APP_OK)
-        err = iso_time(out, row->started_at);
+        err = jsonw_iso_time(out, row->started_at);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"finishedAt\":");
     if (err == APP_OK)
-        err = iso_time(out, row->finished_at);
+        err = jsonw_iso_time(out, row->finished_at);
     if (err == APP_OK)
         err = sbuf_printf(out,
                           ",\"statusUrl\":\"" ARUN_PATH "/%s\",\"eventsUrl\":\"" ARUN_PATH
