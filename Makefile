@@ -18,7 +18,7 @@ CC ?= gcc
 ifeq ($(origin CC),default)
 CC := gcc
 endif
-PKGS := libcjson fcgi libcurl sqlite3 libseccomp
+PKGS := libcjson fcgi libcurl sqlite3 libseccomp libpq
 PY_CFLAGS = $(shell pkg-config --cflags python-3.11-embed | sed 's/-I/-isystem /g')
 PY_LIBS = $(shell pkg-config --libs python-3.11-embed)
 
@@ -58,6 +58,7 @@ LIBS = $(shell pkg-config --libs $(PKGS)) -lm
 #            front/judge0: the Judge0-compatible API
 #   executor pysandbox-executor: the supervisor and its cgroups
 #   zygote   pysandbox-zygote: the warm interpreter that clones jails
+#   dbbroker pysandbox-dbbroker: the read-only database connections queries from jails go through
 layer_srcs = $(sort $(wildcard $(1:%=cgi/%/*.c)))
 LAYER_INC.core     := core
 LAYER_INC.proto    := core proto
@@ -68,7 +69,8 @@ LAYER_INC.front    := core proto store engines front front/judge0
 LAYER_INC.front/judge0 := $(LAYER_INC.front)
 LAYER_INC.executor := core proto jail executor
 LAYER_INC.zygote   := core proto jail zygote
-ALL_INC := $(sort $(foreach l,core proto jail store engines front executor zygote,$(LAYER_INC.$(l))))
+LAYER_INC.dbbroker := core proto store dbbroker
+ALL_INC := $(sort $(foreach l,core proto jail store engines front executor zygote dbbroker,$(LAYER_INC.$(l))))
 inc_of = $(addprefix -Icgi/,$(LAYER_INC.$(patsubst %/,%,$(dir $(1)))))
 
 FRONT_MAIN := front/fcgi_main.c
@@ -79,6 +81,10 @@ LIB_SRCS := $(patsubst cgi/%,%,$(filter-out cgi/$(FRONT_MAIN),\
               $(call layer_srcs,core proto store engines front front/judge0)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(B)/obj/%.o)
 EXECUTOR_SRCS := $(patsubst cgi/%,%,$(call layer_srcs,core proto jail executor))
+DBBROKER_MAIN := dbbroker/dbbroker_main.c
+# The broker's database layer (dbq), without its main: the broker and its tests link it.
+DBQ_SRCS := $(patsubst cgi/%,%,$(filter-out cgi/$(DBBROKER_MAIN),$(call layer_srcs,dbbroker)))
+DBQ_OBJS = $(DBQ_SRCS:%.c=$(B)/obj/%.o)
 
 # The zygote embeds CPython and jails its children with RLIMIT_DATA, which
 # ASan's terabytes of shadow mappings would exceed: it gets its own objects,
@@ -93,16 +99,16 @@ ZYGOTE_VFLAGS := -O2 $(HARDEN)
 ZYGOTE_VLDFLAGS := $(LDHARDEN)
 endif
 
-UNIT_TESTS := test_utf8 test_mcp test_xproto test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
+UNIT_TESTS := test_utf8 test_mcp test_hist_db test_dbwire test_dbq test_xproto test_b64 test_jscan test_form test_conf test_http test_tmpl test_body test_router \
               test_service test_judge0 test_j0api test_result test_precopy test_status
-FUZZ_TARGETS := fuzz_json fuzz_mcp fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
+FUZZ_TARGETS := fuzz_json fuzz_mcp fuzz_dbwire fuzz_b64 fuzz_result fuzz_form fuzz_body fuzz_service fuzz_judge0 fuzz_j0api
 
 .PHONY: all build run stop test unit unit-san http-test browser-test bench-browser fuzz-smoke fuzz \
         deps pyodide node-deps web-vendor checksrc format clean distclean
 
 all: build pyodide web-vendor
 
-build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote
+build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote $(B)/pysandbox-dbbroker $(B)/tests/dbq_run
 
 deps:
 	@tools/install-deps
@@ -145,6 +151,10 @@ $(B)/pysandbox-executor: $(EXECUTOR_SRCS:%.c=$(B)/obj/%.o)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS)
 
+$(B)/pysandbox-dbbroker: $(B)/obj/$(DBBROKER_MAIN:.c=.o) $(DBQ_OBJS) $(B)/libpysandbox.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
 $(B)/zobj/%.o: cgi/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
@@ -175,6 +185,13 @@ $(B)/tests/test_status: tests/unit/test_status.c cgi/executor/status.c cgi/jail/
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(LAYER_INC.executor:%=-Icgi/%) -Itests/unit -o $@ $< cgi/executor/status.c cgi/jail/jail.c cgi/jail/sysfilter.c $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
+
+# The database layer: a unit test, and dbq_run (one request against a
+# database, for tests/http/test_dbq.py).
+$(B)/tests/test_dbq $(B)/tests/dbq_run: $(B)/tests/%: tests/unit/%.c $(DBQ_OBJS) $(B)/libpysandbox.a tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LAYER_INC.dbbroker:%=-Icgi/%) -Itests/unit -o $@ $< $(DBQ_OBJS) $(B)/libpysandbox.a $(CMOCKA) $(LIBS) $(VLDFLAGS)
 
 unit: $(UNIT_TESTS:%=$(B)/tests/%)
 	@set -e; for t in $^; do echo "== $$t"; PYSANDBOX_ROOT=$(CURDIR) $$t; done

@@ -155,7 +155,7 @@ def to_jsonable(value, depth=0):
         return value if math.isfinite(value) else _marked(value)
     if type(value) is str:
         return clean_text(value)
-    if type(value) in (list, tuple):
+    if type(value) in (list, tuple, DbResult):
         return [to_jsonable(v, depth + 1) for v in value]
     if type(value) is dict:
         if all(type(k) is str for k in value):
@@ -438,6 +438,181 @@ def get_debug_info():
     return _state().info()
 
 
+# --- read-only database access ---------------------------------------------
+#
+# db_query(), db_tables() and db_schema() are builtins while a run goes on.
+# The jailed process has neither network nor the database: each call writes
+# one request frame on the native engine's channel (fd DB_CHANNEL_FD, set by
+# the zygote) and blocks until the executor writes the broker's answer back
+# (cgi/proto/dbwire.h).  The broker enforces read-only, the row, size and
+# time caps; nothing here is a boundary.  Each returns its value at once and
+# may also be awaited (await db_query(...)), as the seed's API was.
+
+# The channel to the executor, or None where there is no broker (browser,
+# Judge0): then the functions raise DatabaseUnavailable.
+DB_CHANNEL_FD = None
+# Bytes of one request's JSON (DBW_MAX_REQUEST).
+DB_MAX_REQUEST = 1024 * 1024
+_DB_FRAME_BIT = 0x80000000
+
+
+class DatabaseError(Exception):
+    """A database request failed (bad SQL, bad parameters, no such table)."""
+
+
+class DatabaseReadOnly(DatabaseError):
+    """The statement would write: database access is read-only."""
+
+
+class DatabaseTimeout(DatabaseError):
+    """The query ran longer than its time limit."""
+
+
+class DatabaseLimit(DatabaseError):
+    """A request or this run's queries passed a limit."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached from here, or not now."""
+
+
+class DatabaseNotConfigured(DatabaseUnavailable):
+    """The service has no database (PYSANDBOX_AGENT_DB is not set)."""
+
+
+_DB_ERRORS = {cls.__name__: cls for cls in (DatabaseError, DatabaseReadOnly, DatabaseTimeout,
+                                            DatabaseLimit, DatabaseUnavailable,
+                                            DatabaseNotConfigured)}
+
+
+class DbResult(list):
+    """A list (rows, names or columns) that can also be awaited for itself.
+
+    A query's result also has .columns, .row_count and .truncated (True
+    when the broker's row or size cap cut it)."""
+
+    columns = ()
+    row_count = 0
+    truncated = False
+
+    def __await__(self):
+        return self
+        yield  # a generator: awaiting it finishes at once with the list
+
+
+_db_lock = None
+
+
+def _db_param(value):
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        raise DatabaseError("a parameter is not a finite number")
+    if hasattr(value, "isoformat"):  # datetime, date, time
+        return value.isoformat()
+    raise DatabaseError(f"parameter values must be None, bool, int, float or str, "
+                        f"not {type(value).__name__}")
+
+
+def _db_params(params):
+    if params is None:
+        return None
+    if isinstance(params, dict):
+        out = {}
+        for key, value in params.items():
+            if not isinstance(key, str):
+                raise DatabaseError("named parameters need str names")
+            out[key] = _db_param(value)
+        return out
+    if isinstance(params, (list, tuple)):
+        return [_db_param(value) for value in params]
+    raise DatabaseError("params must be a dict (named :name), a list or tuple (positional), "
+                        "or None")
+
+
+def _db_read(fd, n):
+    import os
+
+    chunks = []
+    while n > 0:
+        chunk = os.read(fd, n)
+        if not chunk:
+            raise DatabaseUnavailable("the database channel closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _db_request(request):
+    global _db_lock
+    fd = DB_CHANNEL_FD
+    if fd is None:
+        raise DatabaseUnavailable("database access runs on the server's native engine: use "
+                                  "preferredEngine \"native\" or a sandbox")
+    payload = json.dumps(request, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if len(payload) > DB_MAX_REQUEST:
+        raise DatabaseLimit(f"the request is larger than {DB_MAX_REQUEST} bytes")
+    import os
+    import struct
+
+    if _db_lock is None:
+        import threading
+
+        _db_lock = threading.Lock()
+    with _db_lock:  # one request in flight: the frames of two would interleave
+        frame = struct.pack("<I", _DB_FRAME_BIT | len(payload)) + payload
+        while frame:
+            frame = frame[os.write(fd, frame):]
+        (n,) = struct.unpack("<I", _db_read(fd, 4))
+        answer = json.loads(_db_read(fd, n))
+    if not isinstance(answer, dict) or answer.get("ok") is not True:
+        error = answer.get("error") if isinstance(answer, dict) else None
+        error = error if isinstance(error, dict) else {}
+        cls = _DB_ERRORS.get(error.get("type"), DatabaseError)
+        raise cls(str(error.get("message", "the database request failed")))
+    return answer
+
+
+def _db_value(value):
+    if isinstance(value, dict) and value.get("__type__") == "bytes":
+        return base64.b64decode(value.get("base64", ""))
+    return value
+
+
+def db_query(sql, params=None):
+    """Runs one read-only SQL statement; returns its rows as a list of dicts.
+
+    params: a dict for :name parameters, or a list/tuple for positional ones
+    (? in SQLite, $1 in PostgreSQL).  Can be awaited.  Raises
+    DatabaseReadOnly for a statement that would write."""
+    if not isinstance(sql, str):
+        raise DatabaseError("sql must be a str")
+    answer = _db_request({"op": "query", "sql": sql, "params": _db_params(params)})
+    columns = answer.get("columns", [])
+    rows = DbResult(dict(zip(columns, map(_db_value, row))) for row in answer.get("rows", []))
+    rows.columns = tuple(columns)
+    rows.row_count = answer.get("row_count", len(rows))
+    rows.truncated = bool(answer.get("truncated"))
+    return rows
+
+
+def db_tables():
+    """The names of the database's tables and views.  Can be awaited."""
+    return DbResult(_db_request({"op": "tables"}).get("tables", []))
+
+
+def db_schema(table):
+    """A table's columns: [{name, type, nullable, key}].  Can be awaited."""
+    if not isinstance(table, str):
+        raise DatabaseError("table must be a str")
+    return DbResult(_db_request({"op": "schema", "table": table}).get("columns", []))
+
+
+_DB_BUILTINS = (db_query, db_tables, db_schema) + tuple(_DB_ERRORS.values())
+
+
 class _Tracer:
     """sys.settrace for one run: records the user's frames only (code
     compiled as USER_FILENAME; the harness's and libraries' frames are not
@@ -654,7 +829,7 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
     global _debug
     _debug = _DebugState(time.perf_counter())
     tracer = None
-    for helper in (debug, inspect_var, get_debug_info):
+    for helper in (debug, inspect_var, get_debug_info) + _DB_BUILTINS:
         setattr(builtins, helper.__name__, helper)
     if status == "ok":
         linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)

@@ -274,6 +274,8 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         {"PYSANDBOX_STATS_WINDOW", 86400, 60, 90 * 86400, 1, offsetof(conf, stats_window_s)},
         {"PYSANDBOX_EXECUTION_RETENTION", CONF_DEFAULT_EXECUTION_RETENTION_S, 1,
          CONF_MAX_EXECUTION_RETENTION_S, 1, offsetof(conf, execution_retention_s)},
+        {"PYSANDBOX_AGENT_DB_MAX_ROWS", 10000, 1, 1000000, 1, offsetof(conf, agent_db_max_rows)},
+        {"PYSANDBOX_AGENT_DB_TIMEOUT", 5, 1, 300, 1000, offsetof(conf, agent_db_timeout_ms)},
         {"JUDGE0_LANGUAGE_ID", 71, 1, 10000, 1, offsetof(conf, judge0_language_id)},
         {"JUDGE0_MAX_WALL_TIME", 20, 1, 3600, 1000, offsetof(conf, judge0_max_wall_ms)},
         {"JUDGE0_MAX_MEMORY_MB", 256, 16, 65536, 1, offsetof(conf, judge0_max_memory_mb)},
@@ -332,6 +334,16 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         if ((err = dup_setting(&c->judge0_key, jk)) != APP_OK)
             return err;
     }
+    const char *ad = lookup("PYSANDBOX_AGENT_DB", ctx);
+    if (ad != NULL && ad[0] != '\0') {
+        if (strpbrk(ad, "\r\n") != NULL || strcmp(ad, c->db_path) == 0) {
+            snprintf(msg, msglen, "PYSANDBOX_AGENT_DB must be one line naming a SQLite file or a "
+                                  "postgresql:// URL, and not the service's own store");
+            return APP_ECONFIG;
+        }
+        if ((err = dup_setting(&c->agent_db, ad)) != APP_OK)
+            return err;
+    }
     const char *jp = lookup("JUDGE0_PACKAGES", ctx);
     if ((err = dup_setting(&c->judge0_packages, jp ? jp : "")) != APP_OK)
         return err;
@@ -355,6 +367,7 @@ void conf_free(conf *c)
     free(c->judge0_url);
     free(c->judge0_key);
     free(c->judge0_packages);
+    free(c->agent_db);
     memset(c, 0, sizeof *c);
 }
 

@@ -64,6 +64,11 @@ typedef struct conf {
     unsigned stats_window_s;    /* PYSANDBOX_STATS_WINDOW (seconds) */
     unsigned execution_retention_s; /* PYSANDBOX_EXECUTION_RETENTION: seconds an ended
                                        asynchronous execution is kept */
+    /* The agent's database (read-only, through the broker: dbwire.h). */
+    char *agent_db;             /* PYSANDBOX_AGENT_DB: a SQLite file's path or a postgresql://
+                                   URL; NULL when not configured; From malloc() */
+    unsigned agent_db_max_rows; /* PYSANDBOX_AGENT_DB_MAX_ROWS (10000): rows one answer holds */
+    unsigned agent_db_timeout_ms; /* PYSANDBOX_AGENT_DB_TIMEOUT (seconds, 5) * 1000 */
     /* Judge0 engine (remote). */
     char *judge0_url;           /* JUDGE0_API_URL, or NULL when not configured; From malloc() */
     char *judge0_key;           /* JUDGE0_API_KEY, or NULL */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dbwire.h"
 #include "xclient.h"
 #include "xproto.h"
 
@@ -107,5 +108,29 @@ app_err native_sandbox(const conf *c, unsigned op, const char *id, const native_
         timeout = spec->wall_ms + c->queue_timeout_ms + XC_MARGIN_MS; /* made by a pooled job */
     }
     return xc_request(c->executor_socket, &h, NULL, NULL, timeout, -1, NULL, NULL, 0, out, msg,
+                      msglen);
+}
+
+app_err native_db(const conf *c, const char *sandbox_id, const char *json, size_t len,
+                  uint64_t client, sbuf *out, char *msg, size_t msglen)
+{
+    if (len == 0 || len > DBW_MAX_REQUEST) {
+        snprintf(msg, msglen, "a database request is 1 to %u bytes of JSON", DBW_MAX_REQUEST);
+        return len == 0 ? APP_EFIELD : APP_ETOOBIG;
+    }
+    if (sandbox_id != NULL &&
+        !xp_sandbox_id_ok(sandbox_id, strnlen(sandbox_id, XP_SANDBOX_ID_LEN + 1))) {
+        snprintf(msg, msglen, "no such sandbox (never made, deleted, or expired)");
+        return APP_ENOTFOUND;
+    }
+    xp_req_hdr h;
+    xp_req_init(&h, XP_OP_DB);
+    h.code_len = (uint32_t)len; /* the request travels as the job's code (dbwire.h) */
+    h.data_len = 0;
+    h.client = client;
+    if (sandbox_id != NULL)
+        memcpy(h.sandbox, sandbox_id, sizeof h.sandbox);
+    unsigned timeout = c->agent_db_timeout_ms + c->queue_timeout_ms + XC_MARGIN_MS;
+    return xc_request(c->executor_socket, &h, json, NULL, timeout, -1, NULL, NULL, 0, out, msg,
                       msglen);
 }

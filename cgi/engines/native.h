@@ -79,4 +79,22 @@ APP_MUST_CHECK app_err native_sandbox(const conf *c, unsigned op, const char *id
                                       const native_sandbox_spec *spec, uint64_t client, sbuf *out,
                                       char *msg, size_t msglen);
 
+/*
+ * Sends one database request (XP_OP_DB) to the executor: len bytes of
+ * request JSON (dbwire.h: {"op": "query", "sql", "params"}, {"op":
+ * "tables"}, {"op": "schema", "table"}), for sandbox_id's database
+ * connection (XP_SANDBOX_ID_LEN hex digits; NULL: none, as a one-shot
+ * run's), counted against client (xp_client_key(), or 0).  On APP_OK the
+ * broker's answer is appended to out: {"ok": true, ...} or {"ok": false,
+ * "error": {"type", "message"}} (a refused query is APP_OK too).  Errors
+ * with msg: APP_ETOOBIG (len over DBW_MAX_REQUEST), APP_ENOTFOUND /
+ * APP_EENDED (the sandbox), APP_ECONFLICT (a query of the sandbox's is in
+ * flight), APP_EUNAVAIL (no database configured, or the executor or the
+ * broker is down), APP_ETIMEOUT, APP_EUPSTREAM.  The wait is bounded by
+ * the query's time limit (c->agent_db_timeout_ms), the queue's and a
+ * margin.
+ */
+APP_MUST_CHECK app_err native_db(const conf *c, const char *sandbox_id, const char *json,
+                                 size_t len, uint64_t client, sbuf *out, char *msg, size_t msglen);
+
 #endif

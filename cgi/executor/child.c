@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "dblink.h"
+#include "dbwire.h"
 #include "jail.h"
 #include "sandbox.h"
 
@@ -130,6 +132,7 @@ bool child_add_spawned(executor *ex, unsigned slot, pid_t pid, const int *fds, b
     sbuf_init(&ch->out_buf, XP_MAX_STREAM_BYTES);
     sbuf_init(&ch->err_buf, XP_MAX_STREAM_BYTES);
     sbuf_init(&ch->res, 4 + (size_t)XP_MAX_CHILD_RESULT);
+    sbuf_init(&ch->db_out, 4 + (size_t)DBW_MAX_ANSWER);
     ex->slots[slot] = ch;
     ex->n_starting++;
     for (int i = 0; i < ZY_CHILD_FDS; i++)
@@ -202,6 +205,8 @@ static void child_free(executor *ex, child *ch)
     sbuf_free(&ch->out_buf);
     sbuf_free(&ch->err_buf);
     sbuf_free(&ch->res);
+    sbuf_free(&ch->db_out);
+    dblink_forget(ex, ch, NULL);
     ex->slots[ch->slot] = NULL;
     free(ch);
 }
@@ -278,26 +283,101 @@ static void child_drain_chan(executor *ex, child *ch)
     }
 }
 
+/* Takes a complete database request off the front of the channel's bytes
+ * and hands it to the broker; frames after it wait for its answer. */
+static void child_take_db_frame(executor *ex, child *ch)
+{
+    uint32_t word;
+    if (ch->db_pending || ch->state != CH_RUNNING || ch->killed || ch->res.len < 4)
+        return;
+    memcpy(&word, ch->res.data, 4);
+    if ((word & XP_CHILD_FRAME_DB) == 0)
+        return; /* the result */
+    uint32_t n = word & XP_CHILD_FRAME_LEN;
+    if (n > DBW_MAX_REQUEST) {
+        child_kill(ch, RES_NO_RESULT); /* the harness never sends one: a forged frame */
+        return;
+    }
+    if (ch->res.len - 4 < n)
+        return;
+    char *json = malloc(n > 0 ? n : 1);
+    if (json == NULL) {
+        child_kill(ch, RES_NO_RESULT);
+        return;
+    }
+    memcpy(json, ch->res.data + 4, n);
+    memmove(ch->res.data, ch->res.data + 4 + n, ch->res.len - 4 - n);
+    ch->res.len -= 4 + (size_t)n;
+    ch->res.data[ch->res.len] = '\0';
+    ch->db_pending = true;
+    if (++ch->db_queries > DBW_MAX_QUERIES_PER_JOB) {
+        static const char over[] = "{\"ok\":false,\"error\":{\"type\":\"DatabaseLimit\",\"message\":"
+                                   "\"this execution made more database queries than allowed\"}}";
+        child_db_answer(ex, ch, over, sizeof over - 1);
+    } else {
+        dblink_submit_child(ex, ch, json, n);
+    }
+    free(json);
+}
+
+/* Writes buf[*off .. len) to the channel as far as it takes it.  Returns
+ * true when all is written (the channel is watched for input only again);
+ * false when the rest waits for EPOLLOUT, or the child was killed. */
+static bool child_write_chan(executor *ex, child *ch, const char *buf, size_t len, size_t *off)
+{
+    while (*off < len) {
+        ssize_t n = write(ch->chan, buf + *off, len - *off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            ex_rewatch(ex, ch->chan, EPOLLIN | EPOLLOUT, &ch->ev_chan);
+            return false;
+        }
+        if (n < 0) {
+            child_kill(ch, RES_NO_RESULT);
+            return false;
+        }
+        *off += (size_t)n;
+    }
+    ex_rewatch(ex, ch->chan, EPOLLIN, &ch->ev_chan);
+    return true;
+}
+
+static void child_write_db(executor *ex, child *ch)
+{
+    if (!child_write_chan(ex, ch, ch->db_out.data, ch->db_out.len, &ch->db_woff))
+        return;
+    sbuf_reset(&ch->db_out);
+    ch->db_woff = 0;
+    ch->db_pending = false;
+}
+
+static void child_after_chan(executor *ex, child *ch);
+
+void child_db_answer(executor *ex, child *ch, const char *json, size_t n)
+{
+    uint32_t len = (uint32_t)n;
+    if (ch->state != CH_RUNNING || ch->killed || ch->chan < 0)
+        return;
+    sbuf_reset(&ch->db_out);
+    if (n > DBW_MAX_ANSWER || sbuf_append(&ch->db_out, &len, 4) != APP_OK ||
+        sbuf_append(&ch->db_out, json, n) != APP_OK) {
+        child_kill(ch, RES_NO_RESULT);
+        return;
+    }
+    ch->db_woff = 0;
+    child_write_db(ex, ch);
+    if (!ch->db_pending)
+        child_after_chan(ex, ch);
+}
+
 static void child_write_job(executor *ex, child *ch)
 {
     client *cl = ch->client;
     if (cl == NULL || ch->chan < 0)
         return;
-    while (ch->woff < cl->need) {
-        ssize_t n = write(ch->chan, cl->payload + ch->woff, cl->need - ch->woff);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            ex_rewatch(ex, ch->chan, EPOLLIN | EPOLLOUT, &ch->ev_chan);
-            return;
-        }
-        if (n < 0) {
-            child_kill(ch, RES_NO_RESULT);
-            return;
-        }
-        ch->woff += (size_t)n;
-    }
-    ex_rewatch(ex, ch->chan, EPOLLIN, &ch->ev_chan);
+    if (!child_write_chan(ex, ch, cl->payload, cl->need, &ch->woff))
+        return;
     /* The job's data is with the child now: drop our copy early. */
     free(cl->payload);
     cl->payload = NULL;
@@ -307,8 +387,8 @@ static void child_write_job(executor *ex, child *ch)
 static const char *child_result(const child *ch, size_t *len)
 {
     uint32_t n;
-    if (ch->res.len < 4)
-        return NULL;
+    if (ch->res.len < 4 || ch->db_pending)
+        return NULL; /* a result is complete only once its queries are answered */
     memcpy(&n, ch->res.data, 4);
     if (n != ch->res.len - 4)
         return NULL;
@@ -450,14 +530,24 @@ static void child_maybe_answer_early(executor *ex, child *ch)
     kill(ch->pid, SIGKILL);
 }
 
-void child_on_chan(executor *ex, child *ch, uint32_t events)
+/* After the channel moved: the next database request, or the end. */
+static void child_after_chan(executor *ex, child *ch)
 {
-    if (events & EPOLLOUT)
-        child_write_job(ex, ch);
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-        child_drain_chan(ex, ch);
+    child_take_db_frame(ex, ch);
     child_sandbox_done(ex, ch);
     child_maybe_answer_early(ex, ch);
+}
+
+void child_on_chan(executor *ex, child *ch, uint32_t events)
+{
+    if (events & EPOLLOUT) {
+        child_write_job(ex, ch);
+        if (ch->db_pending && ch->db_out.len > 0 && ch->chan >= 0)
+            child_write_db(ex, ch);
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        child_drain_chan(ex, ch);
+    child_after_chan(ex, ch);
 }
 
 void child_on_output(executor *ex, child *ch, bool is_stderr)
@@ -492,6 +582,7 @@ void child_start_job(executor *ex, client *cl, child *ch)
     ch->started_ms = ex_now_ms_f();
     ch->deadline_ms = ex_now_ms() + cl->hdr.wall_ms;
     ch->woff = 0;
+    ch->db_queries = 0;
     cl->child = ch;
     cl->state = CL_RUNNING;
     ex->n_running++;

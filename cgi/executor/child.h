@@ -51,7 +51,17 @@ struct child {
     double started_ms;     /* ex_now_ms_f() when the job was handed over */
     struct child *next;    /* idle list */
     sandbox *sbx;          /* the sandbox it holds; NULL: a pool child */
+    /* Database requests (dblink.h): one in flight at a time. */
+    bool db_pending;       /* a request was taken off the channel and is not answered yet */
+    unsigned db_queries;   /* this job's requests (DBW_MAX_QUERIES_PER_JOB) */
+    sbuf db_out;           /* an answer being written to the channel */
+    size_t db_woff;
 };
+
+/* Writes a database answer (json, n bytes: the broker's object) to the
+ * child's channel as a u32 length and the JSON, then reads its frames
+ * again.  Nothing when the child no longer runs a job. */
+void child_db_answer(executor *ex, child *ch, const char *json, size_t n);
 
 /* --- slots ---------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "dblink.h"
 #include "jsonw.h"
 #include "sandbox.h"
 #include "status.h"
@@ -139,6 +140,7 @@ void client_free(executor *ex, client *cl)
         child_kill(cl->child, cl->child->verdict);
         cl->child = NULL;
     }
+    dblink_forget(ex, NULL, cl);
     ex_close_fd(ex, &cl->fd);
     if (cl->prev != NULL)
         cl->prev->next = cl->next;

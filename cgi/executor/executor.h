@@ -15,6 +15,7 @@
  *              its answer, its end
  *   zylink.h   the zygote: starting and restarting it, ZY_ messages
  *   sandbox.h  stateful sandboxes: children kept between executions
+ *   dblink.h   the database broker: queries from jails and from the front
  *   status.h   the health JSON
  * The helpers below live in executor_main.c, next to the loop they serve.
  */
@@ -44,6 +45,7 @@ typedef enum ex_src_kind {
     SRC_OUT,    /* obj: the child */
     SRC_ERR,    /* obj: the child */
     SRC_OOM,    /* obj: the slot's entry in ex->oom_ev, whose index is the slot */
+    SRC_DB,     /* obj: a connection to the database broker (dblink.h) */
 } ex_src_kind;
 
 typedef struct ex_src {
@@ -54,6 +56,7 @@ typedef struct ex_src {
 typedef struct client client;   /* client.h */
 typedef struct child child;     /* child.h */
 typedef struct sandbox sandbox; /* sandbox.h */
+typedef struct dblink dblink;   /* dblink.h */
 
 typedef struct executor {
     conf c;
@@ -90,6 +93,9 @@ typedef struct executor {
     client *queue_head, *queue_tail;
     unsigned n_queued, n_clients;
     client *clients;
+
+    /* The database broker (dblink.h). */
+    dblink *db;
 
     /* Stateful sandboxes (sandbox.h). */
     sandbox *sandboxes;       /* every record, live and dead */

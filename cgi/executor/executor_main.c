@@ -50,6 +50,7 @@
 
 #include "child.h"
 #include "client.h"
+#include "dblink.h"
 #include "sandbox.h"
 #include "zylink.h"
 
@@ -160,6 +161,9 @@ static int next_timeout_ms(const executor *ex)
     uint64_t q = client_queue_deadline(ex);
     uint64_t z = zylink_next_wakeup(ex, now);
     uint64_t s = sandbox_next_deadline(ex);
+    uint64_t d = dblink_next_wakeup(ex);
+    if (d < next)
+        next = d;
     if (q < next)
         next = q;
     if (s < next)
@@ -178,6 +182,7 @@ static void check_timers(executor *ex)
     client_expire_queued(ex, now);
     zylink_on_timer(ex, now);
     sandbox_expire(ex, now);
+    dblink_on_timer(ex, now);
 }
 
 static void reap(executor *ex)
@@ -188,7 +193,7 @@ static void reap(executor *ex)
         pid_t pid = wait4(-1, &status, WNOHANG, &ru);
         if (pid <= 0)
             return;
-        if (zylink_reaped(ex, pid, status))
+        if (zylink_reaped(ex, pid, status) || dblink_reaped(ex, pid, status))
             continue;
         child *ch = child_by_pid(ex, pid);
         if (ch != NULL)
@@ -245,6 +250,7 @@ static void shutdown_all(executor *ex)
 {
     ex->stopping = true;
     sandbox_free_all(ex);
+    dblink_stop(ex);
     child_kill_all(ex);
     if (ex->zygote_pid > 0)
         kill(ex->zygote_pid, SIGKILL);
@@ -318,6 +324,9 @@ static bool handle_event(executor *ex, ex_src *src, uint32_t events)
         break;
     case SRC_ERR:
         child_on_output(ex, src->obj, true);
+        break;
+    case SRC_DB:
+        dblink_on_event(ex, src->obj, events);
         break;
     }
     return true;
@@ -418,6 +427,10 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     zylink_start(&ex);
+    if (!dblink_init(&ex)) {
+        ex_log("out of memory");
+        return 1;
+    }
     ex_log("listening on %s (%u slots, pool %u, cgroup %s, %s)", ex.c.executor_socket, ex.nslots,
            ex.c.pool_size, cg_describe_json(ex.cg),
            ex.per_slot_uid ? "per-slot uids" : "shared uid");

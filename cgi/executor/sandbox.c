@@ -9,6 +9,7 @@
 
 #include "child.h"
 #include "client.h"
+#include "dblink.h"
 #include "hview.h"
 #include "jsonw.h"
 
@@ -44,6 +45,11 @@ struct sandbox {
     time_t pending_at;
     sandbox *next;
 };
+
+const char *sandbox_id(const sandbox *s)
+{
+    return s->id;
+}
 
 static void iso_time(time_t t, char out[24])
 {
@@ -346,6 +352,17 @@ bool sandbox_on_request(executor *ex, client *cl)
         payload->idle_s = 0;
         memset(payload->user, 0, sizeof payload->user);
         return false;
+    case XP_OP_DB:
+        if (cl->hdr.sandbox[0] != '\0') {
+            if ((s = lookup(ex, cl)) == NULL)
+                return true;
+            if (s->state == SBX_DEAD) {
+                answer_dead(ex, cl, s);
+                return true;
+            }
+        }
+        dblink_submit_client(ex, cl);
+        return true;
     case XP_OP_JOB:
         if (cl->hdr.sandbox[0] == '\0')
             return false;

@@ -82,6 +82,9 @@ uint64_t sandbox_next_deadline(const executor *ex);
  * killed, their records removed) and forgets old dead records. */
 void sandbox_expire(executor *ex, uint64_t now);
 
+/* The sandbox's id: XP_SANDBOX_ID_LEN hex digits and a NUL. */
+const char *sandbox_id(const sandbox *s);
+
 /* Frees every record, for stopping. */
 void sandbox_free_all(executor *ex);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dblink.h"
 #include "jail.h"
 #include "jsonw.h"
 #include "xproto.h"
@@ -104,6 +105,10 @@ app_err status_json(const executor *ex, sbuf *b)
                           "\"executions\":%llu}",
                           ex->sbx_live, ex->c.max_sandboxes, (unsigned long long)ex->sbx_created,
                           (unsigned long long)ex->sbx_executions);
+    if (err == APP_OK)
+        err = sbuf_putc(b, ',');
+    if (err == APP_OK)
+        err = dblink_status_json(ex, b);
     if (err == APP_OK)
         err = sbuf_puts(b, ",\"lastError\":");
     if (err == APP_OK)

@@ -30,6 +30,9 @@ enum {
 
 /* Longest method or tool name read from a request. */
 #define MCP_NAME_MAX 64
+/* Longest error message of an endpoint a tool error repeats (a database's
+ * own message takes up to SBXAPI_DB_MESSAGE_MAX, 1 KiB). */
+#define MCP_ERROR_MESSAGE_MAX 1280
 
 /* The server's description of itself in the initialize answer. */
 #define MCP_INSTRUCTIONS                                                                          \
@@ -37,7 +40,8 @@ enum {
     "jail with no network. run_python starts from nothing each time; create_sandbox gives an "    \
     "interpreter whose names, imports and files persist across sandbox_execute calls until "      \
     "delete_sandbox or its idle timeout. Charts drawn with matplotlib come back as images; the "  \
-    "value of __result__ comes back as result."
+    "value of __result__ comes back as result. db_schema and db_query read the service's "        \
+    "database (read-only; writes are refused), when one is configured."
 
 /* The result of a run (run_python, sandbox_execute): what structuredContent
  * holds, charts without their bytes (those are the image items). */
@@ -60,6 +64,16 @@ enum {
     "\"data\":{\"description\":\"any JSON value, bound to the name data before the code runs\"}"
 #define SANDBOX_ID_PROP                                                                           \
     "\"sandbox_id\":{\"type\":\"string\",\"description\":\"what create_sandbox returned\"}"
+
+#define OPTIONAL_SANDBOX_PROP                                                                     \
+    "\"sandbox_id\":{\"type\":\"string\",\"description\":\"a sandbox from create_sandbox: the " \
+    "query runs as that sandbox's (one at a time, in its query log); without it, on its own\"}"
+
+/* One column of a table (db_schema). */
+#define DB_COLUMN_SCHEMA                                                                          \
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"                      \
+    "\"type\":{\"type\":[\"string\",\"null\"]},\"nullable\":{\"type\":\"boolean\"},"             \
+    "\"key\":{\"type\":[\"string\",\"null\"],\"description\":\"primary, or null\"}}}"
 
 static const char tools_json[] =
     "{\"tools\":["
@@ -92,7 +106,39 @@ static const char tools_json[] =
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{" SANDBOX_ID_PROP "},"
     "\"required\":[\"sandbox_id\"]},"
     "\"outputSchema\":{\"type\":\"object\",\"properties\":{\"deleted\":{\"type\":\"boolean\"}},"
-    "\"required\":[\"deleted\"]}}"
+    "\"required\":[\"deleted\"]}},"
+    "{\"name\":\"db_query\",\"title\":\"Query the database\","
+    "\"description\":\"Runs one read-only SQL statement (SELECT, WITH, ...) against the service's "
+    "database and returns its rows as objects. Writes are refused (DatabaseReadOnly); rows past "
+    "the server's cap are left out (truncated).\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\",\"description\":\"one SQL statement; placeholders :name "
+    "(params an object) or ? (params an array)\"},"
+    "\"params\":{\"type\":[\"object\",\"array\",\"null\"],\"description\":\"the placeholders' "
+    "values: null, booleans, numbers, strings\"}," OPTIONAL_SANDBOX_PROP "},"
+    "\"required\":[\"query\"]},"
+    "\"outputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"success\":{\"type\":\"boolean\"},"
+    "\"columns\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+    "\"rows\":{\"type\":\"array\",\"items\":{\"type\":\"object\"},\"description\":\"one object "
+    "per row, column name to value\"},"
+    "\"row_count\":{\"type\":\"integer\"},\"truncated\":{\"type\":\"boolean\"},"
+    "\"truncated_reason\":{\"type\":\"string\"},\"duration_ms\":{\"type\":\"number\"}},"
+    "\"required\":[\"success\",\"columns\",\"rows\",\"row_count\",\"truncated\"]}},"
+    "{\"name\":\"db_schema\",\"title\":\"Describe the database\","
+    "\"description\":\"Lists the service's database's tables and views with their columns (name, "
+    "type, nullable, key), or one table's columns.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"table\":{\"type\":\"string\",\"description\":\"one table's name; without it, every "
+    "table\"}," OPTIONAL_SANDBOX_PROP "}},"
+    "\"outputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"database\":{\"type\":\"string\",\"description\":\"sqlite or postgresql\"},"
+    "\"tables\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+    "\"name\":{\"type\":\"string\"},\"columns\":{\"type\":[\"array\",\"null\"],\"items\":"
+    DB_COLUMN_SCHEMA "}}}},"
+    "\"tables_truncated\":{\"type\":\"boolean\"},"
+    "\"table\":{\"type\":\"string\"},"
+    "\"columns\":{\"type\":\"array\",\"items\":" DB_COLUMN_SCHEMA "}}}}"
     "]}";
 
 /* The parts of one JSON-RPC message (spans into the validated body). */
@@ -376,17 +422,20 @@ static APP_MUST_CHECK app_err tool_result(const http_resp *sub, bool with_text, 
     bool json = js_validate(doc, n, &root, why, sizeof why) == APP_OK && root.type == JS_OBJECT;
     if (sub->status >= 400 || !json) {
         /* An error of the endpoint: its message, for the model to read. */
-        js_span e, code, message;
-        char text[APP_ERRMSG_LEN * 2];
-        char c[64] = "error", m[APP_ERRMSG_LEN] = "";
+        js_span e, code, message, type;
+        char text[MCP_ERROR_MESSAGE_MAX + 256];
+        char c[64] = "error", t[64] = "", m[MCP_ERROR_MESSAGE_MAX] = "";
         if (json && member(doc, root, "error", &e)) {
             if (member(doc, e, "code", &code) && !span_string(doc, code, c, sizeof c))
                 snprintf(c, sizeof c, "error");
             if (member(doc, e, "message", &message) && !span_string(doc, message, m, sizeof m))
                 m[0] = '\0';
+            /* The database's error type (DatabaseReadOnly, ...), where there is one. */
+            if (member(doc, e, "type", &type) && !span_string(doc, type, t, sizeof t))
+                t[0] = '\0';
         }
-        snprintf(text, sizeof text, "HTTP %d %s: %s", sub->status, c,
-                 m[0] ? m : "the endpoint gave no message");
+        snprintf(text, sizeof text, "HTTP %d %s%s%s%s: %s", sub->status, c, t[0] ? " (" : "", t,
+                 t[0] ? ")" : "", m[0] ? m : "the endpoint gave no message");
         app_err err = sbuf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
         if (err == APP_OK)
             err = jsonw_string(out, text, strlen(text));
@@ -422,6 +471,29 @@ static APP_MUST_CHECK app_err tool_result(const http_resp *sub, bool with_text, 
 static const char *const run_members[] = {"code", "data", "requirements", NULL};
 static const char *const create_members[] = {"user_id", "config", NULL};
 static const char *const execute_members[] = {"code", "data", NULL};
+static const char *const db_query_members[] = {"query", "params", NULL};
+
+/* Longest table name db_schema passes on (the endpoint checks its own cap). */
+#define MCP_TABLE_MAX 1024
+
+/* Writes "table=" and name percent-encoded (every byte but the unreserved
+ * ones) to out (at least 3 * strlen(name) + 7 bytes). */
+static void table_query(const char *name, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = (size_t)snprintf(out, outlen, "table=");
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && o + 4 <= outlen; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+}
 
 /* tools/call: runs the tool as a sub-request and answers its result. */
 static void tools_call(const mcp_env *env, const http_req *req, const rpc_msg *m, http_resp *resp)
@@ -443,8 +515,10 @@ static void tools_call(const mcp_env *env, const http_req *req, const rpc_msg *m
     const char *const *members = NULL;
     const char *method = "POST";
     char path[64];
+    char query[3 * MCP_TABLE_MAX + 8] = "";
     bool needs_sandbox = false;
     const char *suffix = "";
+    const char *db_route = NULL; /* a database tool: "query" or "schema" */
     if (strcmp(name, "run_python") == 0) {
         members = run_members;
         snprintf(path, sizeof path, "/api/python/execute");
@@ -458,6 +532,12 @@ static void tools_call(const mcp_env *env, const http_req *req, const rpc_msg *m
     } else if (strcmp(name, "delete_sandbox") == 0) {
         method = "DELETE";
         needs_sandbox = true;
+    } else if (strcmp(name, "db_query") == 0) {
+        members = db_query_members;
+        db_route = "query";
+    } else if (strcmp(name, "db_schema") == 0) {
+        method = "GET";
+        db_route = "schema";
     } else {
         char text[MCP_NAME_MAX + 64];
         snprintf(text, sizeof text, "unknown tool: %s (tools/list names them)", name);
@@ -475,6 +555,33 @@ static void tools_call(const mcp_env *env, const http_req *req, const rpc_msg *m
         }
         snprintf(path, sizeof path, "/sandbox/%s%s", id, suffix);
     }
+    if (db_route != NULL) {
+        /* With a sandbox_id, the sandbox's database route; without, the
+         * database on its own (MCP_DB_PATH, answered by the callback). */
+        js_span sid, table;
+        char id[XP_SANDBOX_ID_LEN + 2];
+        bool has_sid = member(m->doc, args, "sandbox_id", &sid) && sid.type != JS_NULL;
+        if (has_sid &&
+            (!span_string(m->doc, sid, id, sizeof id) || !xp_sandbox_id_ok(id, strlen(id)))) {
+            msg_error(
+                resp, 200, m, RPC_INVALID_PARAMS,
+                "arguments.sandbox_id must be the id create_sandbox returned (32 hex digits)");
+            return;
+        }
+        if (has_sid)
+            snprintf(path, sizeof path, "/sandbox/%s/database/%s", id, db_route);
+        else
+            snprintf(path, sizeof path, MCP_DB_PATH "/%s", db_route);
+        char name_text[MCP_TABLE_MAX + 1];
+        if (members == NULL && member(m->doc, args, "table", &table) && table.type != JS_NULL) {
+            if (!span_string(m->doc, table, name_text, sizeof name_text) || name_text[0] == '\0') {
+                msg_error(resp, 200, m, RPC_INVALID_PARAMS,
+                          "arguments.table must be a table's name (a short string)");
+                return;
+            }
+            table_query(name_text, query, sizeof query);
+        }
+    }
     sbuf body;
     sbuf_init(&body, MCP_MAX_BODY);
     app_err err = members != NULL ? copy_members(m->doc, args, members, &body) : sbuf_puts(&body, "");
@@ -484,7 +591,7 @@ static void tools_call(const mcp_env *env, const http_req *req, const rpc_msg *m
         http_req sr = {
             .method = method,
             .path = path,
-            .query = "",
+            .query = query,
             .content_type = members != NULL ? "application/json" : "",
             .host = req->host,
             .scheme = req->scheme,

@@ -7,8 +7,8 @@
  * transport allows).  `initialize` makes a session (its id in the
  * Mcp-Session-Id header, kept in the store so that any worker answers for
  * it); every later request names it, DELETE ends it.  The tools
- * (run_python, create_sandbox, sandbox_execute, delete_sandbox) are
- * sub-requests to the service's own endpoints, made through the callback
+ * (run_python, create_sandbox, sandbox_execute, delete_sandbox, db_query,
+ * db_schema) are sub-requests to the service's own endpoints, made through the callback
  * the caller gives, so they keep every limit, the per-client fairness and
  * the statistics of the HTTP API; their answers become structured content
  * (the result schema, charts without their bytes) with the same JSON as
@@ -35,8 +35,15 @@
 /* Largest request: a tool call carries code and data, as a run does. */
 #define MCP_MAX_BODY NATIVE_MAX_BODY
 
-/* Runs one sub-request through the service's routes; always leaves a
- * complete response (status, headers, body) in resp. */
+/* The database tools without a sandbox_id are sub-requests to
+ * MCP_DB_PATH "/query" (POST) and MCP_DB_PATH "/schema" (GET, ?table=),
+ * which the callback answers as /sandbox/{id}/database/query and /schema
+ * for no sandbox (the database a one-shot run sees).  No HTTP route
+ * leads there: only a tool reaches it. */
+#define MCP_DB_PATH "/mcp/database"
+
+/* Runs one sub-request through the service's routes (and MCP_DB_PATH's);
+ * always leaves a complete response (status, headers, body) in resp. */
 typedef void (*mcp_subrequest_fn)(void *ctx, const http_req *req, http_resp *resp);
 
 typedef struct mcp_env {

@@ -808,10 +808,24 @@ static APP_MUST_CHECK app_err ep_executions_item(svc *s, const http_req *req, ht
     return err == APP_OK ? json_headers(resp) : err;
 }
 
-/* A tool of the MCP endpoint reaches the other endpoints through here. */
+/* A tool of the MCP endpoint reaches the other endpoints through here,
+ * and the database without a sandbox at MCP_DB_PATH (mcp.h), which is no
+ * route of svc_handle's. */
 static void mcp_subrequest(void *ctx, const http_req *req, http_resp *resp)
 {
-    svc_handle(ctx, req, resp);
+    static const char db_prefix[] = MCP_DB_PATH "/";
+    svc *s = ctx;
+    if (strncmp(req->path, db_prefix, sizeof db_prefix - 1) != 0) {
+        svc_handle(s, req, resp);
+        return;
+    }
+    char msg[APP_ERRMSG_LEN] = "", dbmsg[APP_ERRMSG_LEN], allow[64] = "";
+    http_resp_reset(resp);
+    app_err err = sbxapi_database(s->conf, svc_db(s, dbmsg, sizeof dbmsg), NULL,
+                                  req->path + sizeof db_prefix - 1, req, resp, allow,
+                                  sizeof allow, msg, sizeof msg);
+    if (err != APP_OK)
+        http_resp_error(resp, err, msg[0] != '\0' ? msg : NULL);
 }
 
 /* /mcp: the Model Context Protocol (mcp.h). */

@@ -34,7 +34,7 @@ uint64_t xp_client_key(const char *identity)
 app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
                      size_t msglen)
 {
-    if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_SANDBOX_LIST ||
+    if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_DB ||
         (h->flags & ~(XP_FLAG_PROGRAM | XP_FLAG_STREAM | XP_FLAG_TRACE)) != 0) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
@@ -49,6 +49,9 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
     if (h->op == XP_OP_SANDBOX_DELETE || h->op == XP_OP_SANDBOX_STATUS ||
         h->op == XP_OP_SANDBOX_HISTORY)
         return h->code_len == 0 && h->data_len == 0 && names_sandbox ? APP_OK : APP_EUPSTREAM;
+    if (h->op == XP_OP_DB) /* its JSON is the broker's to check (dbwire.h) */
+        return h->code_len > 0 && h->code_len <= XP_MAX_CODE && h->data_len == 0 ? APP_OK
+                                                                                  : APP_EUPSTREAM;
     if (h->op == XP_OP_SANDBOX_CREATE &&
         (names_sandbox || h->code_len != 0 || h->data_len != 0 || h->idle_s == 0 ||
          h->life_s == 0 || memchr(h->user, '\0', sizeof h->user) == NULL)) {

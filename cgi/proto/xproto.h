@@ -55,7 +55,21 @@ enum xp_op {
     XP_OP_SANDBOX_STATUS = 5, /* describe sandbox */
     XP_OP_SANDBOX_HISTORY = 6, /* its last executions */
     XP_OP_SANDBOX_LIST = 7,   /* every sandbox, and the statistics of all */
+    XP_OP_DB = 8, /* a database request (the code bytes: its JSON, dbwire.h) for sandbox
+                   * (all zero: none); answers the broker's JSON ({"ok": ...}) with APP_OK,
+                   * or APP_ENOTFOUND / APP_EENDED (the sandbox), APP_ECONFLICT (a query of
+                   * the sandbox's is in flight), APP_EUNAVAIL (no database configured, or
+                   * the broker is down) */
 };
+
+/* The word before each frame a child writes on its channel: the length of
+ * what follows, with XP_CHILD_FRAME_DB set for a database request
+ * (dbwire.h; at most DBW_MAX_REQUEST bytes) and clear for the result (the
+ * harness's JSON, at most XP_MAX_CHILD_RESULT bytes, the last frame of a
+ * job).  The executor answers a database request with a u32 length and
+ * the broker's JSON on the channel. */
+#define XP_CHILD_FRAME_DB 0x80000000u
+#define XP_CHILD_FRAME_LEN 0x7fffffffu
 
 /* A sandbox id: XP_SANDBOX_ID_LEN hex digits, the first 8 naming the
  * executor that made it (so an id from before a restart is told apart from

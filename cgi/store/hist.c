@@ -98,6 +98,21 @@ static const char *const migrations[] = {
     "  version TEXT NOT NULL,"
     "  created_at REAL NOT NULL, last_used REAL NOT NULL);"
     "CREATE INDEX mcp_sessions_used ON mcp_sessions(last_used);",
+    /* 6: the agent database's query log (hist_db.c): row_count -1 for a
+     * failed request, outcome "ok" or the error's type. */
+    "CREATE TABLE db_queries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL,"
+    "  sandbox TEXT,"
+    "  origin TEXT NOT NULL,"
+    "  op TEXT NOT NULL,"
+    "  query TEXT, params TEXT,"
+    "  row_count INTEGER NOT NULL,"
+    "  truncated INTEGER NOT NULL DEFAULT 0,"
+    "  duration_ms REAL,"
+    "  outcome TEXT NOT NULL,"
+    "  message TEXT);"
+    "CREATE INDEX db_queries_sandbox ON db_queries(sandbox, id);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

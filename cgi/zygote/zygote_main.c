@@ -417,6 +417,11 @@ static void init_python(const char *harness_path, char *info, size_t infolen)
     snprintf(info, infolen, "%s", info_text ? info_text : "{}");
     PyObject *harness = PyImport_ImportModule("pysandbox_harness"); /* new ref */
     run_json = harness ? PyObject_GetAttrString(harness, "run_json") : NULL; /* new ref */
+    /* Database requests go over the child's channel (fd 3 in the jail). */
+    PyObject *fd3 = PyLong_FromLong(3); /* new ref */
+    if (harness == NULL || fd3 == NULL || PyObject_SetAttrString(harness, "DB_CHANNEL_FD", fd3) != 0)
+        die("cannot give the harness its database channel");
+    Py_XDECREF(fd3);
     Py_XDECREF(harness);
     if (run_json == NULL)
         die("harness.run_json is missing");

@@ -33,7 +33,8 @@ test("the SDK client initializes, negotiates a version and lists the tools", asy
     assert.ok(client.getServerCapabilities().tools);
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(),
-                     ["create_sandbox", "delete_sandbox", "run_python", "sandbox_execute"]);
+                     ["create_sandbox", "db_query", "db_schema", "delete_sandbox", "run_python",
+                      "sandbox_execute"]);
     for (const t of tools) {
       assert.equal(t.inputSchema.type, "object", t.name);
       assert.equal(t.outputSchema.type, "object", t.name);

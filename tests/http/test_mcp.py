@@ -62,7 +62,9 @@ class TransportTests(unittest.TestCase):
         status, _, body = rpc({"jsonrpc": "2.0", "id": "x", "method": "tools/list"}, sid)
         self.assertEqual(status, 200)
         self.assertEqual(body["id"], "x")
-        self.assertEqual(len(body["result"]["tools"]), 4)
+        self.assertEqual(sorted(t["name"] for t in body["result"]["tools"]),
+                         ["create_sandbox", "db_query", "db_schema", "delete_sandbox", "run_python",
+                          "sandbox_execute"])
         status, _, _ = svc.request("DELETE", "/mcp", None, {"Mcp-Session-Id": sid})
         self.assertEqual(status, 204)
         status, _, _ = rpc({"jsonrpc": "2.0", "id": 2, "method": "ping"}, sid)

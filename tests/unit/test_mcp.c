@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hist_mcp.h"
+#include "jscan.h"
 #include "mcp.h"
 #include "unit.h"
 
@@ -17,6 +18,7 @@ typedef struct fixture {
     /* What the stand-in saw and answers. */
     char sub_method[16];
     char sub_path[128];
+    char sub_query[256];
     char sub_body[512];
     int sub_status;
     const char *sub_answer;
@@ -30,6 +32,7 @@ static void fake_subrequest(void *ctx, const http_req *req, http_resp *resp)
     f->subrequests++;
     snprintf(f->sub_method, sizeof f->sub_method, "%s", req->method);
     snprintf(f->sub_path, sizeof f->sub_path, "%s", req->path);
+    snprintf(f->sub_query, sizeof f->sub_query, "%s", req->query);
     snprintf(f->sub_body, sizeof f->sub_body, "%.*s", (int)req->body_len, req->body);
     http_resp_reset(resp);
     resp->status = f->sub_status;
@@ -206,6 +209,129 @@ static void test_tools_are_sub_requests_with_exact_bytes(void **state)
     assert_contains(r->body.data, "\"isError\":true");
 }
 
+/* The tools/list answer names every tool with its schemas, as JSON. */
+static void test_tools_list_has_every_tool_and_schema(void **state)
+{
+    static const char *const names[] = {"run_python",     "create_sandbox", "sandbox_execute",
+                                        "delete_sandbox", "db_query",       "db_schema"};
+    fixture *f = *state;
+    initialize(f);
+    http_resp *r =
+        call(f, "POST", f->session, "", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+    assert_int_equal(r->status, 200);
+    const char *doc = r->body.data;
+    js_span root, result, tools, k, tool, v;
+    char msg[APP_ERRMSG_LEN];
+    assert_int_equal(js_validate(doc, r->body.len - 1, &root, msg, sizeof msg), APP_OK);
+    js_iter it;
+    bool found = false;
+    js_iter_init(&it, doc, root);
+    while (!found && js_iter_next(&it, &k, &result))
+        found = js_string_equals(doc, k, "result");
+    assert_true(found);
+    assert_int_equal(result.type, JS_OBJECT);
+    js_iter_init(&it, doc, result);
+    assert_true(js_iter_next(&it, &k, &tools));
+    assert_true(js_string_equals(doc, k, "tools"));
+    assert_int_equal(tools.type, JS_ARRAY);
+    size_t n = 0;
+    js_iter_init(&it, doc, tools);
+    while (js_iter_next(&it, &k, &tool)) {
+        assert_true(n < sizeof names / sizeof names[0]);
+        int have = 0;
+        js_iter members;
+        js_iter_init(&members, doc, tool);
+        while (js_iter_next(&members, &k, &v)) {
+            if (js_string_equals(doc, k, "name")) {
+                assert_true(js_string_equals(doc, v, names[n]));
+                have |= 1;
+            } else if (js_string_equals(doc, k, "inputSchema") && v.type == JS_OBJECT) {
+                have |= 2;
+            } else if (js_string_equals(doc, k, "outputSchema") && v.type == JS_OBJECT) {
+                have |= 4;
+            } else if (js_string_equals(doc, k, "description") && v.type == JS_STRING) {
+                have |= 8;
+            }
+        }
+        if (have != 15)
+            fail_msg("tool %zu (%s): members %d", n, names[n], have);
+        n++;
+    }
+    assert_int_equal(n, sizeof names / sizeof names[0]);
+    /* The database tools' arguments and results. */
+    assert_contains(doc, "\"name\":\"db_query\"");
+    assert_contains(doc, "\"params\":{\"type\":[\"object\",\"array\",\"null\"]");
+    assert_contains(doc, "\"required\":[\"query\"]");
+    assert_contains(doc,
+                    "\"required\":[\"success\",\"columns\",\"rows\",\"row_count\",\"truncated\"]");
+    assert_contains(doc, "\"tables_truncated\":{\"type\":\"boolean\"}");
+}
+
+static void test_database_tools_with_and_without_a_sandbox(void **state)
+{
+    fixture *f = *state;
+    initialize(f);
+    f->sub_answer = "{\"success\":true,\"columns\":[\"id\"],\"rows\":[{\"id\":1}],\"row_count\":1,"
+                    "\"truncated\":false,\"duration_ms\":0.1}";
+    http_resp *r =
+        call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_query\",\"arguments\":{\"query\":\"SELECT id FROM users WHERE id = :id\","
+             "\"params\":{\"id\":1},\"other\":2}}}");
+    assert_int_equal(r->status, 200);
+    assert_string_equal(f->sub_method, "POST");
+    assert_string_equal(f->sub_path,
+                        MCP_DB_PATH "/query"); /* no sandbox: the database on its own */
+    assert_string_equal(f->sub_body, "{\"query\":\"SELECT id FROM users WHERE id = :id\","
+                                     "\"params\":{\"id\":1}}");
+    assert_contains(r->body.data, "\"structuredContent\":{\"success\":true,\"columns\":[\"id\"]");
+    assert_contains(r->body.data, "\"isError\":false");
+
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_query\",\"arguments\":{\"query\":\"SELECT 1\",\"sandbox_id\":"
+             "\"0123456789abcdef0123456789abcdef\"}}}");
+    assert_string_equal(f->sub_path, "/sandbox/0123456789abcdef0123456789abcdef/database/query");
+    assert_string_equal(f->sub_body, "{\"query\":\"SELECT 1\"}");
+
+    f->sub_answer = "{\"table\":\"a b\",\"columns\":[]}";
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_schema\",\"arguments\":{\"table\":\"a b&c=\\u00e9\"}}}");
+    assert_string_equal(f->sub_method, "GET");
+    assert_string_equal(f->sub_path, MCP_DB_PATH "/schema");
+    assert_string_equal(f->sub_query, "table=a%20b%26c%3D%C3%A9");
+    assert_contains(r->body.data, "\"structuredContent\":{\"table\":\"a b\"");
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_schema\",\"arguments\":{\"sandbox_id\":\"0123456789abcdef0123456789abcdef\"}}}");
+    assert_string_equal(f->sub_path, "/sandbox/0123456789abcdef0123456789abcdef/database/schema");
+    assert_string_equal(f->sub_query, "");
+
+    /* A refusal of the database: a tool error naming its type. */
+    f->sub_status = 422;
+    f->sub_answer = "{\"error\":{\"code\":\"refused\",\"message\":\"attempt to write a readonly "
+                    "database\",\"type\":\"DatabaseReadOnly\"}}";
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_query\",\"arguments\":{\"query\":\"DELETE FROM users\"}}}");
+    assert_contains(r->body.data,
+                    "HTTP 422 refused (DatabaseReadOnly): attempt to write a readonly database");
+    assert_contains(r->body.data, "\"isError\":true");
+
+    /* Malformed arguments never reach an endpoint. */
+    int before = f->subrequests;
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_query\",\"arguments\":{\"query\":\"SELECT 1\",\"sandbox_id\":\"../x\"}}}");
+    assert_contains(r->body.data, "-32602");
+    r = call(f, "POST", f->session, "",
+             "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\",\"params\":{\"name\":"
+             "\"db_schema\",\"arguments\":{\"table\":7}}}");
+    assert_contains(r->body.data, "-32602");
+    assert_int_equal(f->subrequests, before);
+}
+
 static void test_store_sessions_expire_and_are_capped(void **state)
 {
     fixture *f = *state;
@@ -236,6 +362,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_messages_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tools_are_sub_requests_with_exact_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tools_list_has_every_tool_and_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_tools_with_and_without_a_sandbox, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_sessions_expire_and_are_capped, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
