@@ -108,7 +108,8 @@ FUZZ_TARGETS := fuzz_json fuzz_mcp fuzz_dbwire fuzz_b64 fuzz_result fuzz_form fu
 
 all: build pyodide web-vendor
 
-build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote $(B)/pysandbox-dbbroker $(B)/tests/dbq_run
+build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote $(B)/pysandbox-dbbroker $(B)/tests/dbq_run \
+       $(B)/agent-help.json
 
 deps:
 	@tools/install-deps
@@ -154,6 +155,13 @@ $(B)/pysandbox-executor: $(EXECUTOR_SRCS:%.c=$(B)/obj/%.o)
 $(B)/pysandbox-dbbroker: $(B)/obj/$(DBBROKER_MAIN:.c=.o) $(DBQ_OBJS) $(B)/libpysandbox.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(VLDFLAGS) -o $@ $^ $(LIBS) -lpthread
+
+# The helpers a run finds, written from the harness itself for
+# GET /sandbox/{id}/help/functions (agent.h): it cannot drift from it.
+$(B)/agent-help.json: web/harness.py tools/harness-help
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	$(Q)/usr/bin/python3 tools/harness-help $@
 
 $(B)/zobj/%.o: cgi/%.c
 	@mkdir -p $(@D)

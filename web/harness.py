@@ -613,6 +613,32 @@ def db_schema(table):
 _DB_BUILTINS = (db_query, db_tables, db_schema) + tuple(_DB_ERRORS.values())
 
 
+def describe_helpers():
+    """Every helper a run finds as a builtin, with its signature and the
+    first paragraph of its docstring: what GET /sandbox/{id}/help/functions
+    answers (tools/harness-help writes it at build time, so it cannot
+    drift from this file)."""
+    import inspect
+
+    out = []
+    for obj in (debug, inspect_var, get_debug_info) + _DB_BUILTINS:
+        doc = " ".join((inspect.getdoc(obj) or "").split("\n\n", 1)[0].split())
+        if isinstance(obj, type):
+            base = obj.__mro__[1].__name__
+            out.append({"name": obj.__name__, "kind": "exception",
+                        "signature": f"class {obj.__name__}({base})", "doc": doc})
+        else:
+            out.append({"name": obj.__name__, "kind": "function",
+                        "signature": f"{obj.__name__}{inspect.signature(obj)}", "doc": doc,
+                        "awaitable": obj in _DB_BUILTINS})
+    out.append({"name": "data", "kind": "variable", "signature": "data",
+                "doc": "The request's data (JSON-decoded); [] when none was sent."})
+    out.append({"name": "__result__", "kind": "variable", "signature": "__result__ = value",
+                "doc": "Set it to return a value as the answer's result (DataFrames, numpy "
+                       "values and charts are converted)."})
+    return out
+
+
 class _Tracer:
     """sys.settrace for one run: records the user's frames only (code
     compiled as USER_FILENAME; the harness's and libraries' frames are not

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent.h"
 #include "body.h"
 #include "dbwire.h"
 #include "form.h"
@@ -90,22 +91,18 @@ static APP_MUST_CHECK app_err limit(double asked, double most, double least, con
     return APP_OK;
 }
 
-static APP_MUST_CHECK app_err create(const conf *c, const http_req *req, http_resp *resp,
-                                     char *msg, size_t msglen)
+/* Makes a sandbox from b's user_id and config (the caller checked b's
+ * members); its description goes to out. */
+static APP_MUST_CHECK app_err create_from(const conf *c, const body *b, uint64_t client,
+                                          sbuf *out, char *msg, size_t msglen)
 {
-    static const char *const known[] = {"user_id", "config"};
-    body *b = NULL;
     char *user = NULL;
     size_t user_len = 0;
     const char *cfg_text = NULL;
     size_t cfg_len = 0;
     js_type cfg_type = JS_NULL;
     double wall_s = 0, memory_mb = 0, idle_s = 0;
-    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
-    if (err == APP_OK)
-        err = body_only(b, known, 2, msg, msglen);
-    if (err == APP_OK)
-        err = body_string(b, "user_id", XP_SANDBOX_USER_LEN - 1, &user, &user_len, msg, msglen);
+    app_err err = body_string(b, "user_id", XP_SANDBOX_USER_LEN - 1, &user, &user_len, msg, msglen);
     if (err == APP_OK && user != NULL && memchr(user, '\0', user_len) != NULL) {
         snprintf(msg, msglen, "user_id must not contain NUL");
         err = APP_EFIELD;
@@ -153,35 +150,43 @@ static APP_MUST_CHECK app_err create(const conf *c, const http_req *req, http_re
             .life_s = c->sandbox_life_s,
             .user = user,
         };
-        err = native_sandbox(c, XP_OP_SANDBOX_CREATE, NULL, &spec, xp_client_key(req->remote_addr),
-                             &resp->body, msg, msglen);
+        err = native_sandbox(c, XP_OP_SANDBOX_CREATE, NULL, &spec, client, out, msg, msglen);
     }
+    free(user);
+    return err;
+}
+
+static APP_MUST_CHECK app_err create(const conf *c, const http_req *req, http_resp *resp,
+                                     char *msg, size_t msglen)
+{
+    static const char *const known[] = {"user_id", "config"};
+    body *b = NULL;
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(b, known, 2, msg, msglen);
+    if (err == APP_OK)
+        err = create_from(c, b, xp_client_key(req->remote_addr), &resp->body, msg, msglen);
     if (err == APP_OK)
         err = json_answer(resp, 201);
-    free(user);
     body_free(b);
     return err;
 }
 
 /* POST /sandbox/{id}/execute, and /debug (trace: the same run under the
  * harness's step tracer, so the answer gains steps). */
-static APP_MUST_CHECK app_err execute(const conf *c, exe_ctx *x, hist *db, const char *id,
-                                      bool trace, const http_req *req, http_resp *resp, char *msg,
-                                      size_t msglen)
+/* Runs b's code (and data, when sent) in sandbox id, answering into resp
+ * (the caller checked b's members). */
+static APP_MUST_CHECK app_err run_code(exe_ctx *x, hist *db, const char *id, bool trace,
+                                       const body *b, const http_req *req, http_resp *resp,
+                                       char *msg, size_t msglen)
 {
-    static const char *const known[] = {"code", "data"};
-    body *b = NULL;
     char *code = NULL;
     reqs r;
     reqs_init(&r);
     r.debug = trace;
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd, .sandbox = id, .data = "",
                       .client = xp_client_key(req->remote_addr)};
-    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
-    if (err == APP_OK)
-        err = body_only(b, known, 2, msg, msglen);
-    if (err == APP_OK)
-        err = body_string(b, "code", XP_MAX_CODE, &code, &er.code_len, msg, msglen);
+    app_err err = body_string(b, "code", XP_MAX_CODE, &code, &er.code_len, msg, msglen);
     if (err == APP_OK && code == NULL) {
         snprintf(msg, msglen, "field 'code' is required");
         err = APP_EFIELD;
@@ -211,8 +216,83 @@ static APP_MUST_CHECK app_err execute(const conf *c, exe_ctx *x, hist *db, const
         }
         exe_answer_free(&a);
     }
-    (void)c;
     free(code);
+    return err;
+}
+
+/* POST /sandbox/{id}/execute, and /debug (trace: the same run under the
+ * harness's step tracer, so the answer gains steps). */
+static APP_MUST_CHECK app_err execute(exe_ctx *x, hist *db, const char *id, bool trace,
+                                      const http_req *req, http_resp *resp, char *msg,
+                                      size_t msglen)
+{
+    static const char *const known[] = {"code", "data"};
+    body *b = NULL;
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(b, known, 2, msg, msglen);
+    if (err == APP_OK)
+        err = run_code(x, db, id, trace, b, req, resp, msg, msglen);
+    body_free(b);
+    return err;
+}
+
+/* The sandbox_id member of a creation's answer. */
+static bool created_id(const sbuf *answer, char id[XP_SANDBOX_ID_LEN + 1])
+{
+    js_span root, k, v;
+    char scratch[APP_ERRMSG_LEN];
+    if (js_validate(answer->data, answer->len, &root, scratch, sizeof scratch) != APP_OK ||
+        root.type != JS_OBJECT)
+        return false;
+    js_iter it;
+    js_iter_init(&it, answer->data, root);
+    while (js_iter_next(&it, &k, &v))
+        if (js_string_equals(answer->data, k, "sandbox_id") && v.type == JS_STRING &&
+            v.len == XP_SANDBOX_ID_LEN + 2 &&
+            xp_sandbox_id_ok(answer->data + v.off + 1, XP_SANDBOX_ID_LEN)) {
+            memcpy(id, answer->data + v.off + 1, XP_SANDBOX_ID_LEN);
+            id[XP_SANDBOX_ID_LEN] = '\0';
+            return true;
+        }
+    return false;
+}
+
+/* POST /sandbox/agent/quick-execute {code, data?, config?}: a sandbox made,
+ * used once and ended in one call; the answer is the execution's. */
+static APP_MUST_CHECK app_err quick_execute(const conf *c, exe_ctx *x, hist *db,
+                                            const http_req *req, http_resp *resp, char *msg,
+                                            size_t msglen)
+{
+    static const char *const known[] = {"code", "data", "config"};
+    body *b = NULL;
+    char id[XP_SANDBOX_ID_LEN + 1];
+    sbuf made;
+    sbuf_init(&made, SBXAPI_ANSWER_MAX);
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = body_only(b, known, 3, msg, msglen);
+    if (err == APP_OK && !body_has(b, "code")) {
+        snprintf(msg, msglen, "field 'code' is required");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        err = create_from(c, b, xp_client_key(req->remote_addr), &made, msg, msglen);
+    if (err == APP_OK && !created_id(&made, id)) {
+        snprintf(msg, msglen, "the executor's answer names no sandbox");
+        err = APP_EUPSTREAM;
+    }
+    if (err == APP_OK) {
+        err = run_code(x, db, id, false, b, req, resp, msg, msglen);
+        /* Ended whatever the run did; a sandbox already gone is fine. */
+        char ignored[APP_ERRMSG_LEN];
+        sbuf scratch;
+        sbuf_init(&scratch, SBXAPI_ANSWER_MAX);
+        app_ignore(native_sandbox(c, XP_OP_SANDBOX_DELETE, id, NULL, 0, &scratch, ignored,
+                                  sizeof ignored));
+        sbuf_free(&scratch);
+    }
+    sbuf_free(&made);
     body_free(b);
     return err;
 }
@@ -1076,11 +1156,18 @@ static APP_MUST_CHECK app_err one_sandbox(const conf *c, exe_ctx *x, hist *db, c
     } else if (strcmp(what, "history") == 0) {
         op = get ? XP_OP_SANDBOX_HISTORY : 0;
         need = "GET, HEAD";
+    } else if (strncmp(what, "help/", 5) == 0 || strncmp(what, "templates/", 10) == 0) {
+        if (!get) {
+            snprintf(allow, allowlen, "GET, HEAD");
+            return APP_EMETHOD;
+        }
+        return what[0] == 'h' ? agent_help(c, id, what + 5, resp, msg, msglen)
+                              : agent_templates(c, id, what + 10, resp, msg, msglen);
     } else if (strncmp(what, "database/", 9) == 0) {
         return sbxapi_database(c, db, id, what + 9, req, resp, allow, allowlen, msg, msglen);
     } else if (strcmp(what, "execute") == 0 || strcmp(what, "debug") == 0) {
         if (strcmp(method, "POST") == 0)
-            return execute(c, x, db, id, strcmp(what, "debug") == 0, req, resp, msg, msglen);
+            return execute(x, db, id, strcmp(what, "debug") == 0, req, resp, msg, msglen);
         need = "POST";
     } else {
         snprintf(msg, msglen, "no such endpoint: %.120s", req->path);
@@ -1126,6 +1213,24 @@ app_err sbxapi_handle(const conf *c, exe_ctx *x, hist *db, const http_req *req, 
             return APP_EMETHOD;
         }
         return statistics(c, resp, msg, msglen);
+    }
+    if (strcmp(rest, "templates") == 0) {
+        if (!get) {
+            snprintf(allow, allowlen, "GET, HEAD");
+            return APP_EMETHOD;
+        }
+        return agent_templates(c, NULL, NULL, resp, msg, msglen);
+    }
+    if (strcmp(rest, "agent/quick-execute") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            snprintf(allow, allowlen, "POST");
+            return APP_EMETHOD;
+        }
+        return quick_execute(c, x, db, req, resp, msg, msglen);
+    }
+    if (strcmp(rest, "agent/analyze-data") == 0) { /* POST is service.c's (the analyses are its) */
+        snprintf(allow, allowlen, "POST");
+        return APP_EMETHOD;
     }
     return one_sandbox(c, x, db, rest, req, resp, allow, allowlen, msg, msglen);
 }

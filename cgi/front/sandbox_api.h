@@ -19,6 +19,11 @@
  *   GET    /sandbox/{id}/database/schema  {database, tables: [{name, columns}],
  *                                    tables_truncated}; ?table=name: {table, columns}
  *   GET    /sandbox/{id}/database/log     ?limit=N: {sandbox_id, queries: [...]}
+ *   GET    /sandbox/{id}/help/functions, /help/examples, /templates/{name},
+ *          GET /sandbox/templates   help for agents (agent.h)
+ *   POST   /sandbox/agent/quick-execute   {code, data?, config?}: a sandbox made,
+ *                                    executed in once and ended; the execution's answer
+ *   (POST /sandbox/agent/analyze-data is service.c's: the analyses are its)
  *
  * The database routes reach the agent's database (PYSANDBOX_AGENT_DB)
  * through the executor and its broker (native_db, dbwire.h), read-only;

@@ -372,6 +372,35 @@ static APP_MUST_CHECK app_err ep_execute(svc *s, const http_req *req, http_resp 
     return err;
 }
 
+/* POST /sandbox/agent/analyze-data {data | documents, analysisType}: the
+ * batch analysis run on the server's native engine, answered as its JSON
+ * result instead of a page (the program is batch-analyze's). */
+static APP_MUST_CHECK app_err ep_agent_analyze(svc *s, const http_req *req, http_resp *resp,
+                                               char *msg, size_t msglen)
+{
+    body *b = NULL;
+    ins_request r = {0};
+    reqs q;
+    reqs_init(&q);
+    app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
+    if (err == APP_OK)
+        err = ins_decode_batch(b, s->analysis, &r, msg, msglen);
+    if (err == APP_OK) {
+        exe_request er = {.r = &q, .cancel_fd = req->cancel_fd,
+                          .client = xp_client_key(req->remote_addr), .code = r.page.code,
+                          .code_len = r.page.code_len, .data = r.page.data,
+                          .data_len = r.page.data_len};
+        char dbmsg[APP_ERRMSG_LEN];
+        exe_answer a;
+        exe_run_native(s->exe, svc_db(s, dbmsg, sizeof dbmsg), &er, &a);
+        err = send_run_answer(resp, &a, FORMAT_JSON);
+        exe_answer_free(&a);
+    }
+    ins_request_free(&r);
+    body_free(b);
+    return err;
+}
+
 /* The base of links we hand out: PYSANDBOX_PUBLIC_URL, or the request's own
  * scheme and Host (checked: it is echoed into a URL). */
 static void link_base(const svc *s, const http_req *req, char *out, size_t len)
@@ -859,6 +888,8 @@ static const route routes[] = {
     {"/stats", "GET", ep_stats_page, 0, false},
     {"/judge0/", "*", ep_judge0, NATIVE_MAX_BODY, true},
     {"/sandbox", "*", ep_sandboxes, 0, false},
+    /* Before /sandbox/: the analyses are the service's (its other methods: 405 there). */
+    {"/sandbox/agent/analyze-data", "POST", ep_agent_analyze, NATIVE_MAX_BODY, false},
     {"/sandbox/", "*", ep_sandboxes, SBXAPI_MAX_BODY, true},
     {"/mcp", "*", ep_mcp, MCP_MAX_BODY, false},
 };
