@@ -532,6 +532,35 @@ def _db_params(params):
                         "or None")
 
 
+# run(trace=TRACE_STREAM): each step also goes out on the native engine's
+# channel as it is recorded (the executor relays it as a live event).
+TRACE_STREAM = 2
+_STEP_FRAME_BIT = 0x40000000
+
+
+def _channel_lock():
+    global _db_lock
+    if _db_lock is None:
+        import threading
+
+        _db_lock = threading.Lock()
+    return _db_lock
+
+
+def _emit_step(step):
+    fd = DB_CHANNEL_FD
+    if fd is None:
+        return
+    import os
+    import struct
+
+    payload = json.dumps(step, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    frame = struct.pack("<I", _STEP_FRAME_BIT | len(payload)) + payload
+    with _channel_lock():  # a step's frame must not split a query's
+        while frame:
+            frame = frame[os.write(fd, frame):]
+
+
 def _db_read(fd, n):
     import os
 
@@ -546,7 +575,6 @@ def _db_read(fd, n):
 
 
 def _db_request(request):
-    global _db_lock
     fd = DB_CHANNEL_FD
     if fd is None:
         raise DatabaseUnavailable("database access runs on the server's native engine: use "
@@ -557,11 +585,7 @@ def _db_request(request):
     import os
     import struct
 
-    if _db_lock is None:
-        import threading
-
-        _db_lock = threading.Lock()
-    with _db_lock:  # one request in flight: the frames of two would interleave
+    with _channel_lock():  # one request in flight: the frames of two would interleave
         frame = struct.pack("<I", _DB_FRAME_BIT | len(payload)) + payload
         while frame:
             frame = frame[os.write(fd, frame):]
@@ -654,8 +678,9 @@ class _Tracer:
     _SKIP = (type(sys), type(lambda: 0), type, type(len))
     _IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None), range))
 
-    def __init__(self, lines):
+    def __init__(self, lines, emit=None):
         self.lines = lines
+        self.emit = emit  # called with each step as it is recorded (live step events)
         self.line_code = {}  # line number -> its text as steps show it
         self.steps = []
         self.truncated = False
@@ -702,8 +727,11 @@ class _Tracer:
         if code is None:
             code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
             code = self.line_code[line] = clean_text(code[:TRACE_MAX_REPR])
-        self.steps.append({"step": len(self.steps) + 1, "line_number": line,
-                           "line_code": code, "event": event, "variables": changed})
+        step = {"step": len(self.steps) + 1, "line_number": line, "line_code": code,
+                "event": event, "variables": changed}
+        self.steps.append(step)
+        if self.emit is not None:
+            self.emit(step)
 
 
 def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False):
@@ -865,7 +893,8 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
             if capture_output:
                 sys.stdout, sys.stderr = out, err
             if trace:
-                tracer = _Tracer(code.splitlines())
+                tracer = _Tracer(code.splitlines(),
+                                 _emit_step if trace == TRACE_STREAM else None)
                 sys.settrace(tracer.global_trace)
             compiled = compile(code, USER_FILENAME, "exec", flags=COMPILE_FLAGS,
                                dont_inherit=True)

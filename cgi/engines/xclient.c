@@ -45,7 +45,7 @@ static int wait_fd(int fd, short events, xc_wait *w)
             long long beat = w->quiet_since + w->heartbeat_ms - now;
             if (beat <= 0) {
                 w->quiet_since = now;
-                if (!w->on_output(w->ctx, false, NULL, 0))
+                if (!w->on_output(w->ctx, XP_FRAME_STDOUT, NULL, 0))
                     return -1;
                 continue;
             }
@@ -156,7 +156,7 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
     if (err == APP_OK && hdr->data_len > 0)
         err = send_all(fd, data, (size_t)hdr->data_len, &wt, msg, msglen);
     xp_resp_hdr rh;
-    char chunk[65536];
+    char chunk[XP_MAX_STEP_FRAME]; /* a step frame arrives whole */
     wt.on_output = on_output; /* heartbeats from now on: the job is queued or runs */
     wt.quiet_since = now_ms();
     for (;;) { /* output frames of a streamed job, then the answer */
@@ -166,11 +166,16 @@ app_err xc_request(const char *socket_path, const xp_req_hdr *hdr, const char *c
             err = xp_resp_check(&rh, msg, msglen);
         if (err != APP_OK || rh.kind == XP_FRAME_RESULT)
             break;
+        if (rh.kind == XP_FRAME_STEP && rh.json_len > sizeof chunk) {
+            snprintf(msg, msglen, "the executor sent a step larger than %u bytes", XP_MAX_STEP_FRAME);
+            err = APP_EUPSTREAM; /* it caps them (child.c): a step is never split */
+            break;
+        }
         for (size_t left = rh.json_len; left > 0 && err == APP_OK;) {
             size_t n = left < sizeof chunk ? left : sizeof chunk;
             err = recv_all(fd, chunk, n, &wt, msg, msglen);
             if (err == APP_OK && on_output != NULL &&
-                !on_output(ctx, rh.kind == XP_FRAME_STDERR, chunk, n)) {
+                !on_output(ctx, rh.kind, chunk, n)) {
                 snprintf(msg, msglen, "the client went away");
                 err = APP_EIO;
             }

@@ -21,12 +21,13 @@
 /* Time allowed on top of the job's own limits before the front gives up. */
 #define XC_MARGIN_MS 5000u
 
-/* Receives a streamed job's output as it comes: n bytes of its stdout (or
- * stderr), any bytes; or, with bytes NULL and n 0, a heartbeat: nothing
- * came for heartbeat_ms (a stream can say it is still alive).  Returning
- * false gives the job up (the caller's client went away): the request ends
- * with APP_EIO. */
-typedef bool (*xc_output_fn)(void *ctx, bool is_stderr, const char *bytes, size_t n);
+/* Receives a streamed job's output as it comes: kind XP_FRAME_STDOUT or
+ * XP_FRAME_STDERR with n bytes of its stdout or stderr, any bytes, or
+ * XP_FRAME_STEP with one traced step's whole JSON object; or, with bytes
+ * NULL and n 0, a heartbeat: nothing came for heartbeat_ms (a stream can
+ * say it is still alive).  Returning false gives the job up (the caller's
+ * client went away): the request ends with APP_EIO. */
+typedef bool (*xc_output_fn)(void *ctx, unsigned kind, const char *bytes, size_t n);
 
 /*
  * Sends one request (hdr, then code_len bytes of code, then data_len bytes

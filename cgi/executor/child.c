@@ -14,6 +14,7 @@
 #include "client.h"
 #include "dblink.h"
 #include "dbwire.h"
+#include "hview.h"
 #include "jail.h"
 #include "sandbox.h"
 
@@ -283,41 +284,77 @@ static void child_drain_chan(executor *ex, child *ch)
     }
 }
 
-/* Takes a complete database request off the front of the channel's bytes
- * and hands it to the broker; frames after it wait for its answer. */
-static void child_take_db_frame(executor *ex, child *ch)
+/* Relays one traced step (a step frame's JSON) to the job's client as an
+ * XP_FRAME_STEP frame, filtered as the answer's steps are (hview.h): the
+ * program may have forged it.  Nothing when nobody streams. */
+static void child_relay_step(executor *ex, child *ch, const char *json, size_t n)
+{
+    if (ch->client == NULL || (ch->client->hdr.flags & XP_FLAG_STREAM) == 0)
+        return;
+    sbuf doc, out;
+    sbuf_init(&doc, n + 16);
+    sbuf_init(&out, 2 * n + 64);
+    hv_view v;
+    if (sbuf_puts(&doc, "{\"steps\":[") == APP_OK && sbuf_append(&doc, json, n) == APP_OK &&
+        sbuf_puts(&doc, "]}") == APP_OK) {
+        hv_read(doc.data, doc.len, &v);
+        /* "steps":[<the step, or nothing>],"steps_truncated":b */
+        static const char head[] = "\"steps\":[", tail[] = "],\"steps_truncated\":";
+        if (hv_put_steps(&out, doc.data, &v) == APP_OK && out.len > sizeof head - 1) {
+            const char *end = NULL;
+            for (const char *p = out.data; (p = strstr(p, tail)) != NULL; p++)
+                end = p;
+            const char *begin = out.data + sizeof head - 1;
+            if (end != NULL && end > begin && (size_t)(end - begin) <= XP_MAX_STEP_FRAME)
+                client_stream_frame(ex, ch->client, XP_FRAME_STEP, begin, (size_t)(end - begin));
+        }
+    }
+    sbuf_free(&doc);
+    sbuf_free(&out);
+}
+
+/* Takes the complete frames at the front of the channel's bytes that are
+ * not the result: steps are relayed at once; a database request goes to
+ * the broker, and frames after it wait for its answer. */
+static void child_take_frames(executor *ex, child *ch)
 {
     uint32_t word;
-    if (ch->db_pending || ch->state != CH_RUNNING || ch->killed || ch->res.len < 4)
-        return;
-    memcpy(&word, ch->res.data, 4);
-    if ((word & XP_CHILD_FRAME_DB) == 0)
-        return; /* the result */
-    uint32_t n = word & XP_CHILD_FRAME_LEN;
-    if (n > DBW_MAX_REQUEST) {
-        child_kill(ch, RES_NO_RESULT); /* the harness never sends one: a forged frame */
-        return;
+    while (!ch->db_pending && ch->state == CH_RUNNING && !ch->killed && ch->res.len >= 4) {
+        memcpy(&word, ch->res.data, 4);
+        bool db = (word & XP_CHILD_FRAME_DB) != 0, step = !db && (word & XP_CHILD_FRAME_STEP) != 0;
+        if (!db && !step)
+            return; /* the result */
+        uint32_t n = word & XP_CHILD_FRAME_LEN;
+        if (n > (db ? DBW_MAX_REQUEST : XP_MAX_STEP_FRAME)) {
+            child_kill(ch, RES_NO_RESULT); /* the harness never sends one: a forged frame */
+            return;
+        }
+        if (ch->res.len - 4 < n)
+            return;
+        char *json = malloc(n > 0 ? n : 1);
+        if (json == NULL) {
+            child_kill(ch, RES_NO_RESULT);
+            return;
+        }
+        memcpy(json, ch->res.data + 4, n);
+        memmove(ch->res.data, ch->res.data + 4 + n, ch->res.len - 4 - n);
+        ch->res.len -= 4 + (size_t)n;
+        ch->res.data[ch->res.len] = '\0';
+        if (step) {
+            child_relay_step(ex, ch, json, n);
+        } else {
+            ch->db_pending = true;
+            if (++ch->db_queries > DBW_MAX_QUERIES_PER_JOB) {
+                static const char over[] =
+                    "{\"ok\":false,\"error\":{\"type\":\"DatabaseLimit\",\"message\":"
+                    "\"this execution made more database queries than allowed\"}}";
+                child_db_answer(ex, ch, over, sizeof over - 1);
+            } else {
+                dblink_submit_child(ex, ch, json, n);
+            }
+        }
+        free(json);
     }
-    if (ch->res.len - 4 < n)
-        return;
-    char *json = malloc(n > 0 ? n : 1);
-    if (json == NULL) {
-        child_kill(ch, RES_NO_RESULT);
-        return;
-    }
-    memcpy(json, ch->res.data + 4, n);
-    memmove(ch->res.data, ch->res.data + 4 + n, ch->res.len - 4 - n);
-    ch->res.len -= 4 + (size_t)n;
-    ch->res.data[ch->res.len] = '\0';
-    ch->db_pending = true;
-    if (++ch->db_queries > DBW_MAX_QUERIES_PER_JOB) {
-        static const char over[] = "{\"ok\":false,\"error\":{\"type\":\"DatabaseLimit\",\"message\":"
-                                   "\"this execution made more database queries than allowed\"}}";
-        child_db_answer(ex, ch, over, sizeof over - 1);
-    } else {
-        dblink_submit_child(ex, ch, json, n);
-    }
-    free(json);
 }
 
 /* Writes buf[*off .. len) to the channel as far as it takes it.  Returns
@@ -533,7 +570,7 @@ static void child_maybe_answer_early(executor *ex, child *ch)
 /* After the channel moved: the next database request, or the end. */
 static void child_after_chan(executor *ex, child *ch)
 {
-    child_take_db_frame(ex, ch);
+    child_take_frames(ex, ch);
     child_sandbox_done(ex, ch);
     child_maybe_answer_early(ex, ch);
 }

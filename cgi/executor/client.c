@@ -50,10 +50,14 @@ void client_reply(executor *ex, client *cl, app_err err, const char *json, size_
 
 void client_stream(executor *ex, client *cl, bool is_stderr, const char *bytes, size_t n)
 {
+    client_stream_frame(ex, cl, is_stderr ? XP_FRAME_STDERR : XP_FRAME_STDOUT, bytes, n);
+}
+
+void client_stream_frame(executor *ex, client *cl, uint32_t kind, const char *bytes, size_t n)
+{
     if ((cl->hdr.flags & XP_FLAG_STREAM) == 0 || cl->state != CL_RUNNING || n == 0)
         return;
-    xp_resp_hdr h = {XP_MAGIC_RESP, APP_OK, (uint32_t)n,
-                     is_stderr ? XP_FRAME_STDERR : XP_FRAME_STDOUT};
+    xp_resp_hdr h = {XP_MAGIC_RESP, APP_OK, (uint32_t)n, kind};
     client_compact(cl);
     size_t mark = cl->reply.len;
     if (sbuf_append(&cl->reply, &h, sizeof h) != APP_OK ||
@@ -206,7 +210,12 @@ static void client_request_complete(executor *ex, client *cl)
         return;
     }
     ((xp_req_hdr *)cl->payload)->client = 0; /* the child need not know who asked */
-    ((xp_req_hdr *)cl->payload)->flags &= ~XP_FLAG_STREAM; /* nor how the answer travels */
+    xp_req_hdr *payload = (xp_req_hdr *)cl->payload;
+    /* Nor how the answer travels; but a traced, streamed job writes its
+     * steps as they happen, for the client's step frames. */
+    if ((payload->flags & (XP_FLAG_STREAM | XP_FLAG_TRACE)) == (XP_FLAG_STREAM | XP_FLAG_TRACE))
+        payload->flags |= XP_FLAG_STEPS;
+    payload->flags &= ~XP_FLAG_STREAM;
     cl->state = CL_QUEUED;
     if (ex->queue_tail != NULL)
         ex->queue_tail->next_queued = cl;

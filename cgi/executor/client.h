@@ -56,6 +56,9 @@ void client_reply(executor *ex, client *cl, app_err err, const char *json, size_
  * frame, when it asked for them (XP_FLAG_STREAM) and its job runs. */
 void client_stream(executor *ex, client *cl, bool is_stderr, const char *bytes, size_t n);
 
+/* The same for any output frame kind (XP_FRAME_STEP: a traced step). */
+void client_stream_frame(executor *ex, client *cl, uint32_t kind, const char *bytes, size_t n);
+
 /* Answers cl with err and {"message": message}. */
 void client_error(executor *ex, client *cl, app_err err, const char *message);
 

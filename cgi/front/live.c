@@ -55,15 +55,18 @@ static size_t complete_prefix(const char *p, size_t n)
     return n;
 }
 
-static bool on_output(void *ctx, bool is_stderr, const char *bytes, size_t n)
+static bool on_output(void *ctx, unsigned kind, const char *bytes, size_t n)
 {
     live *lv = ctx;
+    bool is_stderr = kind == XP_FRAME_STDERR;
     if (bytes == NULL) { /* quiet for a while: a comment keeps proxies from closing the stream */
         static const char beat[] = ": hb\n\n";
         if (!lv->stream->write(lv->stream->ctx, beat, sizeof beat - 1))
             lv->gone = true;
         return !lv->gone;
     }
+    if (kind == XP_FRAME_STEP) /* one whole JSON object, filtered by the executor */
+        return send_event(lv, "step", bytes, n, false);
     int k = is_stderr ? 1 : 0;
     char joined[65536 + 4];
     size_t len = 0;

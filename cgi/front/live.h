@@ -6,10 +6,13 @@
  *
  *   event: stdout            data: "<the chunk, as a JSON string>"
  *   event: stderr            data: "<...>"
+ *   event: step              data: {one traced step, as in the answer's steps}
  *   event: result            data: {the whole answer in the shared schema}
  *
  * in the order the program wrote them, each as soon as the native engine
- * has it; a run that gets no answer ends with `event: error` and
+ * has it (step events only for a traced run: /sandbox/{id}/debug or
+ * requirements.debug; a step comes on the jail's channel, not its stdout
+ * pipe, so its place among the output events is close but not exact); a run that gets no answer ends with `event: error` and
  * `data: {"error": {"code", "message"}}`.  A chunk never splits a UTF-8
  * character (up to 3 bytes wait for the next chunk); bytes that are not
  * UTF-8 become U+FFFD, as in the answer.  When a write fails (the client

@@ -88,12 +88,12 @@ static void add_bytes(runout *o, int k, const char *p, size_t len)
     o->nheld[k] = cut;
 }
 
-bool runout_on_output(void *ctx, bool is_stderr, const char *bytes, size_t n)
+bool runout_on_output(void *ctx, unsigned kind, const char *bytes, size_t n)
 {
     runout *o = ctx;
-    if (bytes == NULL || n == 0)
-        return true; /* a heartbeat: nothing to store */
-    int k = is_stderr ? 1 : 0;
+    if (bytes == NULL || n == 0 || kind == XP_FRAME_STEP)
+        return true; /* a heartbeat, or a step (the result holds them all): nothing to store */
+    int k = kind == XP_FRAME_STDERR ? 1 : 0;
     pthread_mutex_lock(&o->mu);
     size_t room = RUNOUT_STREAM_CAP - o->kept[k];
     if (n > room)

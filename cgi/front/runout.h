@@ -60,9 +60,9 @@ APP_MUST_CHECK app_err runout_new(hist *h, runout **out, char *msg, size_t msgle
 void runout_begin(runout *o, const char *id);
 
 /* The xc_output_fn: keeps n bytes of stdout (or stderr) for the store.
- * bytes NULL or n 0 (a heartbeat) keeps nothing.  Always true: storing
+ * bytes NULL or n 0 (a heartbeat), or a step, keeps nothing.  Always true: storing
  * never gives the job up. */
-bool runout_on_output(void *ctx, bool is_stderr, const char *bytes, size_t n);
+bool runout_on_output(void *ctx, unsigned kind, const char *bytes, size_t n);
 
 /* Stops the thread (a write it began ends first) and hands the caller what
  * still waits, a character the program never finished too: *n pieces

@@ -88,7 +88,7 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
 
 app_err xp_resp_check(const xp_resp_hdr *h, char *msg, size_t msglen)
 {
-    if (h->magic != XP_MAGIC_RESP || h->kind > XP_FRAME_STDERR ||
+    if (h->magic != XP_MAGIC_RESP || h->kind > XP_FRAME_STEP ||
         (h->kind != XP_FRAME_RESULT && (h->err != APP_OK || h->json_len > XP_MAX_STREAM_BYTES)) ||
         h->err >= APP_ERR_COUNT_ ||
         h->json_len > XP_MAX_RESPONSE) {

@@ -38,12 +38,17 @@
                             * they come (XP_FRAME_STDOUT / _STDERR frames), then the answer */
 #define XP_FLAG_TRACE 8u   /* run the code under the harness's step tracer (harness.run's
                             * trace): the answer gains steps */
+#define XP_FLAG_STEPS 16u  /* executor -> child only, with XP_FLAG_TRACE: also write each
+                            * step on the channel as it happens (a step frame), for a
+                            * streamed job's XP_FRAME_STEP frames */
 
 /* The kinds of response frame (xp_resp_hdr.kind).  A job asked with
  * XP_FLAG_STREAM gets any number of output frames (json_len raw bytes of
  * the job's stdout or stderr, in the order written, err 0) before the one
  * XP_FRAME_RESULT; every other request gets the result frame only. */
-enum xp_frame { XP_FRAME_RESULT = 0, XP_FRAME_STDOUT = 1, XP_FRAME_STDERR = 2 };
+enum xp_frame { XP_FRAME_RESULT = 0, XP_FRAME_STDOUT = 1, XP_FRAME_STDERR = 2, XP_FRAME_STEP = 3 };
+/* An XP_FRAME_STEP frame (a traced, streamed job's): one step's JSON object,
+ * as the answer's steps hold them (filtered by the executor: hview.h). */
 
 enum xp_op {
     XP_OP_JOB = 1,    /* run code with data under the given limits; in sandbox
@@ -69,7 +74,11 @@ enum xp_op {
  * job).  The executor answers a database request with a u32 length and
  * the broker's JSON on the channel. */
 #define XP_CHILD_FRAME_DB 0x80000000u
-#define XP_CHILD_FRAME_LEN 0x7fffffffu
+/* ... and XP_CHILD_FRAME_STEP for one traced step's JSON (XP_FLAG_STEPS; at
+ * most XP_MAX_STEP_FRAME bytes), which the executor relays and reads on. */
+#define XP_CHILD_FRAME_STEP 0x40000000u
+#define XP_CHILD_FRAME_LEN 0x3fffffffu
+#define XP_MAX_STEP_FRAME (64u * 1024)
 
 /* A sandbox id: XP_SANDBOX_ID_LEN hex digits, the first 8 naming the
  * executor that made it (so an id from before a restart is told apart from

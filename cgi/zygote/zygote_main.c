@@ -470,6 +470,7 @@ static void child_run(void)
         bool sandbox = (h.flags & XP_FLAG_SANDBOX) != 0;
         bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
         bool trace = (h.flags & XP_FLAG_TRACE) != 0;
+        bool steps = trace && (h.flags & XP_FLAG_STEPS) != 0; /* each step also on fd 3 */
         if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
             h.data_len > XP_MAX_DATA || (!first && !sandbox) || (sandbox && program))
             _exit(122);
@@ -509,14 +510,16 @@ static void child_run(void)
                                  : PyUnicode_DecodeUTF8(data, (Py_ssize_t)h.data_len, "strict");
         free(code);
         free(data);
-        PyObject *result = NULL; /* new ref */
-        if (code_obj != NULL && data_obj != NULL)
+        PyObject *result = NULL;                                         /* new ref */
+        PyObject *trace_obj = PyLong_FromLong(steps ? 2 : trace ? 1 : 0); /* new ref */
+        if (code_obj != NULL && data_obj != NULL && trace_obj != NULL)
             result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
                                                   program ? Py_True : Py_False,
                                                   session != NULL ? session : Py_None,
-                                                  trace ? Py_True : Py_False, NULL);
+                                                  trace_obj, NULL);
         Py_XDECREF(code_obj);
         Py_XDECREF(data_obj);
+        Py_XDECREF(trace_obj);
         Py_ssize_t len = 0;
         const char *text = result ? PyUnicode_AsUTF8AndSize(result, &len) : NULL;
         if (text == NULL) {

@@ -56,6 +56,25 @@ def ok(code, **kw):
     return r
 
 
+def sse(path, obj):
+    """POSTs obj asking for events; returns [(event name, decoded data)]."""
+    conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=60)
+    try:
+        conn.request("POST", path, json.dumps(obj),
+                     {"Content-Type": "application/json", "Accept": "text/event-stream"})
+        resp = conn.getresponse()
+        assert resp.getheader("content-type").startswith("text/event-stream")
+        events, name = [], None
+        for line in resp.read().decode().split("\n"):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+        return events
+    finally:
+        conn.close()
+
+
 def new_sandbox():
     st, _, raw = svc.post_json("/sandbox/create", {})
     assert st == 201, raw
@@ -289,27 +308,46 @@ class TracingTests(unittest.TestCase):
         finally:
             svc.request("DELETE", f"/sandbox/{sid}")
 
-    def test_a_streamed_debug_run_sends_output_then_the_steps(self):
+    def test_a_streamed_debug_run_sends_each_step_as_it_happens(self):
         sid = new_sandbox()
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=60)
-            conn.request("POST", f"/sandbox/{sid}/debug", json.dumps({"code": LOOP}),
-                         {"Content-Type": "application/json", "Accept": "text/event-stream"})
-            resp = conn.getresponse()
-            self.assertTrue(resp.getheader("content-type").startswith("text/event-stream"))
-            events, name = [], None
-            for line in resp.read().decode().split("\n"):
-                if line.startswith("event: "):
-                    name = line[7:]
-                elif line.startswith("data: "):
-                    events.append((name, json.loads(line[6:])))
-            conn.close()
+            events = sse(f"/sandbox/{sid}/debug", {"code": LOOP})
             self.assertEqual([n for n, _ in events][-1], "result")
-            self.assertEqual({n for n, _ in events[:-1]}, {"stdout"})
-            self.assertEqual("".join(d for _, d in events[:-1]), "3\n")
-            self.check_loop(events[-1][1])
+            self.assertEqual({n for n, _ in events[:-1]}, {"stdout", "step"})
+            self.assertEqual("".join(d for n, d in events if n == "stdout"), "3\n")
+            result = events[-1][1]
+            self.check_loop(result)
+            # Every step came as its own event, in order, as the result has it.
+            self.assertEqual([d for n, d in events if n == "step"], result["steps"])
         finally:
             svc.request("DELETE", f"/sandbox/{sid}")
+
+    def test_forged_step_frames_are_filtered_or_end_the_run(self):
+        forge = ("import os, struct, json\n"
+                 "def frame(b):\n"
+                 "    os.write(3, struct.pack('<I', 0x40000000 | len(b)) + b)\n"
+                 "frame(json.dumps({'step': 1, 'line_number': 1, 'line_code': 'x\\n\\nevent: result',"
+                 " 'event': 'line', 'variables': {'a': '1'}, 'FORGED': 1}).encode())\n"
+                 "frame(b'not json\\n\\nevent: result\\ndata: {}')\n"
+                 "print('after')\n")
+        events = sse("/api/python/execute", {"code": forge, "requirements": {"debug": True}})
+        names = [n for n, _ in events]
+        self.assertEqual(names.count("result"), 1)
+        self.assertEqual(names[-1], "result")
+        forged = [d for n, d in events if n == "step" and d.get("line_code", "").startswith("x")]
+        self.assertEqual(len(forged), 1)  # the object is kept, filtered; the garbage is not
+        self.assertNotIn("FORGED", forged[0])
+        self.assertEqual(forged[0]["line_code"], "x\n\nevent: result")
+        self.assertEqual(events[-1][1]["status"], "ok")
+        # A frame longer than a step may be ends the run, and only the run.
+        big = ("import os, struct\n"
+               "os.write(3, struct.pack('<I', 0x40000000 | (1 << 20)) + b'{' * 10)\n"
+               "import time; time.sleep(5)\nprint('still here')\n")
+        st, r = execute(big, debug=True)
+        self.assertEqual(st, 200, r)
+        self.assertNotEqual(r["status"], "ok")
+        self.assertNotIn("still here", r["output"])
+        self.assertEqual(ok("print(1)", debug=True)["output"], "1\n")
 
     def test_sandbox_debug_errors_are_those_of_execute(self):
         sid = new_sandbox()
