@@ -10,9 +10,9 @@ broker's read-only transactions are what stops every kind of write here:
 each must come back DatabaseReadOnly with the data unchanged, whatever the
 statement tries.  A superuser's URL is refused outright.
 
-dbq_run serves one request per process, so whether a request leaves
-anything in its session (advisory locks, SET, PREPARE) for the next one on
-the same connection is not something these tests can see.
+dbq_run --lines serves many requests on one connection, as a broker
+thread does: Session checks that a request leaves nothing in the session
+(advisory locks, settings, a changed role) for the next one.
 """
 
 import base64
@@ -472,6 +472,39 @@ class BothBackends(DbTestCase):
                 lite = self.ok(query(sql, params, target=self.sqlite))
                 self.assertEqual((pg["columns"], pg["rows"]), (lite["columns"], lite["rows"]))
                 self.assertGreater(pg["row_count"], 0)
+
+
+class Session(DbTestCase):
+    """Requests on one connection, as a broker thread serves them."""
+
+    def test_a_request_leaves_nothing_for_the_next(self):
+        p = subprocess.Popen([DBQ_RUN, "--lines", cluster.url], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        def say(sql):
+            p.stdin.write((json.dumps({"op": "query", "sql": sql}) + "\n").encode())
+            p.stdin.flush()
+            return json.loads(p.stdout.readline())
+
+        try:
+            self.assertTrue(say("SELECT pg_advisory_lock(4242) IS NOT NULL AS took")["ok"])
+            # The connection is still open, and holds no lock any more.
+            self.assertEqual(cluster.run_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242"
+            ).strip(), "0")
+            self.assertTrue(say("SELECT set_config('application_name', 'leaked', false)")["ok"])
+            a = say("SELECT current_setting('application_name') AS name")
+            self.assertNotEqual(a["rows"][0][0], "leaked")
+            say("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+            a = say("SELECT current_setting('transaction_read_only') AS ro")
+            self.assertEqual(a["rows"][0][0], "on")
+            w = say("UPDATE users SET name = 'x' WHERE id = 1")
+            self.assertEqual(w["error"]["type"], "DatabaseReadOnly", w)
+        finally:
+            p.stdin.close()
+            p.wait(timeout=10)
+            p.stdout.close()
+            p.stderr.close()
 
 
 class ReadOnlyRole(DbTestCase):
