@@ -109,7 +109,7 @@ FUZZ_TARGETS := fuzz_json fuzz_mcp fuzz_dbwire fuzz_b64 fuzz_result fuzz_form fu
 all: build pyodide web-vendor
 
 build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote $(B)/pysandbox-dbbroker $(B)/tests/dbq_run \
-       $(B)/agent-help.json
+       $(B)/agent-help.json $(B)/_pysandbox_trace.so
 
 deps:
 	@tools/install-deps
@@ -162,6 +162,14 @@ $(B)/agent-help.json: web/harness.py tools/harness-help
 	@mkdir -p $(@D)
 	@echo "  GEN     $@"
 	$(Q)/usr/bin/python3 tools/harness-help $@
+
+# The step tracer as an extension module for the host's python3, so
+# tools/bench-debug measures the tracer the native engine runs (the
+# zygote links the same file in as a built-in module).
+$(B)/_pysandbox_trace.so: cgi/zygote/ctrace.c cgi/zygote/ctrace.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -Icgi/zygote -O2 -fPIC -shared $(PY_CFLAGS) -o $@ $<
 
 $(B)/zobj/%.o: cgi/%.c
 	@mkdir -p $(@D)

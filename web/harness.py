@@ -686,6 +686,12 @@ class _Tracer:
         self.truncated = False
         self.seen = {}  # id(frame) -> {name: repr} (frames are alive while traced)
 
+    def start(self):
+        sys.settrace(self.global_trace)
+
+    def stop(self):
+        sys.settrace(None)
+
     def global_trace(self, frame, event, arg):
         if frame.f_code.co_filename != USER_FILENAME or self.truncated:
             return None
@@ -732,6 +738,28 @@ class _Tracer:
         self.steps.append(step)
         if self.emit is not None:
             self.emit(step)
+
+
+try:  # the same tracer in C (cgi/zygote/ctrace.c): the native engine has it built in
+    import _pysandbox_trace
+except ImportError:  # the browser (and a host python3 without the build's module)
+    _pysandbox_trace = None
+
+
+def _new_tracer(code, emit):
+    """The run's step tracer: the C one where there is one, else _Tracer
+    (the same steps either way: tests/http/test_debug.py compares them)."""
+    lines = code.splitlines()
+    if _pysandbox_trace is None:
+        return _Tracer(lines, emit)
+
+    def line_code(line):
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        return clean_text(text[:TRACE_MAX_REPR])
+
+    return _pysandbox_trace.Tracer(USER_FILENAME, TRACE_MAX_STEPS, TRACE_MAX_STEP_VARIABLES,
+                                   TRACE_MAX_REPR, _safe_repr, line_code, emit,
+                                   (KeyboardInterrupt, OutputLimitExceeded))
 
 
 def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False):
@@ -893,9 +921,8 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
             if capture_output:
                 sys.stdout, sys.stderr = out, err
             if trace:
-                tracer = _Tracer(code.splitlines(),
-                                 _emit_step if trace == TRACE_STREAM else None)
-                sys.settrace(tracer.global_trace)
+                tracer = _new_tracer(code, _emit_step if trace == TRACE_STREAM else None)
+                tracer.start()
             compiled = compile(code, USER_FILENAME, "exec", flags=COMPILE_FLAGS,
                                dont_inherit=True)
             if compiled.co_flags & _CO_COROUTINE:
@@ -940,7 +967,7 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
                 sys.stderr.write(error["traceback"])
         finally:
             if tracer is not None:
-                sys.settrace(None)
+                tracer.stop()
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             if not capture_output:
                 for stream in (sys.stdout, sys.stderr):

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "jail.h"
+#include "ctrace.h"
 #include "precopy.h"
 #include "xproto.h"
 #include "zygote.h"
@@ -374,6 +375,9 @@ static void init_python(const char *harness_path, char *info, size_t infolen)
     if (PyStatus_Exception(pst))
         die(pst.err_msg != NULL ? pst.err_msg : "Python pre-initialisation failed");
     PyConfig config;
+    /* The step tracer in C, importable before any path is searched. */
+    if (PyImport_AppendInittab("_pysandbox_trace", PyInit__pysandbox_trace) != 0)
+        die("cannot register the step tracer");
     PyConfig_InitIsolatedConfig(&config);
     config.site_import = 0; /* no .pth processing; the warm-up adds dist-packages */
     config.write_bytecode = 0;

@@ -12,6 +12,8 @@ The browser worker's side is in tests/browser/debug.test.mjs.
 
 import http.client
 import json
+import os
+import sys
 import unittest
 
 from tests.http.service import Service
@@ -392,6 +394,43 @@ forged = json.dumps({
 os.write(3, struct.pack("=I", len(forged)) + forged)
 os._exit(0)
 """
+
+
+# Programs whose steps do not depend on the process (no addresses in reprs).
+SAME_STEPS = [
+    "total = 0\nfor i in range(30):\n    total += i\n",
+    "def f(x):\n    y = [x] * 3\n    y.append(x)\n    return len(y)\nz = sorted([3, 1, 2], key=lambda v: -v)\nw = f(2)\n",
+    "class Raises:\n    def __repr__(self): raise KeyError\nclass Huge:\n    def __repr__(self): return 'h' * 10000\n"
+    "a = Raises()\nb = Huge()\nc = '\\ud800'\n",
+    "def g(n):\n    if n == 0:\n        raise ValueError('x')\n    return g(n - 1)\ntry:\n    g(3)\nexcept ValueError:\n    e = 1\n",
+    "import asyncio\nasync def h(v):\n    await asyncio.sleep(0)\n    return v + 1\nq = await h(1)\n",
+    "for j in range(2000):\n    pass\n",
+    "d = {}\nfor k in range(25):\n    d[k] = k\n    globals()['v%d' % k] = k\n",
+]
+
+
+class CTracerTests(unittest.TestCase):
+    """The native engine traces with the C tracer (cgi/zygote/ctrace.c); the
+    browser keeps the Python one.  Both must record the same steps."""
+
+    def test_the_native_engine_traces_in_c(self):
+        r = ok("import sys\n__result__ = sys.modules['_pysandbox_trace'].__name__", debug=True)
+        self.assertEqual(r["result"], "_pysandbox_trace")
+
+    def test_the_c_tracer_records_what_the_python_tracer_does(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "web"))
+        try:
+            import harness
+        finally:
+            sys.path.pop(0)
+        harness._pysandbox_trace = None  # this process's harness: the Python tracer
+        for code in SAME_STEPS:
+            with self.subTest(code=code[:40]):
+                native = execute(code, debug=True)[1]
+                here = harness.run(code, trace=True)
+                self.assertEqual(native["status"], here["status"], native)
+                self.assertEqual(native["steps_truncated"], here["steps_truncated"])
+                self.assertEqual(native["steps"], here["steps"])
 
 
 class ForgedDebugOutputTests(unittest.TestCase):
