@@ -319,14 +319,19 @@ static void child_relay_step(executor *ex, child *ch, const char *json, size_t n
 static void child_take_frames(executor *ex, child *ch)
 {
     uint32_t word;
-    while (!ch->db_pending && ch->state == CH_RUNNING && !ch->killed && ch->res.len >= 4) {
+    while (!ch->db_pending && !ch->chan_broken && ch->state == CH_RUNNING && !ch->killed &&
+           ch->res.len >= 4) {
         memcpy(&word, ch->res.data, 4);
         bool db = (word & XP_CHILD_FRAME_DB) != 0, step = !db && (word & XP_CHILD_FRAME_STEP) != 0;
         if (!db && !step)
             return; /* the result */
         uint32_t n = word & XP_CHILD_FRAME_LEN;
         if (n > (db ? DBW_MAX_REQUEST : XP_MAX_STEP_FRAME)) {
-            child_kill(ch, RES_NO_RESULT); /* the harness never sends one: a forged frame */
+            /* The harness never sends one: a forged frame.  Nothing more is
+             * read as frames, so no result can complete (the answer says
+             * EngineError); the program runs on to its end, and its output
+             * is kept. */
+            ch->chan_broken = true;
             return;
         }
         if (ch->res.len - 4 < n)
@@ -620,6 +625,7 @@ void child_start_job(executor *ex, client *cl, child *ch)
     ch->deadline_ms = ex_now_ms() + cl->hdr.wall_ms;
     ch->woff = 0;
     ch->db_queries = 0;
+    ch->chan_broken = false;
     cl->child = ch;
     cl->state = CL_RUNNING;
     ex->n_running++;

@@ -53,6 +53,7 @@ struct child {
     sandbox *sbx;          /* the sandbox it holds; NULL: a pool child */
     /* Database requests (dblink.h): one in flight at a time. */
     bool db_pending;       /* a request was taken off the channel and is not answered yet */
+    bool chan_broken;      /* a forged frame: nothing more is read as frames this job */
     unsigned db_queries;   /* this job's requests (DBW_MAX_QUERIES_PER_JOB) */
     sbuf db_out;           /* an answer being written to the channel */
     size_t db_woff;
