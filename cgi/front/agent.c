@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "jsonw.h"
 #include "native.h"
 #include "sbuf.h"
@@ -57,12 +58,9 @@ static APP_MUST_CHECK app_err sandbox_exists(const conf *c, const char *id, char
 static APP_MUST_CHECK app_err help_path(char *out, size_t len, char *msg, size_t msglen)
 {
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        snprintf(msg, msglen, "cannot find our own program: %s", strerror(errno));
-        return APP_EIO;
-    }
-    self[n] = '\0';
+    app_err err = bg_own_program(self, sizeof self, msg, msglen);
+    if (err != APP_OK)
+        return err;
     char *slash = strrchr(self, '/');
     snprintf(out, len, "%.*s/agent-help.json", slash ? (int)(slash - self) : 1, slash ? self : ".");
     return APP_OK;

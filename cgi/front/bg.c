@@ -25,6 +25,17 @@ bool bg_arg_ok(const char *s)
     return true;
 }
 
+app_err bg_own_program(char *out, size_t len, char *msg, size_t msglen)
+{
+    ssize_t n = readlink("/proc/self/exe", out, len - 1);
+    if (n <= 0) {
+        snprintf(msg, msglen, "cannot find our own program: %s", strerror(errno));
+        return APP_EIO;
+    }
+    out[n] = '\0';
+    return APP_OK;
+}
+
 app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen)
 {
     if (!bg_arg_ok(name) || !bg_arg_ok(arg)) {
@@ -32,12 +43,9 @@ app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen)
         return APP_EFIELD;
     }
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        snprintf(msg, msglen, "cannot find our own program: %s", strerror(errno));
-        return APP_EIO;
-    }
-    self[n] = '\0';
+    app_err err = bg_own_program(self, sizeof self, msg, msglen);
+    if (err != APP_OK)
+        return err;
     pid_t mid = fork();
     if (mid < 0) {
         snprintf(msg, msglen, "fork: %s", strerror(errno));

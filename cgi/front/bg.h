@@ -30,6 +30,10 @@
 
 /* Starts task name with arg (short, [A-Za-z0-9_-]).  Returns APP_OK once
  * the task process exists, APP_EIO or APP_EFIELD with msg. */
+/* The path of the running program (/proc/self/exe) into out (len bytes);
+ * APP_EIO with msg when it cannot be read. */
+APP_MUST_CHECK app_err bg_own_program(char *out, size_t len, char *msg, size_t msglen);
+
 APP_MUST_CHECK app_err bg_run_task(const char *name, const char *arg, char *msg, size_t msglen);
 
 /* Whether name or arg is acceptable as a task's name or argument: short,

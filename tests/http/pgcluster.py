@@ -236,3 +236,24 @@ class PgCluster:
             GRANT USAGE ON SCHEMA public TO {READER};
             GRANT SELECT ON {tables} TO {READER};
             """, DATABASE, OWNER, [])
+
+
+def file_sha256(path):
+    """The SQLite file's bytes, as one digest (writes refused leave it unchanged)."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def data_fingerprint(cluster):
+    """Every seed row and every relation of the public schema, as one string
+    (writes refused leave it unchanged)."""
+    return cluster.run_sql(
+        "SELECT string_agg(t::text, '|' ORDER BY t::text) FROM ("
+        " SELECT 'u' || u::text AS t FROM users u UNION ALL"
+        " SELECT 'a' || a::text FROM user_activities a UNION ALL"
+        " SELECT 'd' || d::text FROM documents d UNION ALL"
+        " SELECT 'p' || p::text FROM pipeline_input p UNION ALL"
+        " SELECT 'c' || c.relname FROM pg_class c WHERE c.relnamespace ="
+        "   'public'::regnamespace) s")

@@ -8,7 +8,6 @@ three use cases, every kind of write refused with the database unchanged
 frames, flood queries and send huge parameters.
 """
 import concurrent.futures
-import hashlib
 import json
 import os
 import tempfile
@@ -326,11 +325,6 @@ class DatabaseCases:
             self.assertEqual((st, a["status"], a["result"]), (200, "ok", 9), a)
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 class SqliteTests(DatabaseCases, unittest.TestCase):
     kind = "sqlite"
     writes = WRITES_SQLITE
@@ -344,7 +338,7 @@ class SqliteTests(DatabaseCases, unittest.TestCase):
         cls.db = os.path.join(cls.dir, "agent.db")
         pgcluster.seed_sqlite(cls.db)
         os.chmod(cls.db, 0o644)
-        cls.digest = sha256(cls.db)
+        cls.digest = pgcluster.file_sha256(cls.db)
         cls.svc = Service(env={"PYSANDBOX_AGENT_DB": cls.db,
                                "PYSANDBOX_AGENT_DB_MAX_ROWS": str(MAX_ROWS),
                                "PYSANDBOX_AGENT_DB_TIMEOUT": str(TIMEOUT_S)}).start()
@@ -358,7 +352,7 @@ class SqliteTests(DatabaseCases, unittest.TestCase):
         os.rmdir(cls.dir)
 
     def unchanged(self):
-        self.assertEqual(sha256(self.db), self.digest, "the SQLite file changed")
+        self.assertEqual(pgcluster.file_sha256(self.db), self.digest, "the SQLite file changed")
         self.assertEqual(sorted(os.listdir(self.dir)), ["agent.db"])
         self.assertFalse(os.path.exists("/tmp/pysb-attach.db"))
 
@@ -371,7 +365,7 @@ class PostgresTests(DatabaseCases, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.cluster = pgcluster.PgCluster()
-        cls.snapshot = cls.dump()
+        cls.snapshot = pgcluster.data_fingerprint(cls.cluster)
         # The admin role: the broker's read-only transactions are the boundary
         # under test, not the grants (a SELECT-only role is the advice on top).
         cls.svc = Service(env={"PYSANDBOX_AGENT_DB": cls.cluster.url,
@@ -384,19 +378,9 @@ class PostgresTests(DatabaseCases, unittest.TestCase):
         cls.svc.stop()
         cls.cluster.stop()
 
-    @classmethod
-    def dump(cls):
-        return cls.cluster.run_sql(
-            "SELECT string_agg(t::text, '|' ORDER BY t::text) FROM ("
-            " SELECT 'u' || u::text AS t FROM users u UNION ALL"
-            " SELECT 'a' || a::text FROM user_activities a UNION ALL"
-            " SELECT 'd' || d::text FROM documents d UNION ALL"
-            " SELECT 'p' || p::text FROM pipeline_input p UNION ALL"
-            " SELECT 'c' || c.relname FROM pg_class c WHERE c.relnamespace ="
-            "   'public'::regnamespace) s")
-
     def unchanged(self):
-        self.assertEqual(self.dump(), self.snapshot, "the PostgreSQL data changed")
+        self.assertEqual(pgcluster.data_fingerprint(self.cluster), self.snapshot,
+                         "the PostgreSQL data changed")
 
 
 class NotConfiguredTests(unittest.TestCase):

@@ -8,7 +8,6 @@ one given a throwaway PostgreSQL cluster seeded from the same file
 cases run against both databases (tests/http/test_database.py is the
 jail's view of the same broker); MCP runs against SQLite only.
 """
-import hashlib
 import json
 import os
 import tempfile
@@ -360,11 +359,6 @@ class ApiCases:
                 self.assertEqual(st, 400, raw)
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 class SqliteApiTests(ApiCases, unittest.TestCase):
     kind = "sqlite"
     writes = WRITES_SQLITE
@@ -379,7 +373,7 @@ class SqliteApiTests(ApiCases, unittest.TestCase):
         cls.db = os.path.join(cls.dir, "agent.db")
         pgcluster.seed_sqlite(cls.db)
         os.chmod(cls.db, 0o644)
-        cls.digest = sha256(cls.db)
+        cls.digest = pgcluster.file_sha256(cls.db)
         cls.svc = Service(env={"PYSANDBOX_AGENT_DB": cls.db,
                                "PYSANDBOX_AGENT_DB_MAX_ROWS": str(MAX_ROWS),
                                "PYSANDBOX_AGENT_DB_TIMEOUT": str(TIMEOUT_S)}).start()
@@ -398,7 +392,7 @@ class SqliteApiTests(ApiCases, unittest.TestCase):
         os.rmdir(cls.dir)
 
     def unchanged(self):
-        self.assertEqual(sha256(self.db), self.digest, "the SQLite file changed")
+        self.assertEqual(pgcluster.file_sha256(self.db), self.digest, "the SQLite file changed")
         self.assertEqual(sorted(os.listdir(self.dir)), ["agent.db"])
         self.assertFalse(os.path.exists(ATTACHED))
 
@@ -509,7 +503,7 @@ class PostgresApiTests(ApiCases, unittest.TestCase):
     def setUpClass(cls):
         cls.cluster = pgcluster.PgCluster()
         try:
-            cls.snapshot = cls.dump()
+            cls.snapshot = pgcluster.data_fingerprint(cls.cluster)
             # The owner role: the broker's read-only transactions are the
             # boundary under test, not the grants.
             cls.svc = Service(env={"PYSANDBOX_AGENT_DB": cls.cluster.url,
@@ -530,19 +524,9 @@ class PostgresApiTests(ApiCases, unittest.TestCase):
         cls.svc.stop()
         cls.cluster.stop()
 
-    @classmethod
-    def dump(cls):
-        return cls.cluster.run_sql(
-            "SELECT string_agg(t::text, '|' ORDER BY t::text) FROM ("
-            " SELECT 'u' || u::text AS t FROM users u UNION ALL"
-            " SELECT 'a' || a::text FROM user_activities a UNION ALL"
-            " SELECT 'd' || d::text FROM documents d UNION ALL"
-            " SELECT 'p' || p::text FROM pipeline_input p UNION ALL"
-            " SELECT 'c' || c.relname FROM pg_class c WHERE c.relnamespace ="
-            "   'public'::regnamespace) s")
-
     def unchanged(self):
-        self.assertEqual(self.dump(), self.snapshot, "the PostgreSQL data changed")
+        self.assertEqual(pgcluster.data_fingerprint(self.cluster), self.snapshot,
+                         "the PostgreSQL data changed")
 
 
 class NotConfiguredApiTests(unittest.TestCase):
