@@ -433,6 +433,7 @@ static APP_MUST_CHECK app_err attempt_run(exe_ctx *x, hist *db, const exe_reques
                       .data_len = req->data_len, .client = req->client,
                       .sandbox = e == RT_NATIVE ? req->sandbox : NULL,
                       .trace = e == RT_NATIVE && req->r->debug,
+                      .insights = req->r->insights,
                       .on_output = e == RT_NATIVE ? req->on_output : NULL,
                       .output_ctx = req->output_ctx};
     char msg[APP_ERRMSG_LEN] = "";

@@ -53,7 +53,8 @@ static const char driver_fmt[] =
     "def _pysandbox_judge0_main():\n"
     "    import os\n"
     "    job = json.loads(sys.stdin.buffer.read().decode(\"utf-8\"))\n"
-    "    text = run_json(job[\"code\"], job[\"data\"], True)\n"
+    "    extra = {\"insights\": True} if job.get(\"insights\") else {}\n"
+    "    text = run_json(job[\"code\"], job[\"data\"], True, **extra)\n"
     "    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):\n"
     "        try:\n"
     "            stream.flush()\n"
@@ -311,6 +312,12 @@ static APP_MUST_CHECK app_err compose(const jz_result *r, const native_job *job,
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
         err = h.valid ? hv_put_charts(out, doc, &h) : sbuf_puts(out, "[]");
+    if (err == APP_OK && job->insights)
+        err = sbuf_puts(out, ",\"insights\":");
+    if (err == APP_OK && job->insights) {
+        hv_view none = {0};
+        err = hv_put_insights(out, doc, h.valid ? &h : &none);
+    }
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"executionTime\":");
     if (err == APP_OK) {
@@ -375,6 +382,8 @@ static APP_MUST_CHECK app_err build_stdin(const native_job *job, sbuf *in)
     if (err == APP_OK)
         err = job->data_len > 0 ? jsonw_string(in, job->data, job->data_len)
                                 : sbuf_puts(in, "null");
+    if (err == APP_OK && job->insights)
+        err = sbuf_puts(in, ",\"insights\":true");
     if (err == APP_OK)
         err = sbuf_putc(in, '}');
     return err;

@@ -32,6 +32,7 @@ typedef struct native_job {
     unsigned memory_mb;
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
     bool trace;       /* step tracing (XP_FLAG_TRACE): the answer gains steps */
+    bool insights;    /* findings about the data (XP_FLAG_INSIGHTS): the answer gains insights */
     uint64_t client;  /* xp_client_key() of the caller, or 0: not counted against a client */
     const char *sandbox; /* run in this sandbox (XP_SANDBOX_ID_LEN hex digits), or NULL */
     xc_output_fn on_output; /* the job's output as it comes (xclient.h), or NULL */

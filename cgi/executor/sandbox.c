@@ -301,7 +301,8 @@ static void start_execution(executor *ex, client *cl, sandbox *s)
     /* The sandbox's own limits, whatever the request said. */
     cl->hdr.wall_ms = payload->wall_ms = s->wall_ms;
     cl->hdr.memory_mb = payload->memory_mb = s->memory_mb;
-    payload->flags = XP_FLAG_SANDBOX | (payload->flags & XP_FLAG_TRACE); /* /debug traces */
+    /* /debug traces; an execution may ask for findings about its data */
+    payload->flags = XP_FLAG_SANDBOX | (payload->flags & (XP_FLAG_TRACE | XP_FLAG_INSIGHTS));
     if ((cl->hdr.flags & (XP_FLAG_STREAM | XP_FLAG_TRACE)) == (XP_FLAG_STREAM | XP_FLAG_TRACE))
         payload->flags |= XP_FLAG_STEPS; /* ... and streams its steps as they happen */
     payload->client = 0;

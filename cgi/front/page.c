@@ -168,7 +168,8 @@ app_err page_render(const page *p, const page_input *in, http_resp *resp)
                   ? jsonw_string(&input, in->analysis_type, strlen(in->analysis_type))
                   : sbuf_puts(&input, "null");
     if (err == APP_OK)
-        err = sbuf_printf(&input, ",\"autorun\":%s}", in->autorun ? "true" : "false");
+        err = sbuf_printf(&input, ",\"autorun\":%s,\"insights\":%s}", in->autorun ? "true" : "false",
+                          in->analysis_type != NULL ? "true" : "false"); /* a report has findings */
     if (err == APP_OK) {
         tmpl_var vars[] = {
             {"config", p->config_json, p->config_len},

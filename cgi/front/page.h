@@ -4,7 +4,8 @@
  * Every HTML response that runs Python in the browser is this one page
  * (templates/sandbox.html) with different input: empty for GET, the
  * posted code and data for POST, a generated analysis with autorun for
- * batch-analyze.  User input is embedded only through tmpl's {{json:}}
+ * batch-analyze (whose input also says insights: true, so every engine's
+ * result carries findings about the data).  User input is embedded only through tmpl's {{json:}}
  * escaping inside <script type="application/json"> elements; the page's
  * own scripts are static files, so the CSP allows no inline script.
  * page_render() also sets the headers every such page needs: CSP with

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const statuses[] = {"ok",           "error",  "timeout", "memory_limit",
@@ -74,6 +75,9 @@ void hv_read(const char *doc, size_t len, hv_view *v)
         } else if (js_string_equals(doc, k, "steps") && val.type == JS_ARRAY) {
             v->steps = val;
             v->has_steps = true;
+        } else if (js_string_equals(doc, k, "insights") && val.type == JS_ARRAY) {
+            v->insights = val;
+            v->has_insights = true;
         } else if (js_string_equals(doc, k, "steps_truncated") && val.type == JS_BOOL) {
             v->steps_truncated = js_bool(doc, val);
         }
@@ -81,20 +85,27 @@ void hv_read(const char *doc, size_t len, hv_view *v)
     v->valid = v->status[0] != '\0';
 }
 
-/* A member an object may keep, and the type it must have. */
+/* A member an object may keep, the type it must have and, for a string,
+ * object or array, its largest JSON text in bytes (0: the caller's cap). */
 typedef struct member_rule {
     const char *name;
     js_type type;
+    size_t max_bytes;
 } member_rule;
 
-static const member_rule error_rules[] = {{"type", JS_STRING},          {"message", JS_STRING},
-                                          {"traceback", JS_STRING},     {"line", JS_NUMBER},
-                                          {"missingModule", JS_STRING}, {NULL, JS_NULL}};
-static const member_rule chart_rules[] = {{"format", JS_STRING},
-                                          {"data", JS_STRING},
-                                          {"width", JS_NUMBER},
-                                          {"height", JS_NUMBER},
-                                          {NULL, JS_NULL}};
+static const member_rule error_rules[] = {
+    {"type", JS_STRING, 0}, {"message", JS_STRING, 0},       {"traceback", JS_STRING, 0},
+    {"line", JS_NUMBER, 0}, {"missingModule", JS_STRING, 0}, {NULL, JS_NULL, 0}};
+static const member_rule chart_rules[] = {{"format", JS_STRING, 0},
+                                          {"data", JS_STRING, 0},
+                                          {"width", JS_NUMBER, 0},
+                                          {"height", JS_NUMBER, 0},
+                                          {"chart", JS_OBJECT, HV_MAX_CHART_DATA},
+                                          {NULL, JS_NULL, 0}};
+static const member_rule insight_rules[] = {
+    {"kind", JS_STRING, HV_MAX_INSIGHT_KIND},         {"columns", JS_ARRAY, HV_MAX_INSIGHT_TEXT},
+    {"message", JS_STRING, HV_MAX_INSIGHT_TEXT},      {"score", JS_NUMBER, 0},
+    {"evidence", JS_OBJECT, HV_MAX_INSIGHT_EVIDENCE}, {NULL, JS_NULL, 0}};
 
 /* Copies the members of obj that the rules name, with the rules' types;
  * strings longer than max_text bytes (0: any) are left out. */
@@ -112,8 +123,12 @@ static APP_MUST_CHECK app_err put_capped(sbuf *out, const char *doc, js_span obj
         while (r->name != NULL && !(js_string_equals(doc, k, r->name) && v.type == r->type))
             r++;
         uint32_t bit = 1u << ((r - rules) & 31);
-        if (r->name == NULL || (seen & bit) || (v.type == JS_NUMBER && !isfinite(js_number(doc, v))) ||
-            (max_text > 0 && v.type == JS_STRING && v.len > max_text))
+        bool nested = v.type == JS_OBJECT || v.type == JS_ARRAY;
+        if (r->name == NULL || (seen & bit) ||
+            (v.type == JS_NUMBER && !isfinite(js_number(doc, v))) ||
+            (max_text > 0 && v.type == JS_STRING && v.len > max_text) ||
+            (r->max_bytes > 0 && v.len > r->max_bytes) ||
+            (nested && hv_has_nonfinite(doc + v.off, v.len)))
             continue;
         seen |= bit;
         if (!first)
@@ -176,15 +191,19 @@ app_err hv_put_charts(sbuf *out, const char *doc, const hv_view *v)
     return err == APP_OK ? sbuf_putc(out, ']') : err;
 }
 
-static const member_rule log_rules[] = {{"level", JS_STRING}, {"message", JS_STRING},
-                                        {"line", JS_NUMBER},  {"t", JS_NUMBER},
-                                        {"truncated", JS_BOOL}, {NULL, JS_NULL}};
-static const member_rule var_rules[] = {{"type", JS_STRING}, {"repr", JS_STRING},
-                                        {"size", JS_NUMBER}, {"truncated", JS_BOOL},
-                                        {NULL, JS_NULL}};
-static const member_rule step_rules[] = {{"step", JS_NUMBER},      {"line_number", JS_NUMBER},
-                                         {"line_code", JS_STRING}, {"event", JS_STRING},
-                                         {NULL, JS_NULL}};
+static const member_rule log_rules[] = {{"level", JS_STRING, 0},   {"message", JS_STRING, 0},
+                                        {"line", JS_NUMBER, 0},    {"t", JS_NUMBER, 0},
+                                        {"truncated", JS_BOOL, 0}, {NULL, JS_NULL, 0}};
+static const member_rule var_rules[] = {{"type", JS_STRING, 0},
+                                        {"repr", JS_STRING, 0},
+                                        {"size", JS_NUMBER, 0},
+                                        {"truncated", JS_BOOL, 0},
+                                        {NULL, JS_NULL, 0}};
+static const member_rule step_rules[] = {{"step", JS_NUMBER, 0},
+                                         {"line_number", JS_NUMBER, 0},
+                                         {"line_code", JS_STRING, 0},
+                                         {"event", JS_STRING, 0},
+                                         {NULL, JS_NULL, 0}};
 
 /* The most members put_map copies, whatever max asks. */
 #define HV_MAX_MAP HV_MAX_DEBUG_VARIABLES
@@ -262,8 +281,8 @@ static APP_MUST_CHECK app_err put_entries(sbuf *out, const char *doc, js_span ar
             if (!js_string_equals(doc, k, map_name) || v.type != JS_OBJECT)
                 continue;
             have = true;
-            err = sbuf_printf(out, "%s\"%s\":", out->data[out->len - 1] == '{' ? "" : ",",
-                              map_name);
+            err =
+                sbuf_printf(out, "%s\"%s\":", out->data[out->len - 1] == '{' ? "" : ",", map_name);
             if (err == APP_OK)
                 err = put_map(out, doc, v, map_max, NULL, max_text, &map_cut);
         }
@@ -333,6 +352,125 @@ app_err hv_put_steps(sbuf *out, const char *doc, const hv_view *v)
     return err;
 }
 
+bool hv_finite_number(const char *text, size_t len, double *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *end;
+    *out = strtod(buf, &end);
+    return *end == '\0' && isfinite(*out);
+}
+
+/* For a number token too long to convert whole: whether its magnitude
+ * passes a double's (integer digits + exponent above 308). */
+static bool long_number_overflows(const char *t, size_t len)
+{
+    size_t k = t[0] == '-', digits = 0;
+    while (k < len && t[k] == '0')
+        k++;
+    for (; k < len && t[k] >= '0' && t[k] <= '9'; k++)
+        digits++;
+    while (k < len && t[k] != 'e' && t[k] != 'E')
+        k++;
+    long exp = 0;
+    if (k < len) {
+        bool neg = ++k < len && t[k] == '-';
+        k += k < len && (t[k] == '-' || t[k] == '+');
+        for (; k < len && t[k] >= '0' && t[k] <= '9' && exp < 100000; k++)
+            exp = exp * 10 + (t[k] - '0');
+        exp = neg ? -exp : exp;
+    }
+    return (long)digits + exp > 309;
+}
+
+bool hv_has_nonfinite(const char *s, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            while (j < len && s[j] != '\0' && strchr("+-.eE0123456789", s[j]) != NULL)
+                j++;
+            /* Integers are exact in JSON whatever their size (Python's own
+             * big ints pass through the harness): only fractions and
+             * exponents can overflow a double. */
+            bool integer = true;
+            for (size_t k = i; k < j && integer; k++)
+                integer = s[k] != '.' && s[k] != 'e' && s[k] != 'E';
+            double d;
+            if (!integer && (j - i < 64 ? !hv_finite_number(s + i, j - i, &d)
+                                        : long_number_overflows(s + i, j - i)))
+                return true;
+            i = j - 1;
+        }
+    }
+    return false;
+}
+
+/* Whether arr is an array of strings only. */
+static bool all_strings(const char *doc, js_span arr)
+{
+    js_iter it;
+    js_iter_init(&it, doc, arr);
+    js_span el;
+    while (js_iter_next(&it, NULL, &el))
+        if (el.type != JS_STRING)
+            return false;
+    return true;
+}
+
+/* Whether a finding has what the schema requires: a kind, a message and
+ * columns that are strings. */
+static bool is_finding(const char *doc, js_span el)
+{
+    if (el.type != JS_OBJECT)
+        return false;
+    bool kind = false, message = false, columns = true;
+    js_iter it;
+    js_iter_init(&it, doc, el);
+    js_span k, v;
+    while (js_iter_next(&it, &k, &v)) {
+        kind |= js_string_equals(doc, k, "kind") && v.type == JS_STRING;
+        message |= js_string_equals(doc, k, "message") && v.type == JS_STRING;
+        if (js_string_equals(doc, k, "columns"))
+            columns = columns && v.type == JS_ARRAY && all_strings(doc, v);
+    }
+    return kind && message && columns;
+}
+
+app_err hv_put_insights(sbuf *out, const char *doc, const hv_view *v)
+{
+    app_err err = sbuf_putc(out, '[');
+    if (!v->has_insights)
+        return err == APP_OK ? sbuf_putc(out, ']') : err;
+    js_iter it;
+    js_iter_init(&it, doc, v->insights);
+    js_span el;
+    size_t n = 0;
+    while (err == APP_OK && n < HV_MAX_INSIGHTS && js_iter_next(&it, NULL, &el)) {
+        if (!is_finding(doc, el))
+            continue;
+        if (n++ > 0)
+            err = sbuf_putc(out, ',');
+        if (err == APP_OK)
+            err = put_filtered(out, doc, el, insight_rules);
+    }
+    return err == APP_OK ? sbuf_putc(out, ']') : err;
+}
+
 void hv_summary(const char *json, size_t len, char *status, size_t slen, double *exec_ms,
                 size_t *output_bytes)
 {
@@ -351,8 +489,7 @@ void hv_summary(const char *json, size_t len, char *status, size_t slen, double 
             snprintf(status, slen, "%.*s", (int)(v.len - 2), json + v.off + 1);
         else if (js_string_equals(json, k, "executionTime") && v.type == JS_NUMBER)
             *exec_ms = js_number(json, v);
-        else if (output_bytes != NULL && js_string_equals(json, k, "output") &&
-                 v.type == JS_STRING)
+        else if (output_bytes != NULL && js_string_equals(json, k, "output") && v.type == JS_STRING)
             *output_bytes = v.len - 2;
     }
 }

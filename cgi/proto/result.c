@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonw.h"
 #include "hview.h"
+#include "jsonw.h"
 #include "xproto.h"
 #include "zygote.h"
 
@@ -58,79 +58,6 @@ typedef enum res_keep {
     CUT_STREAMS, /* then stdout and stderr are cut to RES_CUT_STREAM_BYTES each */
 } res_keep;
 #define RES_CUT_STREAM_BYTES (64u * 1024)
-
-/* A JSON number the program sent, if finite: 1e999 would print as a
- * number JSON cannot hold. */
-static bool finite_number(const char *text, size_t len, double *out)
-{
-    char buf[64];
-    if (len == 0 || len >= sizeof buf)
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char *end;
-    *out = strtod(buf, &end);
-    return *end == '\0' && isfinite(*out);
-}
-
-/* For a number token too long to convert whole: whether its magnitude
- * passes a double's (integer digits + exponent above 308). */
-static bool long_number_overflows(const char *t, size_t len)
-{
-    size_t k = t[0] == '-', digits = 0;
-    while (k < len && t[k] == '0')
-        k++;
-    for (; k < len && t[k] >= '0' && t[k] <= '9'; k++)
-        digits++;
-    while (k < len && t[k] != 'e' && t[k] != 'E')
-        k++;
-    long exp = 0;
-    if (k < len) {
-        bool neg = ++k < len && t[k] == '-';
-        k += k < len && (t[k] == '-' || t[k] == '+');
-        for (; k < len && t[k] >= '0' && t[k] <= '9' && exp < 100000; k++)
-            exp = exp * 10 + (t[k] - '0');
-        exp = neg ? -exp : exp;
-    }
-    return (long)digits + exp > 309;
-}
-
-/* Whether the JSON text holds a number that is not finite as a double
- * (1e999): the harness never writes one (allow_nan=False), a program that
- * forges its result frame may.  A linear scan: numbers outside strings. */
-static bool json_has_nonfinite(const char *s, size_t len)
-{
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t j = i;
-            while (j < len && s[j] != '\0' && strchr("+-.eE0123456789", s[j]) != NULL)
-                j++;
-            /* Integers are exact in JSON whatever their size (Python's own
-             * big ints pass through the harness): only fractions and
-             * exponents can overflow a double. */
-            bool integer = true;
-            for (size_t k = i; k < j && integer; k++)
-                integer = s[k] != '.' && s[k] != 'e' && s[k] != 'E';
-            double d;
-            if (!integer && (j - i < 64 ? !finite_number(s + i, j - i, &d)
-                                        : long_number_overflows(s + i, j - i)))
-                return true;
-            i = j - 1;
-        }
-    }
-    return false;
-}
 
 static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep keep);
 
@@ -191,7 +118,8 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         etype = "OutputLimitExceeded";
         snprintf(message, sizeof message,
                  "the answer (output, stderr, result and charts together) was larger than the "
-                 "%zu MiB limit: %s", out->max >> 20,
+                 "%zu MiB limit: %s",
+                 out->max >> 20,
                  keep == DROP_CHARTS   ? "the charts were dropped"
                  : keep == DROP_RESULT ? "the charts and the result were dropped"
                                        : "the charts and the result were dropped, the output cut");
@@ -214,8 +142,9 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
                  (p->wall_limit_ms + 999) / 1000);
     } else if (!p->exited) {
         status = "killed";
-        etype = p->exit_signal == SIGSYS ? "SeccompViolation" : is_fault(p->exit_signal) ? "Crash"
-                                                                                        : "Signal";
+        etype = p->exit_signal == SIGSYS   ? "SeccompViolation"
+                : is_fault(p->exit_signal) ? "Crash"
+                                           : "Signal";
         snprintf(message, sizeof message,
                  "the interpreter was killed by %s before producing a result%s",
                  res_signal_name(p->exit_signal, sigbuf, sizeof sigbuf),
@@ -253,7 +182,7 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         err = sbuf_puts(out, ",\"result\":");
     if (err == APP_OK)
         err = !(v.valid && v.has_result && keep < DROP_RESULT) ? sbuf_puts(out, "null")
-              : json_has_nonfinite(doc + v.result.off, v.result.len)
+              : hv_has_nonfinite(doc + v.result.off, v.result.len)
                   ? sbuf_puts(out, "{\"__type__\":\"error\",\"__repr__\":\"the result held a "
                                    "number JSON cannot represent\"}")
                   : sbuf_append(out, doc + v.result.off, v.result.len);
@@ -261,6 +190,13 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         err = sbuf_puts(out, ",\"charts\":");
     if (err == APP_OK)
         err = v.valid && keep < DROP_CHARTS ? hv_put_charts(out, doc, &v) : sbuf_puts(out, "[]");
+    /* Findings about the data, when asked: dropped with the result. */
+    if (err == APP_OK && p->insights)
+        err = sbuf_puts(out, ",\"insights\":");
+    if (err == APP_OK && p->insights) {
+        hv_view none = {0};
+        err = hv_put_insights(out, doc, v.valid && keep < DROP_RESULT ? &v : &none);
+    }
     /* The debug helpers' and the tracer's output goes with the result. */
     if (err == APP_OK && v.valid && v.has_debug_info && keep < DROP_RESULT)
         err = sbuf_puts(out, ",\"debug_info\":");
@@ -278,7 +214,7 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
     if (err == APP_OK)
         err = sbuf_printf(out, "%.3f",
                           v.valid && v.has_exec_time && p->verdict == RES_EXITED &&
-                                  finite_number(doc + v.exec_time.off, v.exec_time.len, &exec_ms)
+                                  hv_finite_number(doc + v.exec_time.off, v.exec_time.len, &exec_ms)
                               ? exec_ms
                               : p->wall_ms);
     if (err == APP_OK)
@@ -294,18 +230,18 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
                   ? sbuf_printf(out, "%llu", (unsigned long long)(p->peak_memory_bytes / 1024))
                   : sbuf_puts(out, "null");
     if (err == APP_OK)
-        err = sbuf_printf(out,
-                          "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s,"
-                          "\"charts\":%s},\"chartsDropped\":%u,",
-                          p->verdict == RES_STDOUT_LIMIT || out_len < p->out_len ? "true" : "false",
-                          p->verdict == RES_STDERR_LIMIT || err_len < p->err_len ? "true" : "false",
-                          v.res_trunc || p->verdict == RES_RESULT_LIMIT || keep >= DROP_RESULT
-                              ? "true"
-                              : "false",
-                          keep >= DROP_CHARTS ? "true" : "false", v.charts_dropped);
+        err = sbuf_printf(
+            out,
+            "},\"truncated\":{\"stdout\":%s,\"stderr\":%s,\"result\":%s,"
+            "\"charts\":%s},\"chartsDropped\":%u,",
+            p->verdict == RES_STDOUT_LIMIT || out_len < p->out_len ? "true" : "false",
+            p->verdict == RES_STDERR_LIMIT || err_len < p->err_len ? "true" : "false",
+            v.res_trunc || p->verdict == RES_RESULT_LIMIT || keep >= DROP_RESULT ? "true" : "false",
+            keep >= DROP_CHARTS ? "true" : "false", v.charts_dropped);
     if (err == APP_OK && p->sandbox_id != NULL)
-        err = sbuf_printf(out, "\"sandbox\":{\"sandbox_id\":\"%.*s\",\"state_lost\":%s},",
-                          XP_SANDBOX_ID_LEN, p->sandbox_id, p->sandbox_state_lost ? "true" : "false");
+        err =
+            sbuf_printf(out, "\"sandbox\":{\"sandbox_id\":\"%.*s\",\"state_lost\":%s},",
+                        XP_SANDBOX_ID_LEN, p->sandbox_id, p->sandbox_state_lost ? "true" : "false");
     if (err == APP_OK)
         err = sbuf_puts(out, "\"exit\":");
     if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)

@@ -9,12 +9,14 @@
  * expected types and drops anything else.  The answer is
  *
  *   {success, status, output, stderr, error, result, charts, executionTime,
- *    debug_info?, steps?, steps_truncated?,
+ *    insights?, debug_info?, steps?, steps_truncated?,
  *    engine: "native", metadata: {limits, resources, truncated, exit}}
  *
  * debug_info only when the harness sent one (the program used the debug
  * helpers), steps and steps_truncated only when the job was traced
- * (XP_FLAG_TRACE), both filtered by hv_put_debug_info / hv_put_steps.
+ * (XP_FLAG_TRACE), both filtered by hv_put_debug_info / hv_put_steps;
+ * insights only when the job asked for them (XP_FLAG_INSIGHTS), filtered by
+ * hv_put_insights.
  *
  * with status one of ok | error | timeout | memory_limit | output_limit |
  * killed.
@@ -63,6 +65,7 @@ typedef struct res_parts {
     const char *sandbox_id;     /* XP_SANDBOX_ID_LEN hex digits, or NULL: a one-shot job */
     bool sandbox_state_lost;    /* the sandbox's interpreter ended with this execution */
     bool traced;                /* the job asked for step tracing: the answer carries steps */
+    bool insights;              /* the job asked for findings: the answer carries insights */
 } res_parts;
 
 /*

@@ -41,6 +41,8 @@
 #define XP_FLAG_STEPS 16u  /* executor -> child only, with XP_FLAG_TRACE: also write each
                             * step on the channel as it happens (a step frame), for a
                             * streamed job's XP_FRAME_STEP frames */
+#define XP_FLAG_INSIGHTS 32u /* the answer gains "insights": the harness's findings about the
+                              * job's data (harness.run's insights) */
 
 /* The kinds of response frame (xp_resp_hdr.kind).  A job asked with
  * XP_FLAG_STREAM gets any number of output frames (json_len raw bytes of

@@ -475,6 +475,7 @@ static void child_run(void)
         bool program = (h.flags & XP_FLAG_PROGRAM) != 0;
         bool trace = (h.flags & XP_FLAG_TRACE) != 0;
         bool steps = trace && (h.flags & XP_FLAG_STEPS) != 0; /* each step also on fd 3 */
+        bool insights = (h.flags & XP_FLAG_INSIGHTS) != 0;
         if (h.magic != XP_MAGIC_REQ || h.op != XP_OP_JOB || h.code_len > XP_MAX_CODE ||
             h.data_len > XP_MAX_DATA || (!first && !sandbox) || (sandbox && program))
             _exit(122);
@@ -516,11 +517,17 @@ static void child_run(void)
         free(data);
         PyObject *result = NULL;                                         /* new ref */
         PyObject *trace_obj = PyLong_FromLong(steps ? 2 : trace ? 1 : 0); /* new ref */
-        if (code_obj != NULL && data_obj != NULL && trace_obj != NULL)
-            result = PyObject_CallFunctionObjArgs(run_json, code_obj, data_obj, Py_False,
-                                                  program ? Py_True : Py_False,
-                                                  session != NULL ? session : Py_None,
-                                                  trace_obj, NULL);
+        PyObject *args = code_obj != NULL && data_obj != NULL && trace_obj != NULL /* new ref */
+                             ? PyTuple_Pack(6, code_obj, data_obj, Py_False,
+                                            program ? Py_True : Py_False,
+                                            session != NULL ? session : Py_None, trace_obj)
+                             : NULL;
+        /* insights only when asked: a keyword the harness may grow more of */
+        PyObject *kwargs = insights ? Py_BuildValue("{s:O}", "insights", Py_True) : NULL; /* new ref */
+        if (args != NULL && (!insights || kwargs != NULL))
+            result = PyObject_Call(run_json, args, kwargs);
+        Py_XDECREF(args);
+        Py_XDECREF(kwargs);
         Py_XDECREF(code_obj);
         Py_XDECREF(data_obj);
         Py_XDECREF(trace_obj);

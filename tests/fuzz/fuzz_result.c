@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .exit_signal = data[2] % 65,
         .oom_killed = (data[1] & 2) != 0,
         .traced = (data[1] & 8) != 0, /* the child's steps are copied (hv_put_steps) */
+        .insights = (data[1] & 16) != 0, /* its findings are copied (hv_put_insights) */
         .wall_limit_ms = 3000,
         .memory_limit_mb = 128,
         .stream_cap = 1 << 20,

@@ -217,6 +217,65 @@ static void debug_output_is_filtered_and_steps_need_tracing(void **state)
     free(s);
 }
 
+static void insights_are_filtered_and_need_asking(void **state)
+{
+    (void)state;
+    const char *child =
+        "{\"status\":\"ok\",\"insights\":[{\"kind\":\"outlier\",\"columns\":[\"x\"],"
+        "\"message\":\"m\",\"score\":0.9,\"evidence\":{\"count\":1,\"values\":[1e6]},"
+        "\"html\":\"<b>\"},{\"kind\":\"skew\",\"columns\":[1],\"message\":\"bad columns\"},"
+        "{\"message\":\"no kind\"},7,{\"kind\":\"trend\",\"message\":\"t\",\"score\":1e999,"
+        "\"evidence\":{\"slope\":1e999}}],"
+        "\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\",\"chart\":{\"type\":\"line\","
+        "\"elements\":[{\"label\":\"a\",\"points\":[[1,4],[2,1]]}]}},"
+        "{\"format\":\"png\",\"data\":\"QQ==\",\"chart\":{\"type\":\"line\",\"y\":-1e999}}]}";
+    res_parts p = parts(child);
+    char *s = compose(&p);
+    /* Not asked: no insights, whatever the child sent. */
+    assert_not_contains(s, "\"insights\"");
+    /* A chart's data is copied whole; one holding a non-finite number is dropped. */
+    assert_contains(s, "\"charts\":[{\"format\":\"png\",\"data\":\"QQ==\",\"chart\":{\"type\":"
+                       "\"line\",\"elements\":[{\"label\":\"a\",\"points\":[[1,4],[2,1]]}]}},"
+                       "{\"format\":\"png\",\"data\":\"QQ==\"}]");
+    free(s);
+    p.insights = true;
+    s = compose(&p);
+    /* Unknown members, findings without kind or message or with columns that
+     * are not strings, and non-finite numbers are dropped. */
+    assert_contains(s, "\"insights\":[{\"kind\":\"outlier\",\"columns\":[\"x\"],\"message\":"
+                       "\"m\",\"score\":0.9,\"evidence\":{\"count\":1,\"values\":[1e6]}},"
+                       "{\"kind\":\"trend\",\"message\":\"t\"}]");
+    assert_not_contains(s, "<b>");
+    assert_not_contains(s, "bad columns");
+    free(s);
+    /* Asked, but nothing came back: an empty list. */
+    p = parts(NULL);
+    p.verdict = RES_TIMEOUT;
+    p.insights = true;
+    s = compose(&p);
+    assert_contains(s, "\"insights\":[]");
+    free(s);
+    /* At most HV_MAX_INSIGHTS findings. */
+    sbuf many;
+    sbuf_init(&many, 1 << 20);
+    assert_int_equal(sbuf_puts(&many, "{\"status\":\"ok\",\"insights\":["), APP_OK);
+    for (unsigned i = 0; i < HV_MAX_INSIGHTS + 10; i++)
+        assert_int_equal(sbuf_printf(&many, "%s{\"kind\":\"k\",\"message\":\"n%u\"}",
+                                     i ? "," : "", i),
+                         APP_OK);
+    assert_int_equal(sbuf_puts(&many, "]}"), APP_OK);
+    p = parts(sbuf_str(&many));
+    p.insights = true;
+    s = compose(&p);
+    char last[32];
+    snprintf(last, sizeof last, "\"n%u\"", HV_MAX_INSIGHTS - 1);
+    assert_contains(s, last);
+    snprintf(last, sizeof last, "\"n%u\"", HV_MAX_INSIGHTS);
+    assert_not_contains(s, last);
+    free(s);
+    sbuf_free(&many);
+}
+
 static void summaries_keep_status_time_and_output_size(void **state)
 {
     (void)state;
@@ -276,6 +335,7 @@ int main(void)
         cmocka_unit_test(exit_statuses_read_as_causes),
         cmocka_unit_test(the_child_cannot_forge_the_supervisors_fields),
         cmocka_unit_test(only_the_schemas_error_and_chart_members_survive),
+        cmocka_unit_test(insights_are_filtered_and_need_asking),
         cmocka_unit_test(debug_output_is_filtered_and_steps_need_tracing),
         cmocka_unit_test(summaries_keep_status_time_and_output_size),
         cmocka_unit_test(malformed_child_json_is_an_engine_error),
