@@ -200,6 +200,409 @@ def _pandas_to_jsonable(value, depth):
     return None
 
 
+# --- chart data: what a matplotlib figure shows, as numbers -------------------
+#
+# Each chart gains "chart" (type, title, axis labels, elements) read back from
+# the figure's artists after it was saved, in the shape e2b's code
+# interpreter gives: a line's points, a scatter's offsets, bars, pie wedges,
+# box plots, a "superchart" of several axes.  Whatever cannot be read (an
+# image, a 3-D or polar plot, bars mixed with lines, an unknown artist) gives
+# no "chart": the PNG stays the answer.  See docs/design/insights.md.
+
+# Points kept per line or scatter element; the rest are cut (truncated).
+CHART_MAX_POINTS = 5000
+# Elements per chart (series, bars, wedges, boxes; axes of a superchart).
+CHART_MAX_ELEMENTS = 50
+# Points kept per figure over all its elements (bars, wedges and box
+# statistics count one each): keeps the answer's JSON to a few hundred KB.
+CHART_MAX_TOTAL_POINTS = 20000
+# Tick labels listed in xTickLabels.
+CHART_MAX_TICK_LABELS = 100
+# Characters of a title, label or tick label.
+CHART_MAX_TEXT = 200
+# Significant digits of chart numbers (ten keep a timestamp in seconds).
+CHART_DIGITS = 10
+# JSON bytes of one chart's data; a larger one is dropped (the PNG stays).
+CHART_MAX_JSON_BYTES = 1024 * 1024
+
+_NO_LINE = ("None", "none", " ", "")
+
+
+class _Unreadable(Exception):
+    """An axes holds artists whose data cannot be read back."""
+
+
+class _ChartBudget:
+    def __init__(self):
+        self.points = CHART_MAX_TOTAL_POINTS
+        self.truncated = False
+
+    def take(self, wanted, cap):
+        """How many of wanted items fit under cap and the figure's budget."""
+        n = min(wanted, cap, self.points)
+        if n < wanted:
+            self.truncated = True
+        self.points -= n
+        return n
+
+
+def _chart_text(text):
+    text = clean_text(str(text or ""))
+    return text[:CHART_MAX_TEXT]
+
+
+def _chart_num(x):
+    """A finite float rounded to CHART_DIGITS (an int when whole), else None."""
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    x = float(format(x, ".%dg" % CHART_DIGITS))
+    if x == int(x) and abs(x) < 2 ** 53:
+        return int(x)
+    return x
+
+
+def _artist_label(artist):
+    label = artist.get_label()
+    return "" if not isinstance(label, str) or label.startswith("_") else _chart_text(label)
+
+
+def _axis_kind(axis):
+    """("category", {position: name}), ("date", None), ("period", freq) or
+    ("number", None).  pandas plots a regular time series on period
+    ordinals (its PeriodConverter, the frequency kept on the axes), any
+    other dates on matplotlib's day numbers."""
+    getter = getattr(axis, "get_converter", None)
+    converter = getter() if getter is not None else getattr(axis, "converter", None)
+    module = type(converter).__module__ if converter is not None else ""
+    name = type(converter).__name__ if converter is not None else ""
+    if module.endswith("category"):
+        mapping = getattr(axis.get_units(), "_mapping", None) or {}
+        return "category", {float(v): _chart_text(k) for k, v in mapping.items()}
+    if module.endswith("dates") or (module.startswith("pandas") and name == "DatetimeConverter"):
+        return "date", None
+    freq = getattr(axis.axes, "freq", None)
+    if module.startswith("pandas") and name == "PeriodConverter" and freq is not None:
+        return "period", freq
+    return "number", None
+
+
+def _period_text(ordinal, freq):
+    import pandas
+
+    moment = pandas.Period(ordinal=int(round(ordinal)), freq=freq).to_timestamp()
+    moment = moment.to_pydatetime().replace(tzinfo=None)
+    if moment.hour == moment.minute == moment.second == moment.microsecond == 0:
+        return moment.date().isoformat()
+    return moment.isoformat()
+
+
+def _date_text(num):
+    from matplotlib import dates
+
+    moment = dates.num2date(num).replace(tzinfo=None)
+    if moment.hour == moment.minute == moment.second == moment.microsecond == 0:
+        return moment.date().isoformat()
+    return moment.isoformat()
+
+
+def _axis_values(axis, values):
+    """Values of one axis as the chart shows them: category names, ISO dates,
+    or rounded numbers (None where not finite)."""
+    kind, mapping = _axis_kind(axis)
+    out = []
+    for v in values:
+        v = float(v)
+        if not math.isfinite(v):
+            out.append(None)
+        elif kind == "category" and v in mapping:
+            out.append(mapping[v])
+        elif kind == "date":
+            out.append(_date_text(v))
+        elif kind == "period":
+            out.append(_period_text(v, mapping))
+        else:
+            out.append(_chart_num(v))
+    return out
+
+
+def _fixed_tick_labels(axis):
+    """{position: label} when the axis's tick labels were set as text
+    (set_xticks(labels=...), boxplot labels), else {}."""
+    from matplotlib import ticker
+
+    if not isinstance(axis.get_major_formatter(), ticker.FixedFormatter):
+        return {}
+    return {float(loc): _chart_text(t.get_text())
+            for loc, t in zip(axis.get_majorticklocs(), axis.get_majorticklabels())}
+
+
+def _position_label(axis, position):
+    """A bar's or box's name: its category, tick label, date, or number."""
+    kind, mapping = _axis_kind(axis)
+    position = float(position)
+    if kind == "category" and position in mapping:
+        return mapping[position]
+    ticks = _fixed_tick_labels(axis)
+    for loc, text in ticks.items():
+        if text and abs(loc - position) <= 1e-9 * max(1.0, abs(position)):
+            return text
+    if kind == "date":
+        return _date_text(position)
+    if kind == "period":
+        return _period_text(position, mapping)
+    return format(position, ".6g")
+
+
+def _unit(label):
+    """"km" from "Distance (km)" or "Distance [km]"."""
+    import re
+
+    m = re.search(r"(?:\(([^()]{1,30})\)|\[([^\[\]]{1,30})\])\s*$", label)
+    return (m.group(1) or m.group(2)).strip() if m else None
+
+
+def _container_artists(ax):
+    """ids of every artist that belongs to one of ax's containers."""
+    ids = set()
+    stack = list(ax.containers)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif item is not None:
+            ids.add(id(item))
+    return ids
+
+
+def _points(xs_axis, ys_axis, xy, budget):
+    """[[x, y], ...] of an N x 2 array, non-finite points left out."""
+    import numpy
+
+    xy = numpy.ma.filled(numpy.ma.asarray(xy, dtype=float), numpy.nan).reshape(-1, 2)
+    xy = xy[numpy.isfinite(xy).all(axis=1)]
+    n = budget.take(len(xy), CHART_MAX_POINTS)
+    xy = xy[:n]
+    return [list(p) for p in zip(_axis_values(xs_axis, xy[:, 0]),
+                                 _axis_values(ys_axis, xy[:, 1]))]
+
+
+def _series_elements(ax, artists, budget):
+    elements = []
+    if len(artists) > CHART_MAX_ELEMENTS:
+        budget.truncated = True
+    for artist in artists[:CHART_MAX_ELEMENTS]:
+        if hasattr(artist, "get_xydata"):
+            xy = artist.get_xydata()
+        else:
+            xy = artist.get_offsets()
+        elements.append({"label": _artist_label(artist),
+                         "points": _points(ax.xaxis, ax.yaxis, xy, budget)})
+    return elements
+
+
+def _bar_elements(ax, containers, budget):
+    elements = []
+    for container in containers:
+        horizontal = getattr(container, "orientation", None) == "horizontal"
+        axis = ax.yaxis if horizontal else ax.xaxis
+        group = _artist_label(container)
+        for rect in container.patches:
+            if len(elements) >= CHART_MAX_ELEMENTS or budget.take(1, 1) < 1:
+                budget.truncated = True
+                return elements
+            if horizontal:
+                value, position = rect.get_width(), rect.get_y() + rect.get_height() / 2.0
+            else:
+                value, position = rect.get_height(), rect.get_x() + rect.get_width() / 2.0
+            value = _chart_num(value)
+            if value is None:
+                continue
+            elements.append({"label": _position_label(axis, position), "group": group,
+                             "value": value})
+    return elements
+
+
+def _pie_elements(wedges, budget):
+    elements = []
+    for wedge in wedges[:budget.take(len(wedges), CHART_MAX_ELEMENTS)]:
+        angle, radius = _chart_num(wedge.theta2 - wedge.theta1), _chart_num(wedge.r)
+        if angle is not None and radius is not None:
+            elements.append({"label": _artist_label(wedge), "angle": angle, "radius": radius})
+    return elements
+
+
+def _across(segment, p, v, pos, value=None):
+    """True for a 2-point segment across position pos at one value (a cap,
+    a median)."""
+    if len(segment) != 2 or segment[0][v] != segment[1][v] or segment[0][p] == segment[1][p]:
+        return False
+    if not min(segment[0][p], segment[1][p]) <= pos <= max(segment[0][p], segment[1][p]):
+        return False
+    return value is None or segment[0][v] == value
+
+
+def _parse_boxes(lines, seq, vertical):
+    """The statistics of boxes drawn by Axes.boxplot/bxp, read from its lines
+    in the order bxp adds them per box: [box outline], 2 whiskers, [2 caps],
+    median, [mean marker], [fliers].  None when the lines are anything else."""
+    p, v = (0, 1) if vertical else (1, 0)
+    boxes = []
+    i = 0
+    while i < len(seq):
+        outline = seq[i]
+        if len(outline) in (5, 11) and outline[0][0] == outline[-1][0] and \
+                outline[0][1] == outline[-1][1]:
+            i += 1
+        if i + 1 >= len(seq) or len(seq[i]) != 2 or len(seq[i + 1]) != 2:
+            return None
+        low, high = seq[i], seq[i + 1]
+        pos = low[0][p]
+        if not low[1][p] == high[0][p] == high[1][p] == pos:
+            return None
+        q1, whislo, q3, whishi = low[0][v], low[1][v], high[0][v], high[1][v]
+        if not whislo <= q1 <= q3 <= whishi:
+            return None
+        i += 2
+        if i + 1 < len(seq) and _across(seq[i], p, v, pos, whislo) and \
+                _across(seq[i + 1], p, v, pos, whishi):
+            i += 2
+        if i >= len(seq) or not _across(seq[i], p, v, pos):
+            return None
+        median = seq[i][0][v]
+        if not q1 <= median <= q3:
+            return None
+        i += 1
+        fliers = []
+        while i < len(seq) and lines[i].get_linestyle() in _NO_LINE and \
+                all(point[p] == pos for point in seq[i]):
+            values = [point[v] for point in seq[i]]
+            if len(values) == 1 and whislo <= values[0] <= whishi:
+                i += 1  # the mean marker (showmeans)
+                continue
+            if any(whislo <= x <= whishi for x in values):
+                return None
+            fliers = values
+            i += 1
+            break
+        boxes.append((pos, whislo, q1, median, q3, whishi, fliers))
+    return boxes or None
+
+
+def _box_elements(ax, lines, budget):
+    seq = [[tuple(point) for point in line.get_xydata().tolist()] for line in lines]
+    for vertical in (True, False):
+        boxes = _parse_boxes(lines, seq, vertical)
+        if boxes is not None:
+            break
+    else:
+        return None
+    axis = ax.xaxis if vertical else ax.yaxis
+    elements = []
+    for pos, whislo, q1, median, q3, whishi, fliers in boxes:
+        if len(elements) >= CHART_MAX_ELEMENTS or budget.take(1, 1) < 1:
+            budget.truncated = True
+            break
+        kept = budget.take(len(fliers), CHART_MAX_POINTS)
+        elements.append({"label": _position_label(axis, pos), "min": _chart_num(whislo),
+                         "firstQuartile": _chart_num(q1), "median": _chart_num(median),
+                         "thirdQuartile": _chart_num(q3), "max": _chart_num(whishi),
+                         "outliers": [_chart_num(x) for x in fliers[:kept]]})
+    return elements
+
+
+def _axes_chart(ax, budget):
+    """ax's chart dict; None for an axes with nothing drawn on it.  Raises
+    _Unreadable for one whose content cannot be read back."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer
+    from matplotlib.patches import Wedge
+
+    if getattr(ax, "name", "") != "rectilinear" or ax.images:
+        raise _Unreadable()
+    owned = _container_artists(ax)
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    lines = [line for line in ax.lines if id(line) not in owned]
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    wedges = [w for w in ax.patches if isinstance(w, Wedge)]
+    kinds = [k for k, present in (("pie", wedges), ("bar", bars), ("series", lines or scatters))
+             if present]
+    if not kinds:
+        if ax.collections or ax.patches or ax.lines:
+            raise _Unreadable()  # only fills, step histograms, hexbins...
+        return None
+    if len(kinds) > 1:
+        raise _Unreadable()  # bars with a line (a Pareto chart): not one of the types
+    chart_type = kinds[0]
+    elements = None
+    if chart_type == "pie":
+        elements = _pie_elements(wedges, budget)
+    elif chart_type == "bar":
+        elements = _bar_elements(ax, bars, budget)
+    elif not scatters:
+        elements = _box_elements(ax, lines, budget)
+        chart_type = "box_and_whisker" if elements is not None else "line"
+    if elements is None:
+        chart_type = "scatter" if scatters else "line"
+        elements = _series_elements(ax, scatters + lines if scatters else lines, budget)
+    title = ax.get_title() or ax.get_title("left") or ax.get_title("right")
+    chart = {"type": chart_type, "title": _chart_text(title),
+             "xLabel": _chart_text(ax.get_xlabel()), "yLabel": _chart_text(ax.get_ylabel())}
+    for key, label in (("xUnit", chart["xLabel"]), ("yUnit", chart["yLabel"])):
+        unit = _unit(label)
+        if unit:
+            chart[key] = unit
+    kind, mapping = _axis_kind(ax.xaxis)
+    if kind == "category":
+        chart["xTickLabels"] = [mapping[k] for k in sorted(mapping)][:CHART_MAX_TICK_LABELS]
+    else:
+        ticks = _fixed_tick_labels(ax.xaxis)
+        if ticks:
+            chart["xTickLabels"] = [ticks[k] for k in sorted(ticks)][:CHART_MAX_TICK_LABELS]
+    chart["elements"] = elements
+    return chart
+
+
+def _figure_chart(fig):
+    """The "chart" of a saved figure, or None (see the section's comment)."""
+    budget = _ChartBudget()
+    charts = []
+    for ax in fig.get_axes():
+        if getattr(ax, "_colorbar", None) is not None:
+            continue  # a colorbar is the key of another axes' colours, not data
+        chart = _axes_chart(ax, budget)
+        if chart is not None:
+            charts.append(chart)
+    if not charts:
+        return None
+    if len(charts) == 1:
+        chart = charts[0]
+    else:
+        if len(charts) > CHART_MAX_ELEMENTS:
+            budget.truncated = True
+        texts = [getattr(fig, name, None) for name in ("_suptitle", "_supxlabel", "_supylabel")]
+        title, xlabel, ylabel = (_chart_text(t.get_text()) if t is not None else "" for t in texts)
+        chart = {"type": "superchart", "title": title, "xLabel": xlabel, "yLabel": ylabel,
+                 "elements": charts[:CHART_MAX_ELEMENTS]}
+    if budget.truncated:
+        chart["truncated"] = True
+    return chart
+
+
+def _chart_data(fig):
+    """_figure_chart(fig), or None when reading it fails in any way or its
+    JSON would pass CHART_MAX_JSON_BYTES: the PNG is then the answer."""
+    try:
+        chart = _figure_chart(fig)
+        if chart is None or len(json.dumps(chart, allow_nan=False)) > CHART_MAX_JSON_BYTES:
+            return None
+        return chart
+    except (KeyboardInterrupt, OutputLimitExceeded):
+        raise
+    except BaseException:  # _Unreadable, or an artist this matplotlib lays out otherwise
+        return None
+
+
 def _collect_charts(charts, limits):
     """Saves every open matplotlib figure as PNG and closes it."""
     pyplot = sys.modules.get("matplotlib.pyplot")
@@ -218,14 +621,16 @@ def _collect_charts(charts, limits):
                 limits["chartsDropped"] += 1
                 continue
             width, height = (int(round(x)) for x in fig.get_size_inches() * fig.dpi)
-            charts.append(
-                {
-                    "format": "png",
-                    "data": base64.b64encode(png).decode("ascii"),
-                    "width": width,
-                    "height": height,
-                }
-            )
+            entry = {
+                "format": "png",
+                "data": base64.b64encode(png).decode("ascii"),
+                "width": width,
+                "height": height,
+            }
+            chart = _chart_data(fig)  # after savefig: the figure is laid out, its ticks set
+            if chart is not None:
+                entry["chart"] = chart
+            charts.append(entry)
         pyplot.close("all")
     except Exception as exc:  # a broken figure must not lose the run's output
         print(f"pysandbox: could not save a figure: {exc!r}", file=sys.stderr)
@@ -637,6 +1042,697 @@ def db_schema(table):
 _DB_BUILTINS = (db_query, db_tables, db_schema) + tuple(_DB_ERRORS.values())
 
 
+# --- insights: what stands out in the data ------------------------------------
+#
+# find_insights(data) looks at the request's data (a list of row dicts, or a
+# dict of equal-length column lists) and names what stands out: strong
+# correlations, outliers, trends, missing values, skew, constant columns,
+# dominant categories, duplicate rows.  run(insights=True) adds its answer to
+# the result; a run also finds it as a builtin.  Standard library only, and
+# only arithmetic that is exact or correctly rounded everywhere (+ - * /,
+# sqrt, math.fsum, sorting): Pyodide's wasm libm and glibc then give the
+# same floats, and rounding to INSIGHTS_DIGITS makes the JSON byte-identical
+# (statistics.* and sum() are not used: their rounding differs by version).
+# Rules, thresholds and scores: docs/design/insights.md.
+
+# Findings returned, best first; the rest are dropped.
+MAX_INSIGHTS = 50
+# Rows looked at: the first ones, in order; evidence then carries
+# rowsConsidered and rowsTotal.
+INSIGHTS_MAX_ROWS = 100_000
+# Columns looked at (first seen first); later columns are ignored.
+INSIGHTS_MAX_COLUMNS = 50
+# Rows x columns looked at: with more columns, fewer rows (10 columns: the
+# first 20,000 rows).  Keeps the worst case near a second natively.
+INSIGHTS_MAX_CELLS = 200_000
+# Pairs of numeric columns x rows correlated: past it each pair uses only
+# its first INSIGHTS_MAX_PAIR_CELLS // pairs rows (evidence n says how many).
+INSIGHTS_MAX_PAIR_CELLS = 2_000_000
+# Significant digits of every float in a finding.
+INSIGHTS_DIGITS = 6
+# Characters of a name or value quoted in a message or evidence.
+INSIGHTS_MAX_TEXT = 200
+# Values and row indices listed in an outlier's or duplicates' evidence.
+INSIGHTS_MAX_LISTED = 5
+# Share of a column's non-missing values that must be numbers (or strings,
+# or ISO dates) for the column to count as numeric (text, dates); the others
+# are then ignored by that column's numeric (text, date) rules.
+INSIGHTS_TYPE_SHARE = 0.9
+# A correlation or trend's score reaches |r| from this many pairs on.
+INSIGHTS_CONFIDENT_N = 30
+CORRELATION_MIN_R = 0.7
+CORRELATION_MIN_N = 3
+OUTLIER_MIN_N = 5
+OUTLIER_MODIFIED_Z = 3.5  # Iglewicz and Hoaglin's cut-off
+OUTLIER_IQR_FACTOR = 1.5  # Tukey's fences, used when the MAD is 0
+TREND_MIN_R = 0.7
+TREND_MIN_N = 5
+SKEW_MIN = 1.0
+SKEW_MIN_N = 10
+CONSTANT_MIN_N = 2
+DOMINANT_MIN_SHARE = 0.5
+DOMINANT_MIN_N = 5
+# The order column named by a trend over row order (no date column).
+ROW_ORDER = "(row order)"
+
+_OUTLIER_RULE_MAD = "modified z-score > 3.5 (median and MAD)"
+_OUTLIER_RULE_IQR = "outside 1.5 IQR of the quartiles"
+_MISSING = object()  # a row without the column's key
+_ISO_DATE = None  # compiled on first use: the harness's import stays cheap
+
+
+def find_insights(data):
+    """Returns what stands out in data, a list of row dicts (or a dict of
+    equal-length column lists): correlations, outliers, trends, missing
+    values, skew, constant columns, dominant categories, duplicate rows.
+
+    Each finding is {kind, columns, message, score, evidence}, best (score
+    0..1) first, at most 50.  Anything else than such data gives [].  It
+    never raises on odd data: a failure gives [] too."""
+    try:
+        return _find_insights(data)
+    except (KeyboardInterrupt, OutputLimitExceeded):
+        raise
+    except BaseException:  # RecursionError, MemoryError, a bug: no insights, never a failed run
+        return []
+
+
+def _insights_of_json(data_json):
+    """find_insights() of data parsed afresh from data_json ([] without data)."""
+    if not data_json:
+        return []
+    try:
+        data = json.loads(data_json)
+    except (KeyboardInterrupt, OutputLimitExceeded):
+        raise
+    except BaseException:
+        return []
+    return find_insights(data)
+
+
+def _round_sig(x):
+    """x rounded to INSIGHTS_DIGITS significant digits (Python's own
+    correctly rounded formatting: the same on every platform)."""
+    x = float(format(x, ".%dg" % INSIGHTS_DIGITS))
+    return 0.0 if x == 0 else x
+
+
+def _fmt(x):
+    """A number for a message: 3 significant digits."""
+    if type(x) is int and abs(x) < 10 ** 15:
+        return str(x)
+    return format(float(x), ".3g")
+
+
+def _name(text):
+    text = clean_text(text)
+    if len(text) > INSIGHTS_MAX_TEXT:
+        text = text[:INSIGHTS_MAX_TEXT] + "..."
+    return "'" + text + "'"
+
+
+def _number_out(x):
+    """A data value for evidence: a JSON-safe int, else a rounded float."""
+    if type(x) is int and -(2 ** 53) <= x <= 2 ** 53:
+        return x
+    return _round_sig(float(x))
+
+
+def _value_out(v):
+    """A data value for evidence: short, JSON-safe."""
+    if v is None or type(v) is bool:
+        return v
+    if type(v) in (int, float):
+        try:
+            return _number_out(v)
+        except (OverflowError, ValueError):
+            return "<number too large>"
+    if type(v) is str:
+        return clean_text(v[:INSIGHTS_MAX_TEXT])
+    try:
+        text = json.dumps(v, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except Exception:
+        text = "<" + type(v).__name__ + ">"
+    return clean_text(text[:INSIGHTS_MAX_TEXT])
+
+
+def _cell_key(v):
+    """A hashable key equal for equal JSON values (1 and 1.0 alike, True
+    apart from 1), for distinct counts and duplicate rows."""
+    t = type(v)
+    if v is None:
+        return (0,)
+    if t is bool:
+        return (1, v)
+    if t is int:
+        return (2, v)
+    if t is float:
+        return (2, v) if v == v else (3,)
+    if t is str:
+        return (4, v)
+    try:
+        return (5, json.dumps(v, sort_keys=True, allow_nan=True))
+    except Exception:  # deep nesting, non-JSON objects: equal only to itself
+        return (6, id(v))
+
+
+def _parse_iso_day(text):
+    """An ISO date or datetime string as days (float) since 0001-01-01, or
+    None.  Parsed here, not by datetime.fromisoformat, whose accepted forms
+    differ between Python 3.8 and 3.11."""
+    global _ISO_DATE
+    if len(text) > 40:
+        return None
+    if _ISO_DATE is None:
+        import re
+
+        _ISO_DATE = re.compile(
+            r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+            r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(\.[0-9]{1,9})?)?"
+            r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?")
+    m = _ISO_DATE.fullmatch(text)
+    if m is None:
+        return None
+    import datetime
+
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    try:
+        days = datetime.date(int(year), int(month), int(day)).toordinal()
+    except ValueError:
+        return None
+    if hour is None:
+        return float(days)
+    hour, minute, second = int(hour), int(minute), int(second or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    seconds = hour * 3600 + minute * 60 + second
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[-2:]) * 60)
+    day_seconds = float(seconds)
+    if fraction:
+        day_seconds += float(fraction)
+    return days + day_seconds / 86400.0
+
+
+class _Column:
+    """One column's cells, classified."""
+
+    __slots__ = ("name", "cells", "missing", "present", "numbers", "numeric", "text", "days",
+                 "centred")
+
+    def __init__(self, name, cells):
+        self.name = name
+        self.cells = cells  # the row's value, or _MISSING
+        self.missing = 0  # missing key, None or NaN
+        self.present = 0
+        self.numbers = None  # numeric column: float per row, None where unusable
+        self.numeric = False
+        self.text = False
+        self.days = None  # date column: days per row, None where not a date
+        self.centred = None  # see _centred
+
+
+def _centred(values):
+    """(values minus their mean, sum of their squares) for a list of floats
+    with no None in it, or None when it has one (or the sums overflow)."""
+    import operator
+
+    if not values or any(x is None for x in values):
+        return None
+    try:
+        mean = math.fsum(values) / len(values)
+        centred = [x - mean for x in values]
+        return centred, math.fsum(map(operator.mul, centred, centred))
+    except (ArithmeticError, ValueError):
+        return None
+
+
+def _column_centred(col):
+    if col.centred is None:
+        col.centred = _centred(col.numbers) or ()
+    return col.centred or None
+
+
+def _classify(col):
+    cells = col.cells
+    types = set(map(type, cells))
+    if types <= {int, float}:  # the common numeric column: C loops only
+        try:
+            floats = list(map(float, cells))
+        except OverflowError:  # a huge int: the loop below sorts it out
+            floats = None
+        if floats is not None and all(map(math.isfinite, floats)):
+            col.present, col.numeric, col.numbers = len(cells), True, floats
+            return
+    elif types == {str}:
+        col.present, col.text = len(cells), True
+        col.days = _days_of(cells, len(cells))
+        return
+    floats = []
+    number_like = strings = 0
+    for v in cells:
+        t = type(v)
+        if t is float:
+            if v != v:
+                col.missing += 1
+                floats.append(None)
+                continue
+            number_like += 1
+            floats.append(v if v - v == 0 else None)  # inf: a number, not used
+        elif t is int:
+            number_like += 1
+            try:
+                floats.append(float(v))
+            except OverflowError:  # a huge int: a number, not used
+                floats.append(None)
+        else:
+            floats.append(None)
+            if v is _MISSING or v is None:
+                col.missing += 1
+            elif t is str:
+                strings += 1
+    col.present = len(cells) - col.missing
+    if col.present == 0:
+        return
+    if number_like >= INSIGHTS_TYPE_SHARE * col.present:
+        col.numeric = True
+        col.numbers = floats
+    elif strings >= INSIGHTS_TYPE_SHARE * col.present:
+        col.text = True
+        col.days = _days_of(cells, col.present)
+
+
+def _days_of(cells, present):
+    """Days per row when enough of a text column's values are ISO dates (see
+    INSIGHTS_TYPE_SHARE), else None.  Gives up at the first value past the
+    share's allowance that is not a date: a text column costs a few tries."""
+    allowed = present - math.ceil(INSIGHTS_TYPE_SHARE * present)
+    days = []
+    for v in cells:
+        d = _parse_iso_day(v) if type(v) is str else None
+        if d is None and v is not _MISSING and v is not None and not (
+                type(v) is float and v != v):
+            allowed -= 1
+            if allowed < 0:
+                return None
+        days.append(d)
+    return days
+
+
+def _table(data):
+    """(rows, row indices, total, cut) from data, or None when data is not a
+    table.  Row indices are positions in data (a list's items that are not
+    dicts are skipped); total counts data's rows; cut says whether a cap
+    (INSIGHTS_MAX_ROWS, INSIGHTS_MAX_CELLS) left rows out."""
+    if isinstance(data, dict):
+        lists = list(data.values())
+        if not lists or not all(type(v) is list for v in lists):
+            return None
+        total = len(lists[0])
+        if any(len(v) != total for v in lists):
+            return None
+        names = [k for k in data if type(k) is str][:INSIGHTS_MAX_COLUMNS]
+        length = min(total, INSIGHTS_MAX_ROWS, INSIGHTS_MAX_CELLS // max(1, len(names)))
+        rows = [{k: data[k][i] for k in names} for i in range(length)]
+        return rows, list(range(length)), total, length < total
+    if not isinstance(data, list):  # a DbResult (a list subclass) is a list of rows too
+        return None
+    total = len(data)
+    head = data[:INSIGHTS_MAX_ROWS]
+    indices = [i for i, r in enumerate(head) if type(r) is dict]
+    if not indices:
+        return None
+    return [head[i] for i in indices], indices, total, total > INSIGHTS_MAX_ROWS
+
+
+def _pearson(xs, ys):
+    """(r, slope of ys on xs) of two equal-length float lists, or None when
+    either does not vary (or the sums overflow)."""
+    import operator
+
+    n = len(xs)
+    mx = math.fsum(xs) / n
+    my = math.fsum(ys) / n
+    dx = [x - mx for x in xs]
+    dy = [y - my for y in ys]
+    return _pearson_centered((dx, math.fsum(map(operator.mul, dx, dx))),
+                             (dy, math.fsum(map(operator.mul, dy, dy))))
+
+
+def _pearson_centered(x, y):
+    """_pearson() of centred values, each given with its sum of squares."""
+    import operator
+
+    (dx, sxx), (dy, syy) = x, y
+    if not (sxx > 0 and syy > 0) or not math.isfinite(sxx) or not math.isfinite(syy):
+        return None
+    sxy = math.fsum(map(operator.mul, dx, dy))
+    r = sxy / (math.sqrt(sxx) * math.sqrt(syy))
+    if not math.isfinite(r):
+        return None
+    return max(-1.0, min(1.0, r)), sxy / sxx
+
+
+def _median_sorted(s):
+    n = len(s)
+    mid = n // 2
+    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2.0
+
+
+def _quantile_sorted(s, p):
+    """Linear interpolation between closest ranks (numpy's default)."""
+    pos = (len(s) - 1) * p
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _finding(kind, columns, message, score, evidence):
+    return {"kind": kind, "columns": [clean_text(c) for c in columns], "message": message,
+            "score": _round_sig(max(0.0, min(1.0, score))), "evidence": evidence}
+
+
+def _confidence(n):
+    return min(1.0, n / float(INSIGHTS_CONFIDENT_N))
+
+
+def _find_insights(data):
+    table = _table(data)
+    if table is None:
+        return []
+    rows, indices, total, cut = table
+    names = []
+    seen = set()
+    for row in rows:
+        for key in row:
+            if type(key) is str and key not in seen:
+                seen.add(key)
+                names.append(key)
+    names = names[:INSIGHTS_MAX_COLUMNS]
+    keep = INSIGHTS_MAX_CELLS // max(1, len(names))
+    if len(rows) > keep:
+        rows, indices, cut = rows[:keep], indices[:keep], True
+    n_rows = len(rows)
+    columns = []
+    for name in names:
+        col = _Column(name, [row.get(name, _MISSING) for row in rows])
+        _classify(col)
+        columns.append(col)
+
+    findings = []
+    for rule in (_missing_findings, _constant_and_dominant_findings, _numeric_findings,
+                 _correlation_findings, _trend_findings, _duplicate_findings):
+        try:
+            findings.extend(rule(columns, n_rows, indices, rows))
+        except (ArithmeticError, ValueError):  # a hostile column: that rule says nothing
+            pass
+    if cut:
+        for f in findings:
+            f["evidence"]["rowsConsidered"] = n_rows
+            f["evidence"]["rowsTotal"] = total
+    findings.sort(key=lambda f: (-f["score"], f["kind"], f["columns"]))
+    return findings[:MAX_INSIGHTS]
+
+
+def _missing_findings(columns, n_rows, indices, rows):
+    out = []
+    for col in columns:
+        if col.missing == 0:
+            continue
+        fraction = col.missing / float(n_rows)
+        out.append(_finding(
+            "missing", [col.name],
+            "%s is missing in %d of %d rows (%s%%)." % (
+                _name(col.name), col.missing, n_rows, _fmt(100.0 * fraction)),
+            0.3 + 0.6 * fraction,
+            {"count": col.missing, "fraction": _round_sig(fraction)}))
+    return out
+
+
+def _constant_and_dominant_findings(columns, n_rows, indices, rows):
+    from collections import Counter
+
+    out = []
+    for col in columns:
+        if col.present < CONSTANT_MIN_N:
+            continue
+        values = [v for v in col.cells
+                  if v is not _MISSING and v is not None and not (type(v) is float and v != v)]
+        first = values[0]
+        first_type, first_key = type(first), _cell_key(first)
+        # one pass that stops at the first other value (most columns: the second)
+        if all((type(v) is first_type and v == first) or _cell_key(v) == first_key
+               for v in values):
+            value = _value_out(first)
+            shown = _name(value) if type(value) is str else json.dumps(value)
+            out.append(_finding(
+                "constant", [col.name],
+                "%s has the same value in all %d rows where it is present: %s." % (
+                    _name(col.name), len(values), shown),
+                0.4, {"value": value}))
+            continue
+        if not col.text or col.days is not None or col.present < DOMINANT_MIN_N:
+            continue
+        counts = Counter([v for v in values if type(v) is str])
+        ranked = sorted(((c, v) for v, c in counts.items()), key=lambda cv: (-cv[0], cv[1]))
+        if len(ranked) < 2 or ranked[0][0] == ranked[1][0]:
+            continue
+        count, value = ranked[0]
+        fraction = count / float(col.present)
+        if fraction < DOMINANT_MIN_SHARE:
+            continue
+        out.append(_finding(
+            "dominant_category", [col.name],
+            "%s is %s in %s%% of the rows where it is present (%d of %d)." % (
+                _name(col.name), _name(value), _fmt(100.0 * fraction), count, col.present),
+            0.6 * fraction,
+            {"value": clean_text(value[:INSIGHTS_MAX_TEXT]), "count": count,
+             "fraction": _round_sig(fraction)}))
+    return out
+
+
+def _numeric_findings(columns, n_rows, indices, rows):
+    out = []
+    for col in columns:
+        if not col.numeric:
+            continue
+        try:
+            finding = _outlier_finding(col, indices)
+            if finding is not None:
+                out.append(finding)
+        except (ArithmeticError, ValueError):
+            pass
+        try:
+            finding = _skew_finding(col)
+            if finding is not None:
+                out.append(finding)
+        except (ArithmeticError, ValueError):
+            pass
+    return out
+
+
+def _outlier_finding(col, indices):
+    present = [(x, i) for i, x in enumerate(col.numbers) if x is not None]
+    n = len(present)
+    if n < OUTLIER_MIN_N:
+        return None
+    s = sorted([x for x, _ in present])
+    med = _median_sorted(s)
+    mad = _median_sorted(sorted([abs(x - med) for x in s]))
+    if mad > 0:
+        rule = _OUTLIER_RULE_MAD
+        scale = 0.6745 / mad
+        flagged = [(abs(x - med) * scale, x, i) for x, i in present
+                   if abs(x - med) * scale > OUTLIER_MODIFIED_Z]
+        if not flagged:
+            return None
+        severity = max(z for z, _, _ in flagged) - OUTLIER_MODIFIED_Z
+    else:
+        rule = _OUTLIER_RULE_IQR
+        q1, q3 = _quantile_sorted(s, 0.25), _quantile_sorted(s, 0.75)
+        iqr = q3 - q1
+        lo, hi = q1 - OUTLIER_IQR_FACTOR * iqr, q3 + OUTLIER_IQR_FACTOR * iqr
+        flagged = [(max(lo - x, x - hi), x, i) for x, i in present if x < lo or x > hi]
+        if not flagged:
+            return None
+        beyond = max(d for d, _, _ in flagged)
+        severity = beyond / iqr if iqr > 0 else 10.0
+    if not all(math.isfinite(d) for d, _, _ in flagged):
+        return None
+    # the most extreme first (ties by row)
+    flagged.sort(key=lambda dxi: (-abs(dxi[1] - med), dxi[2]))
+    listed = flagged[:INSIGHTS_MAX_LISTED]
+    values = [_value_out(col.cells[i]) for _, _, i in listed]
+    rows = [indices[i] for _, _, i in listed]
+    count = len(flagged)
+    score = (0.5 + 0.05 * min(severity, 10.0)) * (1.0 - count / float(n))
+    top = values[0]
+    return _finding(
+        "outlier", [col.name],
+        "%s has %d outlier%s; the most extreme is %s at row %d." % (
+            _name(col.name), count, "" if count == 1 else "s",
+            _fmt(top) if type(top) in (int, float) else top, rows[0]),
+        score, {"rule": rule, "count": count, "values": values, "rows": rows})
+
+
+def _skew_finding(col):
+    xs = [x for x in col.numbers if x is not None]
+    n = len(xs)
+    if n < SKEW_MIN_N:
+        return None
+    fsum = math.fsum
+    mean = fsum(xs) / n
+    d = [x - mean for x in xs]
+    m2 = fsum([e * e for e in d]) / n
+    if not (m2 > 0) or not math.isfinite(m2):
+        return None
+    m3 = fsum([e * e * e for e in d]) / n
+    g1 = m3 / (m2 * math.sqrt(m2))
+    skew = g1 * math.sqrt(n * (n - 1.0)) / (n - 2.0)  # adjusted, as pandas' skew()
+    if not math.isfinite(skew) or abs(skew) < SKEW_MIN:
+        return None
+    skew = _round_sig(skew)
+    return _finding(
+        "skew", [col.name],
+        "%s is %s-skewed (skewness %s)." % (_name(col.name), "right" if skew > 0 else "left",
+                                             _fmt(skew)),
+        min(0.6, 0.2 + 0.1 * abs(skew)), {"skewness": skew})
+
+
+def _correlation_findings(columns, n_rows, indices, rows):
+    numeric = [c for c in columns if c.numeric]
+    pairs_count = len(numeric) * (len(numeric) - 1) // 2
+    if pairs_count * n_rows > INSIGHTS_MAX_PAIR_CELLS:  # the first rows only, for every pair
+        n_rows = max(CORRELATION_MIN_N, INSIGHTS_MAX_PAIR_CELLS // pairs_count)
+        cut = []
+        for col in numeric:
+            head = _Column(col.name, None)
+            head.numbers = col.numbers[:n_rows]
+            cut.append(head)
+        numeric = cut
+    out = []
+    for a in range(len(numeric)):
+        for b in range(a + 1, len(numeric)):
+            ca, cb = numeric[a], numeric[b]
+            try:
+                x, y = _column_centred(ca), _column_centred(cb)
+                if x is not None and y is not None:
+                    n = n_rows
+                    fit = _pearson_centered(x, y)
+                else:
+                    pairs = [(x, y) for x, y in zip(ca.numbers, cb.numbers)
+                             if x is not None and y is not None]
+                    n = len(pairs)
+                    if n < CORRELATION_MIN_N:
+                        continue
+                    fit = _pearson([x for x, _ in pairs], [y for _, y in pairs])
+            except (ArithmeticError, ValueError):
+                continue
+            if fit is None or abs(fit[0]) < CORRELATION_MIN_R:
+                continue
+            r = _round_sig(fit[0])
+            out.append(_finding(
+                "correlation", [ca.name, cb.name],
+                "%s and %s are strongly %s correlated (r = %s, n = %d)." % (
+                    _name(ca.name), _name(cb.name), "positively" if r > 0 else "negatively",
+                    _fmt(r), n),
+                abs(r) * _confidence(n), {"r": r, "n": n, "method": "pearson"}))
+    return out
+
+
+def _is_counter(numbers):
+    """True for values that step by one same non-zero amount from row to row
+    (an id, a counter, a year per row): their trend over rows says nothing."""
+    xs = [x for x in numbers if x is not None]
+    if len(xs) < 2:
+        return False
+    step = xs[1] - xs[0]
+    return step != 0 and all(xs[k + 1] - xs[k] == step for k in range(len(xs) - 1))
+
+
+def _trend_findings(columns, n_rows, indices, rows):
+    order = None
+    for col in columns:
+        if col.days is not None and len(set(d for d in col.days if d is not None)) >= 2:
+            order = col
+            break
+    if order is not None:
+        positions, order_name, unit = order.days, order.name, "day"
+    else:
+        positions, order_name, unit = [float(i) for i in indices], ROW_ORDER, "row"
+    order_centred = _centred(positions)
+    out = []
+    for col in columns:
+        if not col.numeric or _is_counter(col.numbers):
+            continue
+        try:
+            values_centred = _column_centred(col)
+            if order_centred is not None and values_centred is not None:
+                n = len(positions)
+                if n < TREND_MIN_N:
+                    continue
+                fit = _pearson_centered(order_centred, values_centred)
+            else:
+                pairs = [(t, y) for t, y in zip(positions, col.numbers)
+                         if t is not None and y is not None]
+                n = len(pairs)
+                if n < TREND_MIN_N:
+                    continue
+                fit = _pearson([t for t, _ in pairs], [y for _, y in pairs])
+        except (ArithmeticError, ValueError):
+            continue
+        if fit is None or abs(fit[0]) < TREND_MIN_R or not math.isfinite(fit[1]):
+            continue
+        r, slope = _round_sig(fit[0]), _round_sig(fit[1])
+        direction = "increasing" if fit[1] > 0 else "decreasing"
+        over = "over " + _name(order_name) if order is not None else "over the rows' order"
+        out.append(_finding(
+            "trend", [col.name, order_name],
+            "%s is %s %s (about %s per %s, r = %s)." % (
+                _name(col.name), direction, over, _fmt(slope), unit, _fmt(r)),
+            abs(r) * _confidence(n),
+            {"orderBy": clean_text(order_name), "slope": slope, "r": r, "n": n,
+             "direction": direction, "unit": unit}))
+    return out
+
+
+def _duplicate_findings(columns, n_rows, indices, rows):
+    names = set(col.name for col in columns)
+    if all(len(row) == len(names) or all(k in names for k in row) for row in rows):
+        # every key of every row is a column looked at: a row is its column
+        # values, each as itself where that is an exact key (str, int,
+        # float), else as _cell_key (bool apart from int, lists, dicts, NaN)
+        keyed = []
+        for col in columns:
+            types = set(map(type, col.cells))
+            if types <= {str, int, float, type(None), object} and (
+                    float not in types or not any(v != v for v in col.cells if type(v) is float)):
+                keyed.append(col.cells)
+            else:
+                keyed.append([v if v is _MISSING else _cell_key(v) for v in col.cells])
+        keys = zip(*keyed)
+    else:  # keys beyond INSIGHTS_MAX_COLUMNS, or not str: each row as a whole
+        keys = (frozenset((k, _cell_key(v)) for k, v in row.items()) for row in rows)
+    seen = set()
+    duplicates = []
+    for k, key in enumerate(keys):
+        if key in seen:
+            duplicates.append(indices[k])
+        else:
+            seen.add(key)
+    if not duplicates:
+        return []
+    count = len(duplicates)
+    return [_finding(
+        "duplicates", [],
+        "%d row%s %s exact duplicate%s of an earlier row." % (
+            count, "" if count == 1 else "s", "is an" if count == 1 else "are",
+            "" if count == 1 else "s"),
+        min(1.0, 0.5 + count / float(n_rows)),
+        {"count": count, "rows": duplicates[:INSIGHTS_MAX_LISTED]})]
+
+
 def describe_helpers():
     """Every helper a run finds as a builtin, with its signature and the
     first paragraph of its docstring: what GET /sandbox/{id}/help/functions
@@ -645,7 +1741,7 @@ def describe_helpers():
     import inspect
 
     out = []
-    for obj in (debug, inspect_var, get_debug_info) + _DB_BUILTINS:
+    for obj in (debug, inspect_var, get_debug_info, find_insights) + _DB_BUILTINS:
         doc = " ".join((inspect.getdoc(obj) or "").split("\n\n", 1)[0].split())
         if isinstance(obj, type):
             base = obj.__mro__[1].__name__
@@ -762,7 +1858,8 @@ def _new_tracer(code, emit):
                                    (KeyboardInterrupt, OutputLimitExceeded))
 
 
-def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False):
+def run(code, data_json=None, capture_output=True, program=False, session=None, trace=False,
+        insights=False):
     """Runs code with ``data`` bound to json.loads(data_json); returns the result dict.
 
     session: a dict kept by the caller between runs (a stateful sandbox): the
@@ -783,6 +1880,12 @@ def run(code, data_json=None, capture_output=True, program=False, session=None, 
     trace=True runs the code under sys.settrace (see _Tracer): the result
     gains ``steps`` and ``steps_truncated``.
 
+    insights=True adds ``insights``: find_insights() of the data parsed
+    afresh from data_json (the input, whatever the code did to ``data``;
+    [] without data_json, and for a program, which has no ``data``),
+    computed after the code, even when it failed, and not counted in
+    executionTime.
+
     Top-level await: code that awaits at the top level runs to its end on
     this process's one event loop (see _event_loop), made on first use.
     Tasks it leaves pending stay on that loop and run again only while a
@@ -790,7 +1893,7 @@ def run(code, data_json=None, capture_output=True, program=False, session=None, 
     next await); a process that exits drops them.  Where a loop is already
     running in this thread (Pyodide), use run_async() instead.
     """
-    steps = _run_steps(code, data_json, capture_output, program, session, trace)
+    steps = _run_steps(code, data_json, capture_output, program, session, trace, insights)
     try:
         coroutine = steps.send(None)
     except StopIteration as done:
@@ -803,12 +1906,12 @@ def run(code, data_json=None, capture_output=True, program=False, session=None, 
 
 
 async def run_async(code, data_json=None, capture_output=True, program=False, session=None,
-                    trace=False):
+                    trace=False, insights=False):
     """run() for a caller with a running event loop (Pyodide's webloop): code
     that awaits at the top level is awaited here, on that loop.  Tasks it
     leaves pending stay on the loop and go on running after the run (their
     output then goes wherever sys.stdout points at that moment)."""
-    steps = _run_steps(code, data_json, capture_output, program, session, trace)
+    steps = _run_steps(code, data_json, capture_output, program, session, trace, insights)
     try:
         coroutine = steps.send(None)
     except StopIteration as done:
@@ -866,7 +1969,7 @@ def _run_until_complete(coroutine):
     loop.run_until_complete(coroutine)
 
 
-def _run_steps(code, data_json, capture_output, program, session, trace=False):
+def _run_steps(code, data_json, capture_output, program, session, trace=False, insights=False):
     """run()'s body, as a generator.  When the compiled code awaits at the
     top level it yields the coroutine once; the caller drives it and sends
     None back, or throws in what it raised.  Returns the result dict."""
@@ -911,7 +2014,7 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
     global _debug
     _debug = _DebugState(time.perf_counter())
     tracer = None
-    for helper in (debug, inspect_var, get_debug_info) + _DB_BUILTINS:
+    for helper in (debug, inspect_var, get_debug_info, find_insights) + _DB_BUILTINS:
         setattr(builtins, helper.__name__, helper)
     if status == "ok":
         linecache.cache[USER_FILENAME] = (len(code), None, code.splitlines(True), USER_FILENAME)
@@ -1010,6 +2113,8 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False):
     if trace:
         out_dict["steps"] = tracer.steps[:TRACE_MAX_STEPS] if tracer is not None else []
         out_dict["steps_truncated"] = tracer is not None and tracer.truncated
+    if insights:  # after executionTime was taken: the data's, not the program's
+        out_dict["insights"] = [] if program else _insights_of_json(data_json)
     return out_dict
 
 
@@ -1018,33 +2123,35 @@ def _to_json(result):
 
 
 def run_json(code, data_json=None, capture_output=True, program=False, session=None,
-             trace=False):
+             trace=False, insights=False):
     """run() serialised as JSON text (what the engines carry)."""
-    return _to_json(run(code, data_json, capture_output, program, session, trace))
+    return _to_json(run(code, data_json, capture_output, program, session, trace, insights))
 
 
 async def run_json_async(code, data_json=None, capture_output=True, program=False, session=None,
-                         trace=False):
+                         trace=False, insights=False):
     """run_async() serialised as JSON text (what the browser engine awaits)."""
     try:
-        return _to_json(await run_async(code, data_json, capture_output, program, session, trace))
+        return _to_json(await run_async(code, data_json, capture_output, program, session, trace,
+                                        insights))
     except KeyboardInterrupt:
         # A Stop that landed outside the user's code, while the result was
         # being packed.  The synchronous caller gets it as an exception; here
         # it would escape from the task that runs this coroutine into the
         # event loop's callback instead, so answer as that caller does.
-        return _to_json(
-            {
-                "success": False,
-                "status": "killed",
-                "output": "",
-                "stderr": "",
-                "error": {"type": "KeyboardInterrupt", "message": "execution was stopped",
-                          "traceback": ""},
-                "result": None,
-                "charts": [],
-                "executionTime": 0,
-                "limits": {"outputTruncated": False, "stderrTruncated": False,
-                           "resultTruncated": False, "chartsDropped": 0},
-            }
-        )
+        killed = {
+            "success": False,
+            "status": "killed",
+            "output": "",
+            "stderr": "",
+            "error": {"type": "KeyboardInterrupt", "message": "execution was stopped",
+                      "traceback": ""},
+            "result": None,
+            "charts": [],
+            "executionTime": 0,
+            "limits": {"outputTruncated": False, "stderrTruncated": False,
+                       "resultTruncated": False, "chartsDropped": 0},
+        }
+        if insights:
+            killed["insights"] = []
+        return _to_json(killed)

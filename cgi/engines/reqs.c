@@ -129,7 +129,8 @@ app_err reqs_decode(const char *doc, size_t len, reqs *r, char *msg, size_t msgl
     static const char *const formats[] = {"json", "text", "html", NULL};
     static const char *const engines[] = {"auto", "browser", "native", "judge0", NULL};
     static const char *const bools[] = {"cpuIntensive", "networkAccess", "fileSystemAccess",
-                                        "fallbackAllowed", "concurrent", "debug"};
+                                        "fallbackAllowed", "concurrent", "debug",
+                                        "insights"};
     reqs_init(r);
     js_span root;
     app_err err = js_validate(doc, len, &root, msg, msglen);
@@ -142,7 +143,8 @@ app_err reqs_decode(const char *doc, size_t len, reqs *r, char *msg, size_t msgl
         return APP_EFIELD;
     }
     bool *bool_fields[] = {&r->cpu_intensive, &r->network_access, &r->file_system_access,
-                           &r->fallback_allowed, &r->concurrent, &r->debug};
+                           &r->fallback_allowed, &r->concurrent, &r->debug,
+                           &r->insights};
     js_iter it;
     js_iter_init(&it, doc, root);
     js_span k, v;

@@ -37,7 +37,7 @@ typedef struct reqs {
     bool cpu_intensive, network_access, file_system_access, concurrent;
     bool debug;            /* step tracing: the result gains steps (native engine only) */
     bool insights;         /* the result gains insights: findings about the data (every engine;
-                            * not decoded yet: set by the service's own callers) */
+                            * requirements.insights, and always for batch-analyze) */
     bool fallback_allowed; /* default true */
     reqs_level security_level;
     reqs_format output_format;

@@ -172,8 +172,25 @@ static APP_MUST_CHECK app_err create(const conf *c, const http_req *req, http_re
     return err;
 }
 
-/* POST /sandbox/{id}/execute, and /debug (trace: the same run under the
- * harness's step tracer, so the answer gains steps). */
+/* Reads the optional boolean "insights" (findings about the data in the
+ * answer) into *on. */
+static APP_MUST_CHECK app_err insights_field(const body *b, bool *on, char *msg, size_t msglen)
+{
+    const char *text;
+    size_t len;
+    js_type type;
+    app_err err = body_json(b, "insights", 16, &text, &len, &type, msg, msglen);
+    if (err == APP_ENOTFOUND)
+        return APP_OK;
+    if (err == APP_OK && type != JS_BOOL) {
+        snprintf(msg, msglen, "field 'insights' must be true or false");
+        err = APP_EFIELD;
+    }
+    if (err == APP_OK)
+        *on = len == 4 && memcmp(text, "true", 4) == 0;
+    return err;
+}
+
 /* Runs b's code (and data, when sent) in sandbox id, answering into resp
  * (the caller checked b's members). */
 static APP_MUST_CHECK app_err run_code(exe_ctx *x, hist *db, const char *id, bool trace,
@@ -187,6 +204,8 @@ static APP_MUST_CHECK app_err run_code(exe_ctx *x, hist *db, const char *id, boo
     exe_request er = {.r = &r, .cancel_fd = req->cancel_fd, .sandbox = id, .data = "",
                       .client = xp_client_key(req->remote_addr)};
     app_err err = body_string(b, "code", XP_MAX_CODE, &code, &er.code_len, msg, msglen);
+    if (err == APP_OK)
+        err = insights_field(b, &r.insights, msg, msglen);
     if (err == APP_OK && code == NULL) {
         snprintf(msg, msglen, "field 'code' is required");
         err = APP_EFIELD;
@@ -226,11 +245,11 @@ static APP_MUST_CHECK app_err execute(exe_ctx *x, hist *db, const char *id, bool
                                       const http_req *req, http_resp *resp, char *msg,
                                       size_t msglen)
 {
-    static const char *const known[] = {"code", "data"};
+    static const char *const known[] = {"code", "data", "insights"};
     body *b = NULL;
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
     if (err == APP_OK)
-        err = body_only(b, known, 2, msg, msglen);
+        err = body_only(b, known, 3, msg, msglen);
     if (err == APP_OK)
         err = run_code(x, db, id, trace, b, req, resp, msg, msglen);
     body_free(b);
@@ -264,14 +283,14 @@ static APP_MUST_CHECK app_err quick_execute(const conf *c, exe_ctx *x, hist *db,
                                             const http_req *req, http_resp *resp, char *msg,
                                             size_t msglen)
 {
-    static const char *const known[] = {"code", "data", "config"};
+    static const char *const known[] = {"code", "data", "config", "insights"};
     body *b = NULL;
     char id[XP_SANDBOX_ID_LEN + 1];
     sbuf made;
     sbuf_init(&made, SBXAPI_ANSWER_MAX);
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
     if (err == APP_OK)
-        err = body_only(b, known, 3, msg, msglen);
+        err = body_only(b, known, 4, msg, msglen);
     if (err == APP_OK && !body_has(b, "code")) {
         snprintf(msg, msglen, "field 'code' is required");
         err = APP_EFIELD;

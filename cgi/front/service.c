@@ -382,6 +382,7 @@ static APP_MUST_CHECK app_err ep_agent_analyze(svc *s, const http_req *req, http
     ins_request r = {0};
     reqs q;
     reqs_init(&q);
+    q.insights = true; /* a batch analysis always carries its findings */
     app_err err = body_decode(req->content_type, req->body, req->body_len, &b, msg, msglen);
     if (err == APP_OK)
         err = ins_decode_batch(b, s->analysis, &r, msg, msglen);

@@ -280,8 +280,9 @@ static void decodes_requirements(void **state)
                      "\"networkAccess\":false,\"fileSystemAccess\":true,\"securityLevel\":\"high\","
                      "\"packages\":[\"numpy\",\"scikit-learn\"],\"dataSize\":0,"
                      "\"outputFormat\":\"html\",\"preferredEngine\":\"judge0\","
-                     "\"fallbackAllowed\":false,\"concurrent\":true}";
+                     "\"fallbackAllowed\":false,\"concurrent\":true,\"insights\":true}";
     assert_int_equal(reqs_decode(ok, strlen(ok), &r, msg, sizeof msg), APP_OK);
+    assert_true(r.insights && !r.debug);
     assert_true(r.max_time_s == 2.5 && r.max_memory_mb == 128 && r.cpu_intensive);
     assert_int_equal(r.security_level, LEVEL_HIGH);
     assert_int_equal(r.output_format, FORMAT_HTML);
@@ -290,7 +291,7 @@ static void decodes_requirements(void **state)
     assert_int_equal(r.npackages, 2);
     assert_string_equal(r.packages[1], "scikit-learn");
     assert_int_equal(reqs_decode("null", 4, &r, msg, sizeof msg), APP_OK);
-    assert_true(r.fallback_allowed);
+    assert_true(r.fallback_allowed && !r.insights);
     struct {
         const char *json, *text;
     } bad[] = {
@@ -303,6 +304,7 @@ static void decodes_requirements(void **state)
         {"{\"packages\":[\"ok\",\"rm -rf\"]}", "packages[1]"},
         {"{\"packages\":\"numpy\"}", "must be an array"},
         {"{\"cpuIntensive\":1}", "must be a boolean"},
+        {"{\"insights\":\"yes\"}", "must be a boolean"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         msg[0] = '\0';
