@@ -38,7 +38,12 @@ import sys
 import time
 import traceback
 
-USER_FILENAME = "<sandbox>"
+# The file name the user's code is compiled as, so tracebacks name it:
+# "<sandbox>", or for a program (the Judge0 API's submissions) "script.py",
+# the name Judge0 gives Python sources.  _run_steps sets USER_FILENAME.
+SANDBOX_FILENAME = "<sandbox>"
+PROGRAM_FILENAME = "script.py"
+USER_FILENAME = SANDBOX_FILENAME
 
 # compile() flags for the user's code: top-level await, async for and async
 # with are accepted (the module's code object is then a coroutine function's:
@@ -2011,8 +2016,9 @@ def _run_steps(code, data_json, capture_output, program, session, trace=False, i
         namespace.pop("__result__", None)
     if not program and (session is None or data_json is not None):
         namespace["data"] = data
-    global _debug
+    global _debug, USER_FILENAME
     _debug = _DebugState(time.perf_counter())
+    USER_FILENAME = PROGRAM_FILENAME if program else SANDBOX_FILENAME
     tracer = None
     for helper in (debug, inspect_var, get_debug_info, find_insights) + _DB_BUILTINS:
         setattr(builtins, helper.__name__, helper)

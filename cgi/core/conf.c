@@ -123,6 +123,40 @@ static bool frame_ancestors_valid(const char *v, char *msg, size_t msglen)
     return true;
 }
 
+/* PYSANDBOX_JUDGE0_CORS_ORIGINS: "*", "none", or space-separated origins. */
+static bool cors_origins_valid(const char *v, char *msg, size_t msglen)
+{
+    if (strcmp(v, "*") == 0 || strcmp(v, "none") == 0)
+        return true;
+    size_t count = 0;
+    const char *p = v;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - start);
+        if (!origin_valid(start, n)) {
+            snprintf(msg, msglen,
+                     "PYSANDBOX_JUDGE0_CORS_ORIGINS: '%.*s' is not an origin like "
+                     "https://ide.example.com (or use '*' or 'none' alone)",
+                     (int)(n > 200 ? 200 : n), start);
+            return false;
+        }
+        count++;
+    }
+    if (count == 0 || count > CONF_MAX_ORIGINS) {
+        snprintf(msg, msglen,
+                 "PYSANDBOX_JUDGE0_CORS_ORIGINS must be '*', 'none' or 1 to %d origins",
+                 CONF_MAX_ORIGINS);
+        return false;
+    }
+    return true;
+}
+
 /* A URL we hand to the browser: a same-origin path or an http(s) URL, ending
  * in '/', with no characters that could break out of an attribute or header. */
 static bool base_url_valid(const char *v)
@@ -184,7 +218,8 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
         "PYSANDBOX_STATS_WINDOW",      "JUDGE0_API_URL",
         "JUDGE0_API_KEY",              "JUDGE0_LANGUAGE_ID",
         "JUDGE0_MAX_WALL_TIME",        "JUDGE0_MAX_MEMORY_MB",
-        "JUDGE0_PACKAGES",
+        "JUDGE0_PACKAGES",             "PYSANDBOX_JUDGE0_CORS_ORIGINS",
+        "PYSANDBOX_JUDGE0_AUTH_TOKEN",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *v = lookup(names[i], ctx);
@@ -347,6 +382,25 @@ app_err conf_load(conf *c, const char *root, conf_lookup lookup, void *ctx, char
     const char *jp = lookup("JUDGE0_PACKAGES", ctx);
     if ((err = dup_setting(&c->judge0_packages, jp ? jp : "")) != APP_OK)
         return err;
+    const char *jc = lookup("PYSANDBOX_JUDGE0_CORS_ORIGINS", ctx);
+    if (jc == NULL)
+        jc = "*";
+    if (!cors_origins_valid(jc, msg, msglen))
+        return APP_ECONFIG;
+    if ((err = dup_setting(&c->judge0_cors_origins, strcmp(jc, "none") == 0 ? "" : jc)) != APP_OK)
+        return err;
+    const char *jt = lookup("PYSANDBOX_JUDGE0_AUTH_TOKEN", ctx);
+    if (jt != NULL && jt[strspn(jt, " \t")] != '\0') {
+        for (const char *q = jt; *q != '\0'; q++) {
+            if ((unsigned char)*q < 0x20 && *q != '\t') {
+                snprintf(msg, msglen, "PYSANDBOX_JUDGE0_AUTH_TOKEN holds a control character: "
+                                      "tokens are printable text separated by spaces");
+                return APP_ECONFIG;
+            }
+        }
+        if ((err = dup_setting(&c->judge0_auth_tokens, jt)) != APP_OK)
+            return err;
+    }
     return APP_OK;
 }
 
@@ -368,6 +422,8 @@ void conf_free(conf *c)
     free(c->judge0_key);
     free(c->judge0_packages);
     free(c->agent_db);
+    free(c->judge0_cors_origins);
+    free(c->judge0_auth_tokens);
     memset(c, 0, sizeof *c);
 }
 

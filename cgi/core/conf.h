@@ -24,7 +24,7 @@
 /* Default and largest PYSANDBOX_EXECUTION_RETENTION (seconds). */
 #define CONF_DEFAULT_EXECUTION_RETENTION_S 3600
 #define CONF_MAX_EXECUTION_RETENTION_S (30 * 86400)
-/* Most origins PYSANDBOX_FRAME_ANCESTORS may list. */
+/* Most origins PYSANDBOX_FRAME_ANCESTORS (or PYSANDBOX_JUDGE0_CORS_ORIGINS) may list. */
 #define CONF_MAX_ORIGINS 16
 
 typedef struct conf {
@@ -76,6 +76,13 @@ typedef struct conf {
     unsigned judge0_max_wall_ms; /* JUDGE0_MAX_WALL_TIME (seconds) * 1000 */
     unsigned judge0_max_memory_mb; /* JUDGE0_MAX_MEMORY_MB */
     char *judge0_packages;      /* JUDGE0_PACKAGES: space-separated importable packages, or "" */
+    /* The Judge0-compatible API (/judge0/). */
+    char *judge0_cors_origins;  /* PYSANDBOX_JUDGE0_CORS_ORIGINS: "*" (default, as Judge0 CE),
+                                   "" (no CORS headers: set to 'none'), or space-separated
+                                   origins; From malloc() */
+    char *judge0_auth_tokens;   /* PYSANDBOX_JUDGE0_AUTH_TOKEN: whitespace-separated tokens one of
+                                   which X-Auth-Token must carry, or NULL (no authentication, the
+                                   default, as Judge0 CE); From malloc() */
 } conf;
 
 /* Returns the value of an environment variable or NULL; ctx is passed through. */

@@ -135,6 +135,10 @@ static void serve_one(svc *s, FCGX_Request *r)
         .origin = param(r, "HTTP_ORIGIN"),
         .mcp_session = param(r, "HTTP_MCP_SESSION_ID"),
         .mcp_protocol = param(r, "HTTP_MCP_PROTOCOL_VERSION"),
+        .auth_token = param(r, "HTTP_X_AUTH_TOKEN"),
+        .tokens = param(r, "HTTP_TOKENS"),
+        .cors_method = param(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        .cors_headers = param(r, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         .stream = &stream,
     };
     int head_only = strcmp(req.method, "HEAD") == 0;

@@ -56,6 +56,10 @@ typedef struct http_req {
     const char *origin;        /* Origin header value, "" or NULL if none */
     const char *mcp_session;   /* Mcp-Session-Id header value (mcp.h), "" or NULL if none */
     const char *mcp_protocol;  /* MCP-Protocol-Version header value, "" or NULL if none */
+    const char *auth_token;    /* X-Auth-Token header value (Judge0 API), "" or NULL if none */
+    const char *tokens;        /* `tokens` header value (Judge0 batch GET), "" or NULL if none */
+    const char *cors_method;   /* Access-Control-Request-Method (a preflight), "" or NULL if none */
+    const char *cors_headers;  /* Access-Control-Request-Headers, "" or NULL if none */
     const http_stream *stream; /* how to send a response in pieces, or NULL */
 } http_req;
 

@@ -149,6 +149,48 @@ app_err hist_j0_queue_size(hist *h, long *n, char *msg, size_t msglen)
     return err;
 }
 
+app_err hist_j0_count_by(hist *h, hist_j0_group by, hist_j0_count_fn *fn, void *ctx, char *msg,
+                         size_t msglen)
+{
+    static const char *const sql[] = {
+        [HIST_J0_BY_LANGUAGE] = "SELECT language_id, count(*) AS n FROM judge0_submissions "
+                                "WHERE created_at >= ? GROUP BY 1 ORDER BY n DESC, 1",
+        [HIST_J0_BY_STATUS] = "SELECT status_id, count(*) AS n FROM judge0_submissions "
+                              "WHERE created_at >= ? GROUP BY 1 ORDER BY n DESC, 1",
+        [HIST_J0_BY_DAY] = "SELECT CAST(created_at / 86400 AS INTEGER), count(*) AS n "
+                           "FROM judge0_submissions WHERE created_at >= ? GROUP BY 1 "
+                           "ORDER BY n DESC, 1",
+    };
+    sqlite3_stmt *st = NULL;
+    app_err err = hist_prepare(h, sql[by], "", &st, msg, msglen);
+    if (err != APP_OK)
+        return err;
+    sqlite3_bind_double(st, 1, hist_now_s() - HIST_SUBMISSION_TTL_S);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1));
+    if (rc != SQLITE_DONE)
+        err = hist_db_fail(h, msg, msglen, "count");
+    sqlite3_finalize(st);
+    return err;
+}
+
+app_err hist_j0_store_bytes(hist *h, long long *bytes, char *msg, size_t msglen)
+{
+    sqlite3_stmt *st = NULL;
+    app_err err = hist_prepare(
+        h, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", "", &st,
+        msg, msglen);
+    if (err != APP_OK)
+        return err;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *bytes = (long long)sqlite3_column_int64(st, 0);
+    else
+        err = hist_db_fail(h, msg, msglen, "size");
+    sqlite3_finalize(st);
+    return err;
+}
+
 void hist_j0_purge(hist *h, double lost_after_s)
 {
     double now = hist_now_s();

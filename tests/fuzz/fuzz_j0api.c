@@ -1,10 +1,13 @@
 /* fuzz_j0api.c - libFuzzer target for the Judge0-compatible API's decoders.
  *
  * The first byte picks what the rest is fed to: a submission body (plain or
- * base64, as a client sends it), a `fields=` list, base64 text, or an
- * engine result mapped to Judge0's fields.  Properties: no crash or
+ * base64, as a client sends it), a `fields=` list, base64 text, an engine
+ * result mapped to Judge0's fields, or the headers of a cross-origin or
+ * authenticated request (Origin, Access-Control-Request-Headers,
+ * X-Auth-Token, query, separated by newlines).  Properties: no crash or
  * overread; a decoded submission re-encodes to valid JSON; validation
- * messages are bounded. */
+ * messages are bounded; no answer header holds CR or LF; only a configured
+ * token authenticates. */
 #include <stdint.h>
 
 #include <stdlib.h>
@@ -12,6 +15,8 @@
 
 #include "b64.h"
 #include "hist.h"
+#include "http.h"
+#include "j0_http.h"
 #include "j0_request.h"
 #include "j0_result.h"
 #include "j0_tables.h"
@@ -37,6 +42,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     j0tab_limits l;
     j0tab_limits_get(&c, &l);
     char msg[APP_ERRMSG_LEN];
+    if (sel % 8 == 7) { /* request headers */
+        char *part[4] = {text, "", "", ""};
+        for (int i = 1; i < 4; i++) {
+            char *nl = strchr(part[i - 1], '\n');
+            if (nl == NULL)
+                break;
+            *nl = '\0';
+            part[i] = nl + 1;
+        }
+        c.judge0_cors_origins = (sel & 8) ? "*" : "https://a.example http://127.0.0.1:9";
+        c.judge0_auth_tokens = "tok-one  tok2";
+        http_req req = {.method = "OPTIONS", .path = "/judge0/languages", .query = part[3],
+                        .origin = part[0], .cors_method = "GET", .cors_headers = part[1],
+                        .auth_token = part[2]};
+        http_resp resp;
+        http_resp_init(&resp);
+        j0http_preflight(&c, &req, &resp);
+        j0http_cors(&c, &req, &resp);
+        if (resp.headers.len > 0 && (memchr(resp.headers.data, '\0', resp.headers.len) != NULL))
+            abort();
+        for (size_t i = 0; i + 1 < resp.headers.len; i++) /* lines end in CRLF, nowhere else */
+            if ((resp.headers.data[i] == '\r') != (resp.headers.data[i + 1] == '\n'))
+                abort();
+        bool ok = j0http_authenticated(&c, &req);
+        bool listed = strcmp(part[2], "tok-one") == 0 || strcmp(part[2], "tok2") == 0;
+        if (part[2][0] != '\0' && ok != listed)
+            abort();
+        http_resp_free(&resp);
+        free(text);
+        return 0;
+    }
     switch (sel % 4) {
     case 0: { /* a submission body */
         js_span root;

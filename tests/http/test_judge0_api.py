@@ -154,10 +154,11 @@ class InfoTests(unittest.TestCase):
         status, _, body = call("GET", "/judge0/nope")
         self.assertEqual(status, 404)
         self.assertIn("error", body)
-        status, hdrs, _ = call("PUT", "/judge0/submissions", {})
-        self.assertEqual(status, 405)
-        self.assertIn("POST", hdrs["allow"])
-        self.assertEqual(call("POST", "/judge0/statuses", {})[0], 405)
+        # A method a route lacks is an unknown route to Judge0's router: 404.
+        status, _, body = call("PUT", "/judge0/submissions", {})
+        self.assertEqual((status, "error" in body), (404, True))
+        self.assertEqual(call("POST", "/judge0/statuses", {})[0], 404)
+        self.assertEqual(call("OPTIONS", "/judge0/languages")[0], 404)  # not a preflight
         # Listing and deleting need Judge0's authorization token, which we do not issue.
         self.assertEqual(call("GET", "/judge0/submissions")[:3:2], (403, b""))
         self.assertEqual(call("DELETE", f"/judge0/submissions/{uuid.uuid4()}")[0], 403)
@@ -256,6 +257,8 @@ class SubmissionTests(unittest.TestCase):
                         sub["stderr"])
         self.assertIn("line 2, in f", sub["stderr"])
         self.assertTrue(sub["stderr"].rstrip().endswith("ZeroDivisionError: division by zero"))
+        # Judge0 runs Python sources as script.py, and tracebacks say so.
+        self.assertIn('File "script.py", line 4, in <module>', sub["stderr"])
         self.assertIsNone(sub["stdout"])
 
     def test_time_limits(self):
@@ -451,6 +454,177 @@ class BatchTests(unittest.TestCase):
                          (400, "number of submissions in a batch should be less than or equal to 20"))
         status, _, err = call("GET", "/judge0/submissions/batch")
         self.assertEqual((status, err["error"]), (400, "there should be at least one submission in a batch"))
+
+
+def native_count():
+    _, _, stats = call("GET", "/api/insights/python-execution?window=24h")
+    return stats["engines"]["native"]["count"]
+
+
+class DropInTests(unittest.TestCase):
+    """What Judge0's own clients (judge0/ide, judge0-python) need beyond the
+    basics: Judge0's default limits, its remaining routes, the batch tokens
+    header, number_of_runs, CORS as Judge0 CE sends it."""
+
+    def test_judge0s_own_defaults_pass_and_say_what_was_applied(self):
+        status, _, sub = create({"source_code": "print(1)", "language_id": 71,
+                                 "stack_limit": 64000, "max_processes_and_or_threads": 60,
+                                 "max_file_size": 1024, "cpu_time_limit": 5, "cpu_extra_time": 1,
+                                 "wall_time_limit": 10, "memory_limit": 128000,
+                                 "number_of_runs": 1}, "wait=true&fields=*")
+        self.assertEqual((status, sub["status"]["id"]), (201, 3), sub)
+        _, _, cfg = call("GET", "/judge0/config_info")
+        # The jail's own stack and process limits apply (they are stricter).
+        self.assertEqual(sub["stack_limit"], cfg["stack_limit"])
+        self.assertLess(cfg["stack_limit"], 64000)
+        self.assertEqual(sub["max_processes_and_or_threads"], cfg["max_processes_and_or_threads"])
+        self.assertEqual((cfg["max_stack_limit"], cfg["max_max_processes_and_or_threads"],
+                          cfg["max_max_file_size"]), (128000, 120, 4096))
+        status, _, err = create({"source_code": "1", "language_id": 71, "stack_limit": 128001,
+                                 "max_processes_and_or_threads": 121})
+        self.assertEqual((status, err), (422, {
+            "stack_limit": ["must be less than or equal to 128000"],
+            "max_processes_and_or_threads": ["must be less than or equal to 120"]}))
+
+    def test_compiler_options_refusal_matches_config_info(self):
+        _, _, cfg = call("GET", "/judge0/config_info")
+        self.assertIs(cfg["enable_compiler_options"], False)
+        status, _, err = create({"source_code": "print(1)", "language_id": 71,
+                                 "compiler_options": "-O2"})
+        self.assertEqual((status, err),
+                         (422, {"compiler_options": ["setting compiler options is not allowed"]}))
+        # The IDE always sends empty ones: blank is not a request.
+        status, _, sub = create({"source_code": "print(1)", "language_id": 71,
+                                 "compiler_options": "", "command_line_arguments": ""})
+        self.assertEqual((status, sub["status"]["id"]), (201, 3))
+
+    def test_statistics_workers_isolate_license(self):
+        token = create({"source_code": "print(1)", "language_id": 92}, "wait=false")[2]["token"]
+        wait_done(token)
+        status, _, st = call("GET", "/judge0/statistics")
+        self.assertEqual(status, 200)
+        self.assertEqual(set(st), {"created_at", "cached_until", "submissions", "languages",
+                                   "statuses", "database"})
+        datetime.datetime.strptime(st["created_at"], ISO)
+        self.assertGreaterEqual(st["submissions"]["today"], 1)
+        self.assertGreaterEqual(st["submissions"]["total"], st["submissions"]["today"])
+        days = list(st["submissions"]["last_30_days"])
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        self.assertEqual(days, [(today - datetime.timedelta(days=i)).isoformat()
+                                for i in range(1, 31)])
+        langs = {x["language"]["id"]: x for x in st["languages"]}
+        self.assertIn(92, langs)
+        self.assertEqual(langs[92]["language"]["name"], "Python (3.11.2)")
+        accepted = [x for x in st["statuses"] if x["status"]["id"] == 3]
+        self.assertEqual(accepted[0]["status"]["name"], "Accepted")
+        self.assertGreater(st["database"]["size_in_bytes"], 0)
+        self.assertRegex(st["database"]["size_pretty"], r"^\d+ (bytes|kB|MB|GB)$")
+        status, _, workers = call("GET", "/judge0/workers")
+        self.assertEqual(status, 200)
+        self.assertEqual(set(workers[0]), {"queue", "total", "available", "idle", "working",
+                                           "paused", "failed"})
+        self.assertEqual(workers[0]["idle"] + workers[0]["working"], workers[0]["total"])
+        for path in ("/judge0/isolate", "/judge0/license"):
+            status, hdrs, text = call("GET", path)
+            self.assertEqual(status, 200, path)
+            self.assertTrue(hdrs["content-type"].startswith("text/plain"))
+            self.assertTrue(text.strip())
+
+    def test_batch_get_takes_the_tokens_header(self):
+        tokens = [create({"source_code": f"print({i})", "language_id": 71}, "wait=false")[2]["token"]
+                  for i in range(2)]
+        for t in tokens:
+            wait_done(t)
+        status, _, out = svc.request("GET", "/judge0/submissions/batch?fields=token,stdout", None,
+                                     {"tokens": ",".join(tokens)})
+        self.assertEqual(status, 200, out)
+        subs = json.loads(out)["submissions"]
+        self.assertEqual([(x["token"], x["stdout"]) for x in subs],
+                         [(tokens[0], "0\n"), (tokens[1], "1\n")])
+
+    def test_number_of_runs_runs_that_many_times(self):
+        before = native_count()
+        sub = run("print('again')", number_of_runs=3)
+        self.assertEqual((sub["status"]["id"], sub["stdout"], sub["number_of_runs"]),
+                         (3, "again\n", 3))
+        self.assertEqual(native_count() - before, 3)
+        # Judge0 stops at the first run that is not Accepted.
+        before = native_count()
+        sub = run("raise SystemExit(2)", number_of_runs=4)
+        self.assertEqual((sub["status"]["id"], sub["exit_code"]), (11, 2))
+        self.assertEqual(native_count() - before, 1)
+
+    def test_cors_as_judge0_ce_sends_it(self):
+        origin = {"Origin": "https://ide.example"}
+        status, hdrs, _ = svc.request("GET", "/judge0/languages", None, origin)
+        self.assertEqual((status, hdrs.get("access-control-allow-origin")), (200, "*"))
+        status, hdrs, body = svc.request("OPTIONS", "/judge0/submissions?base64_encoded=true",
+                                         None, dict(origin, **{
+                                             "Access-Control-Request-Method": "POST",
+                                             "Access-Control-Request-Headers": "content-type"}))
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(hdrs["access-control-allow-origin"], "*")
+        self.assertIn("POST", hdrs["access-control-allow-methods"])
+        self.assertEqual(hdrs["access-control-allow-headers"], "content-type")
+        # Errors carry the headers too, so a browser can read them.
+        status, hdrs, _ = svc.request("GET", f"/judge0/submissions/{uuid.uuid4()}", None, origin)
+        self.assertEqual((status, hdrs.get("access-control-allow-origin")), (404, "*"))
+        # Without an Origin nothing is added.
+        _, hdrs, _ = svc.request("GET", "/judge0/languages", None, {})
+        self.assertNotIn("access-control-allow-origin", hdrs)
+
+
+class GuardedApiTests(unittest.TestCase):
+    """PYSANDBOX_JUDGE0_AUTH_TOKEN and PYSANDBOX_JUDGE0_CORS_ORIGINS set."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service(env={"PYSANDBOX_JUDGE0_AUTH_TOKEN": "s3cret-one  second-token",
+                               "PYSANDBOX_JUDGE0_CORS_ORIGINS": "https://ide.example"}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop()
+
+    def test_requests_without_the_token_get_401(self):
+        for method, path in (("GET", "/judge0/languages"), ("POST", "/judge0/authenticate"),
+                             ("GET", "/judge0/submissions/batch?tokens=x")):
+            status, _, body = self.svc.request(method, path, None, {})
+            self.assertEqual((status, body), (401, b""), path)
+        status, _, _ = self.svc.request("GET", "/judge0/languages", None,
+                                        {"X-Auth-Token": "s3cret-on"})
+        self.assertEqual(status, 401)
+        for token in ("s3cret-one", "second-token"):
+            status, _, _ = self.svc.request("POST", "/judge0/authenticate", None,
+                                            {"X-Auth-Token": token})
+            self.assertEqual(status, 200, token)
+        # Judge0 also takes it as a query parameter of the same name.
+        status, _, _ = self.svc.request("GET", "/judge0/languages?X-Auth-Token=second-token")
+        self.assertEqual(status, 200)
+        status, _, body = self.svc.request(
+            "POST", "/judge0/submissions?wait=true",
+            json.dumps({"source_code": "print(6*7)", "language_id": 71}),
+            {"Content-Type": "application/json", "X-Auth-Token": "s3cret-one"}, timeout=120)
+        self.assertEqual((status, json.loads(body)["stdout"]), (201, "42\n"))
+
+    def test_only_listed_origins_get_cors_headers(self):
+        ask = {"Access-Control-Request-Method": "GET",
+               "Access-Control-Request-Headers": "x-auth-token"}
+        status, hdrs, _ = self.svc.request("OPTIONS", "/judge0/languages", None,
+                                           dict(ask, Origin="https://ide.example"))
+        self.assertEqual(status, 200)  # preflights come before authentication
+        self.assertEqual(hdrs["access-control-allow-origin"], "https://ide.example")
+        self.assertEqual(hdrs["access-control-allow-headers"], "x-auth-token")
+        self.assertIn("Origin", hdrs.get("vary", ""))
+        status, hdrs, _ = self.svc.request("OPTIONS", "/judge0/languages", None,
+                                           dict(ask, Origin="https://evil.example"))
+        self.assertEqual(status, 404)
+        self.assertNotIn("access-control-allow-origin", hdrs)
+        # A 401 still tells an allowed page why.
+        status, hdrs, _ = self.svc.request("GET", "/judge0/languages", None,
+                                           {"Origin": "https://ide.example"})
+        self.assertEqual((status, hdrs.get("access-control-allow-origin")),
+                         (401, "https://ide.example"))
 
 
 class EngineDownTests(unittest.TestCase):

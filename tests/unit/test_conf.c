@@ -34,6 +34,8 @@ static void defaults(void **state)
     assert_int_equal(c.max_body, CONF_DEFAULT_MAX_BODY);
     assert_int_equal(c.pyodide_load_timeout_s, 60);
     assert_int_equal(c.execution_retention_s, CONF_DEFAULT_EXECUTION_RETENTION_S);
+    assert_string_equal(c.judge0_cors_origins, "*"); /* as Judge0 CE */
+    assert_null(c.judge0_auth_tokens);                /* authentication off, as Judge0 CE */
     conf_free(&c);
     conf_free(NULL);
 }
@@ -51,6 +53,10 @@ static void reads_overrides(void **state)
                          "/other/templates",
                          "PYSANDBOX_EXECUTION_RETENTION",
                          "5",
+                         "PYSANDBOX_JUDGE0_CORS_ORIGINS",
+                         "none",
+                         "PYSANDBOX_JUDGE0_AUTH_TOKEN",
+                         " a1 b2 ",
                          NULL};
     conf c;
     char msg[APP_ERRMSG_LEN];
@@ -63,6 +69,8 @@ static void reads_overrides(void **state)
     assert_false(conf_origin_allowed(&c, "https://insights.example.co"));
     assert_false(conf_origin_allowed(&c, "https://evil.example"));
     assert_false(conf_origin_allowed(&c, "'self'"));
+    assert_string_equal(c.judge0_cors_origins, "");
+    assert_string_equal(c.judge0_auth_tokens, " a1 b2 ");
     conf_free(&c);
 }
 
@@ -88,6 +96,10 @@ static void refuses_invalid_values(void **state)
         {"PYSANDBOX_PYODIDE_LOAD_TIMEOUT", "0", "PYODIDE_LOAD_TIMEOUT"},
         {"PYSANDBOX_EXECUTION_RETENTION", "0", "EXECUTION_RETENTION"},
         {"PYSANDBOX_EXECUTION_RETENTION", "1h", "EXECUTION_RETENTION"},
+        {"PYSANDBOX_JUDGE0_CORS_ORIGINS", "", "JUDGE0_CORS_ORIGINS"},
+        {"PYSANDBOX_JUDGE0_CORS_ORIGINS", "* https://a.example", "JUDGE0_CORS_ORIGINS"},
+        {"PYSANDBOX_JUDGE0_CORS_ORIGINS", "https://a.example\r\nX: y", "JUDGE0_CORS_ORIGINS"},
+        {"PYSANDBOX_JUDGE0_AUTH_TOKEN", "a\nb", "JUDGE0_AUTH_TOKEN"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *env[] = {bad[i].name, bad[i].value, NULL};

@@ -152,20 +152,20 @@ static void requests_validate_like_judge0(void **state)
          "{\"language_id\":[\"language with id abc doesn't exist\"]}"},
         {"{\"source_code\":\"x\",\"language_id\":71,\"cpu_time_limit\":31,\"cpu_extra_time\":-1,"
          "\"wall_time_limit\":0.5,\"memory_limit\":2047.5,\"number_of_runs\":0,"
-         "\"stack_limit\":\"lots\",\"max_processes_and_or_threads\":11,\"max_file_size\":true}",
+         "\"stack_limit\":\"lots\",\"max_processes_and_or_threads\":121,\"max_file_size\":true}",
          "{\"number_of_runs\":[\"must be greater than 0\"],\"cpu_time_limit\":[\"must be less "
          "than or equal to 30.0\"],\"cpu_extra_time\":[\"must be greater than or equal to 0\"],"
          "\"wall_time_limit\":[\"must be greater than or equal to 1\"],\"memory_limit\":[\"must "
          "be greater than or equal to 2048\"],\"stack_limit\":[\"is not a number\"],"
-         "\"max_processes_and_or_threads\":[\"must be less than or equal to 10\"],"
+         "\"max_processes_and_or_threads\":[\"must be less than or equal to 120\"],"
          "\"max_file_size\":[\"is not a number\"]}"},
         {"{\"source_code\":\"x\",\"language_id\":71,\"memory_limit\":524289}",
          "{\"memory_limit\":[\"must be less than or equal to 524288\"]}"},
         {"{\"source_code\":\"x\",\"language_id\":71,\"enable_network\":true,"
          "\"callback_url\":\"http://x/\",\"command_line_arguments\":\"a b\","
          "\"compiler_options\":\"-O2\",\"additional_files\":\"UEsD\"}",
-         "{\"compiler_options\":[\"setting compiler options is only allowed for compiled "
-         "languages\"],\"command_line_arguments\":[\"setting command line arguments is not "
+         "{\"compiler_options\":[\"setting compiler options is not allowed\"],"
+         "\"command_line_arguments\":[\"setting command line arguments is not "
          "allowed\"],\"callback_url\":[\"setting callback is not allowed\"],"
          "\"additional_files\":[\"setting additional files is not allowed\"],"
          "\"enable_network\":[\"enabling network is not allowed\"]}"},

@@ -59,8 +59,9 @@ void j0http_ok_json(http_resp *resp, int status)
     json_headers(resp);
 }
 
-static APP_MUST_CHECK app_err query_cb(void *ctx, const char *name, size_t name_len, const char *value,
-                        size_t value_len, char *msg, size_t msglen)
+static APP_MUST_CHECK app_err query_cb(void *ctx, const char *name, size_t name_len,
+                                       const char *value, size_t value_len, char *msg,
+                                       size_t msglen)
 {
     j0http_query *q = ctx;
     (void)name_len;
@@ -143,8 +144,142 @@ void j0http_text(http_resp *resp, const char *text)
     app_ignore(http_resp_header(resp, "Cache-Control", "no-store"));
 }
 
-void j0http_method_not_allowed(http_resp *resp, const char *allow)
+/* --- cross-origin requests ------------------------------------------------------------- */
+
+bool j0http_is_preflight(const http_req *req)
 {
-    j0http_error(resp, 405, "method not allowed");
-    app_ignore(http_resp_header(resp, "Allow", allow)); /* a fixed list: the 405 stands */
+    return strcmp(req->method, "OPTIONS") == 0 && req->cors_method != NULL &&
+           req->cors_method[0] != '\0';
+}
+
+/* The Access-Control-Allow-Origin value for req's Origin: "*", the origin
+ * itself (a listed one), or NULL when it may not read our answers. */
+static const char *allowed_origin(const conf *c, const http_req *req)
+{
+    const char *origin = req->origin;
+    const char *list = c->judge0_cors_origins ? c->judge0_cors_origins : "";
+    if (origin == NULL || origin[0] == '\0' || list[0] == '\0')
+        return NULL;
+    if (strcmp(list, "*") == 0)
+        return "*";
+    size_t olen = strlen(origin);
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ')
+            p++;
+        if ((size_t)(p - start) == olen && olen > 0 && strncmp(start, origin, olen) == 0)
+            return origin;
+    }
+    return NULL;
+}
+
+/* Header values below are fixed texts or checked input: only memory can
+ * refuse them, and the answer stands without them (the browser then
+ * blocks it, which is what a refused origin gets anyway). */
+static void cors_headers(const char *allow_origin, http_resp *resp)
+{
+    app_ignore(http_resp_header(resp, "Access-Control-Allow-Origin", allow_origin));
+    app_ignore(http_resp_header(resp, "Access-Control-Allow-Methods",
+                                "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"));
+    app_ignore(http_resp_header(resp, "Access-Control-Max-Age", J0_CORS_MAX_AGE));
+    app_ignore(http_resp_header(resp, "Vary", "Origin"));
+}
+
+/* True for a list of header names as a preflight sends it: tokens,
+ * commas and spaces only (what we echo must not be able to split a header). */
+static bool header_list_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n > J0_CORS_MAX_HEADERS)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!(ch == ',' || ch == ' ' || ch == '-' || ch == '_' || ch == '.' ||
+              (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+            return false;
+    }
+    return true;
+}
+
+void j0http_preflight(const conf *c, const http_req *req, http_resp *resp)
+{
+    http_resp_reset(resp);
+    const char *allow = allowed_origin(c, req);
+    if (allow == NULL) {
+        j0http_error(resp, 404, "no such Judge0 route");
+        return;
+    }
+    j0http_empty(resp, 200);
+    cors_headers(allow, resp);
+    const char *asked = req->cors_headers ? req->cors_headers : "";
+    if (asked[0] != '\0' && header_list_ok(asked)) /* rack-cors `headers: :any` echoes them */
+        app_ignore(http_resp_header(resp, "Access-Control-Allow-Headers", asked));
+}
+
+void j0http_cors(const conf *c, const http_req *req, http_resp *resp)
+{
+    const char *allow = allowed_origin(c, req);
+    if (allow != NULL)
+        cors_headers(allow, resp);
+}
+
+/* --- authentication ------------------------------------------------------------------------ */
+
+typedef struct token_query {
+    char value[J0_MAX_PARAM + 1];
+    bool found;
+} token_query;
+
+static APP_MUST_CHECK app_err token_cb(void *ctx, const char *name, size_t name_len,
+                                       const char *value, size_t value_len, char *msg,
+                                       size_t msglen)
+{
+    token_query *t = ctx;
+    (void)name_len, (void)msg, (void)msglen;
+    if (!t->found && strcmp(name, "X-Auth-Token") == 0 && value_len <= J0_MAX_PARAM) {
+        memcpy(t->value, value, value_len);
+        t->value[value_len] = '\0';
+        t->found = true;
+    }
+    return APP_OK;
+}
+
+/* a == b in time that depends on the lengths only. */
+static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
+{
+    unsigned char diff = alen == blen ? 0 : 1;
+    for (size_t i = 0; i < alen; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (blen ? blen : 1)]);
+    return diff == 0 && blen > 0;
+}
+
+bool j0http_authenticated(const conf *c, const http_req *req)
+{
+    const char *tokens = c->judge0_auth_tokens;
+    if (tokens == NULL || tokens[0] == '\0')
+        return true;
+    token_query tq;
+    const char *given = req->auth_token;
+    if (given == NULL || given[0] == '\0') {
+        memset(&tq, 0, sizeof tq);
+        char msg[APP_ERRMSG_LEN];
+        const char *q = req->query ? req->query : "";
+        if (form_parse(q, strlen(q), token_cb, &tq, msg, sizeof msg) != APP_OK || !tq.found)
+            return false;
+        given = tq.value;
+    }
+    size_t glen = strlen(given);
+    bool ok = false;
+    for (const char *p = tokens; *p != '\0';) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *start = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+        if (p > start && same_secret(given, glen, start, (size_t)(p - start)))
+            ok = true; /* no early exit: every token is compared */
+    }
+    return ok;
 }

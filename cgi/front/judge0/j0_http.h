@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "app.h"
+#include "conf.h"
 #include "http.h"
 #include "j0_tables.h"
 #include "jscan.h"
@@ -35,8 +36,29 @@ void j0http_ok_json(http_resp *resp, int status);
 /* Answers text as text/plain. */
 void j0http_text(http_resp *resp, const char *text);
 
-/* 405 with Judge0's error shape and an Allow header. */
-void j0http_method_not_allowed(http_resp *resp, const char *allow);
+/* --- cross-origin requests and authentication (Judge0 CE's Rack::Cors and
+ * SessionsController, configured by PYSANDBOX_JUDGE0_CORS_ORIGINS and
+ * PYSANDBOX_JUDGE0_AUTH_TOKEN; see docs/design/judge0-api.md) --- */
+
+/* Seconds a browser may cache a preflight's answer (rack-cors's default). */
+#define J0_CORS_MAX_AGE "7200"
+/* Longest Access-Control-Request-Headers echoed back; a longer one is not. */
+#define J0_CORS_MAX_HEADERS 1024
+
+/* True when req is a CORS preflight (OPTIONS with Access-Control-Request-Method). */
+bool j0http_is_preflight(const http_req *req);
+
+/* Answers a preflight: 200, empty, with the CORS headers when req's origin
+ * may call us; else 404 as for any OPTIONS request (Judge0's router). */
+void j0http_preflight(const conf *c, const http_req *req, http_resp *resp);
+
+/* Adds the CORS headers to an answer when req's Origin may read it. */
+void j0http_cors(const conf *c, const http_req *req, http_resp *resp);
+
+/* True when authentication is off, or req carries one of the configured
+ * tokens in X-Auth-Token (header, or a query parameter of that name, as
+ * Judge0 accepts); compared in constant time. */
+bool j0http_authenticated(const conf *c, const http_req *req);
 
 /* The query parameters the API reads. */
 typedef struct j0http_query {

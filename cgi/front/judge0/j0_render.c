@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "b64.h"
@@ -38,8 +39,8 @@ static APP_MUST_CHECK app_err put_bytes(sbuf *out, const char *p, size_t n, bool
 }
 
 /* Appends a string member of the stored result as a field value. */
-static APP_MUST_CHECK app_err put_result_text(sbuf *out, const char *doc, js_span result, const char *name,
-                               bool b64)
+static APP_MUST_CHECK app_err put_result_text(sbuf *out, const char *doc, js_span result,
+                                              const char *name, bool b64)
 {
     js_span v;
     if (!j0req_member(doc, result, name, &v) || v.type != JS_STRING)
@@ -54,7 +55,8 @@ static APP_MUST_CHECK app_err put_result_text(sbuf *out, const char *doc, js_spa
 }
 
 /* Appends a number or string member of the stored result verbatim, or null. */
-static APP_MUST_CHECK app_err put_result_raw(sbuf *out, const char *doc, js_span result, const char *name)
+static APP_MUST_CHECK app_err put_result_raw(sbuf *out, const char *doc, js_span result,
+                                             const char *name)
 {
     js_span v;
     if (!j0req_member(doc, result, name, &v) || (v.type != JS_NUMBER && v.type != JS_STRING))
@@ -304,4 +306,79 @@ app_err j0render_system_info(sbuf *out)
         err = sbuf_printf(out, ",\"CPU(s)\":\"%ld\",\"Mem\":\"%.1fG\"}", cpus,
                           mem / (1024.0 * 1024 * 1024));
     return err;
+}
+
+/* pg_size_pretty's spelling: "8192 bytes", "16 kB", "12 MB", ... */
+static void size_pretty(long long bytes, char *buf, size_t len)
+{
+    static const char *const units[] = {"bytes", "kB", "MB", "GB", "TB"};
+    size_t u = 0;
+    long long v = bytes < 0 ? 0 : bytes;
+    while (v >= 10 * 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v = (v + 512) / 1024;
+        u++;
+    }
+    snprintf(buf, len, "%lld %s", v, units[u]);
+}
+
+/* "YYYY-MM-DD" of a day number (days since 1970-01-01, UTC). */
+static void day_text(long long day, char *buf, size_t len)
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
+        snprintf(buf, len, "1970-01-01");
+}
+
+app_err j0render_statistics(const j0render_stats *st, sbuf *out)
+{
+    char now[40], pretty[32];
+    j0tab_iso_time(st->now, now, sizeof now);
+    size_pretty(st->store_bytes, pretty, sizeof pretty);
+    app_err err = sbuf_printf(out,
+                              "{\"created_at\":\"%s\",\"cached_until\":\"%s\",\"submissions\":"
+                              "{\"total\":%lld,\"today\":%lld,\"last_30_days\":{",
+                              now, now, st->total, st->today);
+    long long today = (long long)(st->now / 86400.0);
+    for (int i = 0; i < J0_STATS_DAYS && err == APP_OK; i++) {
+        char day[16];
+        day_text(today - 1 - i, day, sizeof day);
+        err = sbuf_printf(out, "%s\"%s\":%lld", i > 0 ? "," : "", day, st->days[i]);
+    }
+    if (err == APP_OK)
+        err = sbuf_puts(out, "}},\"languages\":[");
+    for (size_t i = 0; i < st->nlanguages && err == APP_OK; i++) {
+        const char *name = j0tab_language_name((long)st->languages[i].key);
+        err = sbuf_printf(out, "%s{\"language\":{\"id\":%lld,\"name\":", i > 0 ? "," : "",
+                          st->languages[i].key);
+        if (err == APP_OK)
+            err = name ? jsonw_string(out, name, strlen(name)) : sbuf_puts(out, "null");
+        if (err == APP_OK)
+            err = sbuf_printf(out, "},\"count\":%lld}", st->languages[i].count);
+    }
+    if (err == APP_OK)
+        err = sbuf_puts(out, "],\"statuses\":[");
+    for (size_t i = 0; i < st->nstatuses && err == APP_OK; i++) {
+        long long id = st->statuses[i].key;
+        const char *name = id >= 1 && id <= JZ_STATUS_MAX ? jz_status_description((int)id) : NULL;
+        err = sbuf_printf(out, "%s{\"status\":{\"id\":%lld,\"name\":", i > 0 ? "," : "", id);
+        if (err == APP_OK)
+            err = name ? jsonw_string(out, name, strlen(name)) : sbuf_puts(out, "null");
+        if (err == APP_OK)
+            err = sbuf_printf(out, "},\"count\":%lld}", st->statuses[i].count);
+    }
+    if (err == APP_OK)
+        err = sbuf_printf(out, "],\"database\":{\"size_pretty\":\"%s\",\"size_in_bytes\":%lld}}",
+                          pretty, st->store_bytes);
+    return err;
+}
+
+app_err j0render_workers(const conf *c, long working, sbuf *out)
+{
+    long total = (long)c->max_jobs;
+    long busy = working < 0 ? 0 : working > total ? total : working;
+    return sbuf_printf(out,
+                       "[{\"queue\":\"" J0_VERSION "\",\"total\":%ld,\"available\":%ld,"
+                       "\"idle\":%ld,\"working\":%ld,\"paused\":0,\"failed\":0}]",
+                       total, total, total - busy, busy);
 }

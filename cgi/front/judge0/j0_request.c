@@ -460,7 +460,7 @@ static APP_MUST_CHECK app_err validate(const j0tab_limits *l, const char *doc, c
         enum j0_key key;
         const char *refusal;
     } strs[] = {
-        {K_COMPILER_OPTIONS, "setting compiler options is only allowed for compiled languages"},
+        {K_COMPILER_OPTIONS, "setting compiler options is not allowed"}, /* as config_info */
         {K_ARGS, "setting command line arguments is not allowed"},
         {K_CALLBACK, "setting callback is not allowed"},
         {K_FILES, "setting additional files is not allowed"},
@@ -516,7 +516,15 @@ app_err j0req_decode_create(const j0tab_limits *l, const char *doc, js_span root
 {
     scan s;
     app_err err = read_all(doc, root, true, b64, &s, r);
-    return err == APP_OK ? validate(l, doc, &s, r, e) : err;
+    if (err == APP_OK)
+        err = validate(l, doc, &s, r, e);
+    /* What the jail applies, where it is stricter than the value asked
+     * for: the submission then echoes the applied value. */
+    if (r->stack_limit > l->stack)
+        r->stack_limit = l->stack;
+    if (r->max_processes > l->procs)
+        r->max_processes = l->procs;
+    return err;
 }
 
 app_err j0req_decode_stored(const char *doc, js_span root, bool bytes, j0req *r)

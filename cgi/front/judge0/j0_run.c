@@ -1,6 +1,7 @@
 /* j0_run.c - a Judge0 submission stored, run and loaded (see j0_run.h). */
 #include "j0_run.h"
 
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,18 +44,79 @@ static bool pause_or_cancel(int cancel_fd, int ms)
     return poll(&p, 1, ms) > 0;
 }
 
+/* One run of job, retried while the executor (or this client's share)
+ * is saturated, mapped into o (which j0res_init() prepared).  Returns the
+ * engine's error (o is then Internal Error) or APP_OK. */
+static APP_MUST_CHECK app_err run_once(const conf *c, const native_job *job, const j0req *r,
+                                       int cancel_fd, double retry_s, sbuf *res, j0res_outcome *o)
+{
+    char msg[APP_ERRMSG_LEN] = "";
+    double started = j0tab_now();
+    app_err err;
+    for (;;) {
+        sbuf_reset(res);
+        msg[0] = '\0';
+        err = native_run(c, job, cancel_fd, res, msg, sizeof msg);
+        if ((err != APP_EBUSY && err != APP_ECLIENT_LIMIT) || j0tab_now() - started > retry_s)
+            break;
+        if (pause_or_cancel(cancel_fd, J0_BUSY_SLEEP_MS)) {
+            err = APP_EIO;
+            snprintf(msg, sizeof msg, "the client went away while the run was queued");
+            break;
+        }
+    }
+    if (err == APP_OK)
+        err = j0res_map(res->data ? res->data : "", res->len, r, o);
+    else
+        j0res_internal(o, app_strerror(err), msg);
+    if (err == APP_ENOMEM)
+        j0res_internal(o, "out of memory while reading the result", "");
+    return err;
+}
+
+/* One row in the execution statistics for one run of r (each of
+ * number_of_runs is an execution of the engine). */
+static void record_run(const conf *c, hist *h, const j0req *r, app_err err, const j0res_outcome *o,
+                       double wall_ms)
+{
+    char dbmsg[APP_ERRMSG_LEN];
+    const char *src = r->source.data ? r->source.data : "";
+    const char *in = r->input.data ? r->input.data : "";
+    bool in_text = utf8_valid(in, r->input.len, NULL) && memchr(in, '\0', r->input.len) == NULL;
+    hist_execution e = {
+        .engine = "native",
+        .status = err == APP_EUNAVAIL                     ? "unavailable"
+                  : err != APP_OK || !o->engine_status[0] ? "engine_error"
+                                                          : o->engine_status,
+        .success = o->status_id == J0_ST_ACCEPTED,
+        .wall_ms = wall_ms,
+        .exec_ms = o->has_times ? o->wall_s * 1000.0 : -1,
+        .code_bytes = r->source.len,
+        .data_bytes = r->input.len,
+        .output_bytes = o->out.len,
+        .source = "judge0-api",
+        .error = err == APP_OK ? NULL : o->message,
+        .code = c->store_code ? src : NULL,
+        .data = c->store_code && in_text ? in : NULL,
+    };
+    if (hist_record(h, &e, dbmsg, sizeof dbmsg) != APP_OK)
+        fprintf(stderr, "pysandbox judge0 api: statistics: %s\n", dbmsg);
+}
+
 /*
- * Runs r in the native engine and stores the outcome under token (status,
- * finished_at, result) and one row in the execution statistics.
- * cancel_fd (or -1) is the HTTP client of a wait=true request and client
- * its xp_client_key() (0 for queued submissions); retry_s bounds the
- * retries while the executor, or this client's share of it, is saturated.  Failures
- * of the engine become Internal Error; store failures are logged.
+ * Runs r in the native engine number_of_runs times, as Judge0 does: it
+ * stops at the first run that is not Accepted, keeps the last run's output
+ * and status, and averages time, wall time and memory over the runs made.
+ * Stores the outcome under token (status, finished_at, result) and one row
+ * in the execution statistics.  cancel_fd (or -1) is the HTTP client of a
+ * wait=true request and client its xp_client_key() (0 for queued
+ * submissions); retry_s bounds the retries while the executor, or this
+ * client's share of it, is saturated.  Failures of the engine become
+ * Internal Error; store failures are logged.
  */
 void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, int cancel_fd,
                    uint64_t client, double retry_s)
 {
-    char msg[APP_ERRMSG_LEN] = "";
     native_job job = {
         .code = r->source.data ? r->source.data : "",
         .code_len = r->source.len,
@@ -70,27 +132,38 @@ void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, in
     j0res_outcome o;
     j0res_init(&o);
 
-    double started = j0tab_now();
-    app_err err;
-    for (;;) {
-        sbuf_reset(&res);
-        msg[0] = '\0';
-        err = native_run(c, &job, cancel_fd, &res, msg, sizeof msg);
-        if ((err != APP_EBUSY && err != APP_ECLIENT_LIMIT) || j0tab_now() - started > retry_s)
-            break;
-        if (pause_or_cancel(cancel_fd, J0_BUSY_SLEEP_MS)) {
-            err = APP_EIO;
-            snprintf(msg, sizeof msg, "the client went away while the run was queued");
-            break;
+    long runs = r->number_of_runs < 1             ? 1
+                : r->number_of_runs > J0_MAX_RUNS ? J0_MAX_RUNS
+                                                  : r->number_of_runs;
+    double time_sum = 0, wall_sum = 0, memory_sum = 0;
+    long timed = 0, measured = 0;
+    app_err err = APP_OK;
+    for (long i = 0; i < runs; i++) {
+        if (i > 0) {
+            j0res_free(&o);
+            j0res_init(&o);
         }
+        double run_started = j0tab_now();
+        err = run_once(c, &job, r, cancel_fd, retry_s, &res, &o);
+        record_run(c, h, r, err, &o, (j0tab_now() - run_started) * 1000.0);
+        if (o.has_times) {
+            time_sum += o.time_s;
+            wall_sum += o.wall_s;
+            timed++;
+        }
+        if (o.has_memory) {
+            memory_sum += (double)o.memory_kb;
+            measured++;
+        }
+        if (err != APP_OK || o.status_id != J0_ST_ACCEPTED)
+            break;
     }
-    double wall_ms = (j0tab_now() - started) * 1000.0;
-    if (err == APP_OK)
-        err = j0res_map(res.data ? res.data : "", res.len, r, &o);
-    else
-        j0res_internal(&o, app_strerror(err), msg);
-    if (err == APP_ENOMEM)
-        j0res_internal(&o, "out of memory while reading the result", "");
+    if (timed > 1) {
+        o.time_s = time_sum / (double)timed;
+        o.wall_s = wall_sum / (double)timed;
+    }
+    if (measured > 1)
+        o.memory_kb = lround(memory_sum / (double)measured);
     app_err serr = j0res_json(&o, &stored);
     if (serr != APP_OK) {
         j0res_internal(&o, "the result was too large to store", "");
@@ -102,27 +175,6 @@ void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, in
         hist_j0_finish(h, token, o.status_id, sbuf_str(&stored), dbmsg, sizeof dbmsg) != APP_OK)
         fprintf(stderr, "pysandbox judge0 api: storing %s: %s\n", token, dbmsg);
 
-    const char *src = r->source.data ? r->source.data : "";
-    const char *in = r->input.data ? r->input.data : "";
-    bool in_text = utf8_valid(in, r->input.len, NULL) && memchr(in, '\0', r->input.len) == NULL;
-    hist_execution e = {
-        .engine = "native",
-        .status = err == APP_EUNAVAIL                    ? "unavailable"
-                  : err != APP_OK || !o.engine_status[0] ? "engine_error"
-                                                         : o.engine_status,
-        .success = o.status_id == J0_ST_ACCEPTED,
-        .wall_ms = wall_ms,
-        .exec_ms = o.has_times ? o.wall_s * 1000.0 : -1,
-        .code_bytes = r->source.len,
-        .data_bytes = r->input.len,
-        .output_bytes = o.out.len,
-        .source = "judge0-api",
-        .error = err == APP_OK ? NULL : o.message,
-        .code = c->store_code ? src : NULL,
-        .data = c->store_code && in_text ? in : NULL,
-    };
-    if (hist_record(h, &e, dbmsg, sizeof dbmsg) != APP_OK)
-        fprintf(stderr, "pysandbox judge0 api: statistics: %s\n", dbmsg);
     j0res_free(&o);
     sbuf_free(&res);
     sbuf_free(&stored);

@@ -89,12 +89,12 @@ void j0tab_limits_get(const conf *c, j0tab_limits *l)
     l->wall_time = 10.0 < max_wall ? 10.0 : max_wall;
     l->max_memory = (long)c->max_memory_mb * 1024;
     l->memory = 128000 < l->max_memory ? 128000 : l->max_memory;
-    l->max_stack = (long)XP_STACK_MB * 1024; /* RLIMIT_STACK in the jail */
-    l->stack = l->max_stack;
-    l->max_procs = XP_DEFAULT_NPROC;
-    l->procs = XP_DEFAULT_NPROC;
-    l->max_file_size = (long)XP_MAX_FILE_MB * 1024; /* RLIMIT_FSIZE in the jail */
-    l->file_size = 1024 < l->max_file_size ? 1024 : l->max_file_size;
+    l->max_stack = J0_JUDGE0_MAX_STACK_KB;
+    l->stack = (long)XP_STACK_MB * 1024; /* RLIMIT_STACK in the jail */
+    l->max_procs = J0_JUDGE0_MAX_PROCS;
+    l->procs = XP_DEFAULT_NPROC; /* the jail's process and thread limit */
+    l->max_file_size = J0_JUDGE0_MAX_FILE_KB;
+    l->file_size = J0_JUDGE0_FILE_KB; /* RLIMIT_FSIZE is XP_MAX_FILE_MB: see judge0-api.md */
     l->runs = 1;
     l->max_runs = J0_MAX_RUNS;
 }

@@ -36,7 +36,7 @@
 /* Submissions in status 1 or 2 at once; past it create answers 503
  * "queue is full" (Judge0's MAX_QUEUE_SIZE).  Bounds background tasks. */
 #define J0_MAX_QUEUE 100
-/* number_of_runs accepted (validated like Judge0; we run once). */
+/* number_of_runs accepted (Judge0's MAX_NUMBER_OF_RUNS). */
 #define J0_MAX_RUNS 20
 /* Judge0's MAX_CPU_EXTRA_TIME. */
 #define J0_MAX_EXTRA_TIME 5.0
@@ -52,6 +52,15 @@
 #define J0_BUSY_RETRY_S 300
 #define J0_WAIT_BUSY_RETRY_S 60
 #define J0_BUSY_SLEEP_MS 250
+/* What GET /isolate and GET /license answer (Judge0 prints `isolate
+ * --version` and its LICENSE file, neither of which is ours to give). */
+#define J0_ISOLATE_TEXT                                                                        \
+    "pysandbox jail (not isolate): user, PID, mount, network, IPC and UTS namespaces, "       \
+    "seccomp, rlimits and a cgroup per run\n"
+#define J0_LICENSE_TEXT                                                                        \
+    "This is pysandbox's Judge0-compatible API, not Judge0. Judge0 CE is (c) Herman Zvonimir " \
+    "Dosilovic, GPLv3; this service reimplements its HTTP API only and contains none of its "  \
+    "code.\n"
 /* UUID v4 text. */
 #define J0_TOKEN_LEN HIST_J0_TOKEN_LEN
 
@@ -144,7 +153,19 @@ APP_MUST_CHECK app_err j0tab_fields_parse(const char *s, j0tab_fields *f, char *
 
 /* --- limits -------------------------------------------------------------------- */
 
-/* Server-wide defaults and maxima, as /config_info reports them. */
+/* Judge0 CE 1.13.1's defaults and maxima of the limits our jail fixes for
+ * every run (app/helpers/config.rb): accepted so that clients sending
+ * Judge0's own values pass validation, then applied as the jail does. */
+#define J0_JUDGE0_STACK_KB 64000
+#define J0_JUDGE0_MAX_STACK_KB 128000
+#define J0_JUDGE0_PROCS 60
+#define J0_JUDGE0_MAX_PROCS 120
+#define J0_JUDGE0_FILE_KB 1024
+#define J0_JUDGE0_MAX_FILE_KB 4096
+
+/* Server-wide defaults and maxima, as /config_info reports them.  stack,
+ * procs and file_size are the values applied (the jail's); the max_* are
+ * what validation accepts (Judge0's). */
 typedef struct j0tab_limits {
     double cpu_time, max_cpu_time, cpu_extra, max_cpu_extra, wall_time, max_wall_time;
     long memory, max_memory, stack, max_stack, procs, max_procs, file_size, max_file_size;

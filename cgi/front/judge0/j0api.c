@@ -77,7 +77,8 @@ static void h_create(const conf *c, hist *h, const http_req *req, const char *ar
         j0run_create(c, db, req->body ? req->body : "", root, q.base64,
                      q.wait ? J0_ST_PROCESS : J0_ST_QUEUE, &r, token, &errs, msg, sizeof msg);
     if (err == APP_EFIELD) {
-        app_err werr = sbuf_append(&resp->body, errs.data ? errs.data : "{}", errs.len ? errs.len : 2);
+        app_err werr =
+            sbuf_append(&resp->body, errs.data ? errs.data : "{}", errs.len ? errs.len : 2);
         if (werr == APP_OK)
             j0http_ok_json(resp, 422);
         else
@@ -234,7 +235,15 @@ static void h_batch_show(const conf *c, hist *h, const http_req *req, const char
     j0tab_fields f;
     if (!j0http_query_parse(req, &q, resp) || !j0http_query_fields(&q, &f, resp))
         return;
-    /* Ruby: tokens.to_s.strip.split(",") (trailing empty pieces dropped). */
+    /* Judge0 reads the `tokens` header first, then the query parameter;
+     * Ruby: tokens.to_s.strip.split(",") (trailing empty pieces dropped). */
+    if (req->tokens != NULL && req->tokens[0] != '\0') {
+        if (strlen(req->tokens) > J0_MAX_PARAM) {
+            j0http_error(resp, 400, "the tokens header is longer than 4096 bytes");
+            return;
+        }
+        snprintf(q.tokens, sizeof q.tokens, "%s", req->tokens);
+    }
     char *s = q.tokens;
     while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
         s++;
@@ -381,6 +390,95 @@ static void h_system_info(const conf *c, hist *h, const http_req *req, const cha
     info_answer(resp, j0render_system_info(&resp->body));
 }
 
+/* Adds one /statistics group's count (hist_j0_count_fn). */
+typedef struct stats_groups {
+    j0render_count *list;
+    size_t *n;
+} stats_groups;
+
+static void add_group(void *ctx, long long key, long long count)
+{
+    stats_groups *g = ctx;
+    if (*g->n < J0_STATS_MAX_GROUPS)
+        g->list[(*g->n)++] = (j0render_count){key, count};
+}
+
+/* Adds one day's count to /statistics' totals. */
+static void add_day(void *ctx, long long day, long long count)
+{
+    j0render_stats *st = ctx;
+    long long today = (long long)(st->now / 86400.0);
+    st->total += count;
+    if (day == today)
+        st->today = count;
+    else if (day < today && today - 1 - day < J0_STATS_DAYS)
+        st->days[today - 1 - day] = count;
+}
+
+/* GET /statistics: counted from the submissions the store keeps
+ * (HIST_SUBMISSION_TTL_S), fresh on every call (Judge0 caches 10 minutes). */
+static void h_statistics(const conf *c, hist *h, const http_req *req, const char *arg,
+                         http_resp *resp)
+{
+    (void)req, (void)arg;
+    hist *db = open_store(c, h, false, resp);
+    if (db == NULL)
+        return;
+    j0render_stats st;
+    memset(&st, 0, sizeof st);
+    st.now = j0tab_now();
+    stats_groups langs = {st.languages, &st.nlanguages}, stats = {st.statuses, &st.nstatuses};
+    char msg[APP_ERRMSG_LEN] = "";
+    app_err err = hist_j0_count_by(db, HIST_J0_BY_DAY, add_day, &st, msg, sizeof msg);
+    if (err == APP_OK)
+        err = hist_j0_count_by(db, HIST_J0_BY_LANGUAGE, add_group, &langs, msg, sizeof msg);
+    if (err == APP_OK)
+        err = hist_j0_count_by(db, HIST_J0_BY_STATUS, add_group, &stats, msg, sizeof msg);
+    if (err == APP_OK)
+        err = hist_j0_store_bytes(db, &st.store_bytes, msg, sizeof msg);
+    if (err != APP_OK) {
+        j0http_error(resp, 500, msg[0] ? msg : app_strerror(err));
+        return;
+    }
+    info_answer(resp, j0render_statistics(&st, &resp->body));
+}
+
+/* GET /workers */
+static void h_workers(const conf *c, hist *h, const http_req *req, const char *arg, http_resp *resp)
+{
+    (void)req, (void)arg;
+    hist *db = open_store(c, h, false, resp);
+    if (db == NULL)
+        return;
+    j0render_count statuses[J0_STATS_MAX_GROUPS];
+    size_t n = 0;
+    stats_groups g = {statuses, &n};
+    char msg[APP_ERRMSG_LEN] = "";
+    if (hist_j0_count_by(db, HIST_J0_BY_STATUS, add_group, &g, msg, sizeof msg) != APP_OK) {
+        j0http_error(resp, 500, msg);
+        return;
+    }
+    long working = 0;
+    for (size_t i = 0; i < n; i++)
+        if (statuses[i].key == J0_ST_PROCESS)
+            working = (long)statuses[i].count;
+    info_answer(resp, j0render_workers(c, working, &resp->body));
+}
+
+/* GET /isolate: Judge0 prints `isolate --version`; we say what isolates instead. */
+static void h_isolate(const conf *c, hist *h, const http_req *req, const char *arg, http_resp *resp)
+{
+    (void)c, (void)h, (void)req, (void)arg;
+    j0http_text(resp, J0_ISOLATE_TEXT);
+}
+
+/* GET /license: Judge0 prints its LICENSE file; we say what answers here. */
+static void h_license(const conf *c, hist *h, const http_req *req, const char *arg, http_resp *resp)
+{
+    (void)c, (void)h, (void)req, (void)arg;
+    j0http_text(resp, J0_LICENSE_TEXT);
+}
+
 /* Listing and deleting submissions need X-Auth-User, and /authorize an
  * authorization token, which we do not issue: 403, empty, as Judge0. */
 static void h_forbidden(const conf *c, hist *h, const http_req *req, const char *arg,
@@ -390,7 +488,8 @@ static void h_forbidden(const conf *c, hist *h, const http_req *req, const char 
     j0http_empty(resp, 403);
 }
 
-/* POST /authenticate: authentication is off, so every caller passes. */
+/* POST /authenticate: reached only by an authenticated caller (or with
+ * authentication off): 200, empty, as Judge0. */
 static void h_authenticate(const conf *c, hist *h, const http_req *req, const char *arg,
                            http_resp *resp)
 {
@@ -405,30 +504,33 @@ typedef void route_fn(const conf *c, hist *h, const http_req *req, const char *a
                       http_resp *resp);
 
 /* One route: a path under /judge0 (a prefix route matches path + one more
- * segment), a handler per method (HEAD is GET; NULL: 405 with allow). */
+ * segment), a handler per method (HEAD is GET; NULL: 404, as Rails). */
 typedef struct route {
     const char *path;
     bool prefix;
     route_fn *get, *post, *del;
-    const char *allow;
 } route;
 
 /* First match wins: exact paths come before the prefix routes they extend. */
 static const route routes[] = {
-    {"/", false, h_root, NULL, NULL, "GET, HEAD"},
-    {"/submissions", false, h_forbidden, h_create, NULL, "GET, HEAD, POST"},
-    {"/submissions/batch", false, h_batch_show, h_batch_create, NULL, "GET, HEAD, POST"},
-    {"/submissions/", true, h_show, NULL, h_forbidden, "GET, HEAD, DELETE"},
-    {"/languages", false, h_languages, NULL, NULL, "GET, HEAD"},
-    {"/languages/all", false, h_languages_all, NULL, NULL, "GET, HEAD"},
-    {"/languages/", true, h_language, NULL, NULL, "GET, HEAD"},
-    {"/statuses", false, h_statuses, NULL, NULL, "GET, HEAD"},
-    {"/about", false, h_about, NULL, NULL, "GET, HEAD"},
-    {"/config_info", false, h_config_info, NULL, NULL, "GET, HEAD"},
-    {"/system_info", false, h_system_info, NULL, NULL, "GET, HEAD"},
-    {"/version", false, h_version, NULL, NULL, "GET, HEAD"},
-    {"/authenticate", false, NULL, h_authenticate, NULL, "POST"},
-    {"/authorize", false, NULL, h_forbidden, NULL, "POST"},
+    {"/", false, h_root, NULL, NULL},
+    {"/submissions", false, h_forbidden, h_create, NULL},
+    {"/submissions/batch", false, h_batch_show, h_batch_create, NULL},
+    {"/submissions/", true, h_show, NULL, h_forbidden},
+    {"/languages", false, h_languages, NULL, NULL},
+    {"/languages/all", false, h_languages_all, NULL, NULL},
+    {"/languages/", true, h_language, NULL, NULL},
+    {"/statuses", false, h_statuses, NULL, NULL},
+    {"/about", false, h_about, NULL, NULL},
+    {"/config_info", false, h_config_info, NULL, NULL},
+    {"/system_info", false, h_system_info, NULL, NULL},
+    {"/statistics", false, h_statistics, NULL, NULL},
+    {"/workers", false, h_workers, NULL, NULL},
+    {"/isolate", false, h_isolate, NULL, NULL},
+    {"/license", false, h_license, NULL, NULL},
+    {"/version", false, h_version, NULL, NULL},
+    {"/authenticate", false, NULL, h_authenticate, NULL},
+    {"/authorize", false, NULL, h_forbidden, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -451,9 +553,9 @@ static const route *route_find(const char *p, const char **arg)
     return NULL;
 }
 
-void j0api_handle(const conf *c, hist *db, const http_req *req, http_resp *resp)
+/* Answers req (CORS and authentication already handled). */
+static void dispatch(const conf *c, hist *db, const http_req *req, http_resp *resp)
 {
-    http_resp_reset(resp);
     const char *path = req->path + strlen("/judge0");
     char p[256];
     size_t n = strlen(path);
@@ -478,10 +580,27 @@ void j0api_handle(const conf *c, hist *db, const http_req *req, http_resp *resp)
         fn = rt->post;
     else if (strcmp(m, "DELETE") == 0)
         fn = rt->del;
-    if (fn == NULL)
-        j0http_method_not_allowed(resp, rt->allow);
+    if (fn == NULL) /* Rails has no route for the method: 404, as for an unknown path */
+        j0http_error(resp, 404, "no such Judge0 route");
     else
         fn(c, db, req, arg, resp);
+}
+
+/* Judge0 CE's order: Rack::Cors answers preflights before anything else
+ * and decorates every answer; then authentication (401, empty); then the
+ * routes. */
+void j0api_handle(const conf *c, hist *db, const http_req *req, http_resp *resp)
+{
+    http_resp_reset(resp);
+    if (j0http_is_preflight(req)) {
+        j0http_preflight(c, req, resp);
+        return;
+    }
+    if (!j0http_authenticated(c, req))
+        j0http_empty(resp, 401);
+    else
+        dispatch(c, db, req, resp);
+    j0http_cors(c, req, resp);
 }
 
 app_err j0api_task(const conf *c, const char *token)
