@@ -122,18 +122,28 @@ node-deps: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --silent
 
-# Browser libraries of the pages (Chart.js for /stats), pinned with integrity
-# hashes in tools/web-vendor/package-lock.json and installed with npm ci at build time;
-# their browser builds are copied into web/vendor/ (git-ignored) and served
-# from our own origin under /static/vendor/.  Nothing is fetched at run time.
-WEB_VENDOR := web/vendor/chart.umd.min.js
+# Browser libraries of the pages (Chart.js for /stats and the reports;
+# CodeMirror, Papa Parse and esbuild for the sandbox panel), pinned with
+# integrity hashes in tools/web-vendor/package-lock.json and installed with
+# npm ci at build time (install scripts off: esbuild runs from its platform
+# package without its postinstall).  Chart.js's browser build is copied
+# into web/vendor/ (git-ignored); the panel's sources, web/panel/*.js, are
+# bundled with the npm packages into one minified web/vendor/panel.js.  Both
+# are served from our own origin under /static/vendor/; nothing is fetched
+# at run time.
+WEB_VENDOR := web/vendor/chart.umd.min.js web/vendor/panel.js
+WEB_VENDOR_STAMP := tools/web-vendor/node_modules/.package-lock.json
 web-vendor: $(WEB_VENDOR)
-tools/web-vendor/node_modules/.package-lock.json: tools/web-vendor/package.json \
-                                                   tools/web-vendor/package-lock.json
-	cd tools/web-vendor && npm ci --no-audit --no-fund --silent
-web/vendor/chart.umd.min.js: tools/web-vendor/node_modules/.package-lock.json
+$(WEB_VENDOR_STAMP): tools/web-vendor/package.json tools/web-vendor/package-lock.json
+	cd tools/web-vendor && npm ci --no-audit --no-fund --silent --ignore-scripts
+web/vendor/chart.umd.min.js: $(WEB_VENDOR_STAMP)
 	@mkdir -p $(@D)
 	cp tools/web-vendor/node_modules/chart.js/dist/chart.umd.min.js $@
+web/vendor/panel.js: $(wildcard web/panel/*.js) $(WEB_VENDOR_STAMP)
+	@mkdir -p $(@D)
+	NODE_PATH=tools/web-vendor/node_modules tools/web-vendor/node_modules/.bin/esbuild \
+	    web/panel/main.js --bundle --minify --format=iife --target=es2020 \
+	    --log-level=warning --outfile=$@
 
 $(B)/obj/%.o: cgi/%.c
 	@mkdir -p $(@D)

@@ -49,6 +49,19 @@
   // localStorage key of the "run on the server when the browser lacks a
   // package" setting ("1" or absent).
   const AUTO_SERVER_KEY = "pysandbox.autoServerRun";
+  // The run history of this tab (sessionStorage): at most HISTORY_MAX runs,
+  // each with at most HISTORY_CODE_MAX characters of code.
+  const HISTORY_KEY = "pysandbox.history";
+  const HISTORY_MAX = 30;
+  const HISTORY_CODE_MAX = 100000;
+  // The engines the picker offers (Auto lets the router choose).
+  const ENGINE_NAMES = { auto: "Auto", browser: "Browser", native: "Native", judge0: "Judge0" };
+  // Data loaded into the page may be as large as data posted with it: the
+  // page body cap, which the router reports as the browser engine's data
+  // limit (engines.browser.limits.maxDataMb); this until it has answered.
+  const DEFAULT_DATA_LIMIT_MB = 10;
+  // Unsolicited messages held for a parent whose origin is not known yet.
+  const HELD_FOR_PARENT_MAX = 20;
   // What the status line says during each load stage the worker reports.
   const STAGE_TEXT = {
     worker: "Starting the Python worker…",
@@ -68,12 +81,52 @@
     }
   }
 
+  // JSON from an engine, with integers beyond 2^53 kept exact: Python's int
+  // has no size limit, and JSON.parse would round 2**64 + 1 to 2**64.  An
+  // integer literal (only digits: Python writes every float with "." or an
+  // exponent) whose value is not a safe integer becomes a BigInt, read from
+  // its source text (JSON.parse source text access).  The reviver is only
+  // used when the text has a run of 16 digits, so ordinary results parse at
+  // full speed.  Documented in docs/design/frontend-pyodide.md.
+  function exactReviver(key, value, context) {
+    if (typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) &&
+        context && typeof context.source === "string" && /^-?\d+$/.test(context.source)) {
+      return BigInt(context.source);
+    }
+    return value;
+  }
+
+  function parseExact(text) {
+    return /\d{16}/.test(text) ? JSON.parse(text, exactReviver) : JSON.parse(text);
+  }
+
+  // JSON text of a value that may hold BigInts (written with all their digits).
+  function jsonText(value, indent) {
+    const raw = typeof JSON.rawJSON === "function";
+    return JSON.stringify(value, (key, v) => typeof v === "bigint"
+      ? (raw ? JSON.rawJSON(v.toString()) : v.toString()) : v, indent);
+  }
+
   const config = readJson("pysb-config", null);
   const input = readJson("pysb-input", { code: "", analysisType: null, autorun: false });
+  // A batch-analyze page (and any page whose input says so) asks every
+  // engine for findings about the data (result.insights); so does the
+  // panel's "Findings about the data" box.
+  const pageWantsInsights = input !== null && input.insights === true;
+  function wantInsights() {
+    return pageWantsInsights || (ui !== null && ui.insights !== null && ui.insights.checked);
+  }
+  const isAnalysisPage = input !== null && typeof input.analysisType === "string" &&
+    input.analysisType !== "";
   const dataEl = document.getElementById("pysb-data");
   // The posted data as JSON text, handed to Python untouched: parsing and
   // re-serialising it here would turn 1.0 into 1 and round big integers.
   const pageDataText = dataEl !== null ? dataEl.textContent : "[]";
+  // The data of Run-button runs and of a parent's runs that send none: the
+  // posted data, or a file or pasted text loaded in the Data section
+  // (loaded: its preview from the panel bundle; the text is still handed
+  // to Python as it is).
+  const pageData = { text: pageDataText, loaded: null };
 
   const parentOrigins = new Set();
   if (config !== null && Array.isArray(config.allowedParentOrigins)) {
@@ -83,6 +136,35 @@
   }
   parentOrigins.add(location.origin);
   const framed = window.parent !== window;
+
+  // The embedding parent's own origin, once known: unsolicited messages
+  // (progress, ready, error, an autorun's result) go there and nowhere else.
+  // Known from location.ancestorOrigins where the browser has it (Chromium,
+  // WebKit: it is the parent's real origin, so an unlisted one means no
+  // messages at all); elsewhere from document.referrer when that is an
+  // allowed origin (the parent's page loaded the frame); and in any browser
+  // from the first accepted message of the parent (event.origin, which
+  // replaces a guess).  Until then they are held, in order (only the latest
+  // progress), and sent once it is known.
+  let parentOrigin = framed ? initialParentOrigin() : null;
+  const heldForParent = [];
+
+  function initialParentOrigin() {
+    try {
+      const ancestors = location.ancestorOrigins;
+      if (ancestors && ancestors.length > 0) {
+        return parentOrigins.has(ancestors[0]) ? ancestors[0] : null;
+      }
+    } catch (err) {
+      // not available here: fall back to the referrer
+    }
+    try {
+      const from = document.referrer ? new URL(document.referrer).origin : "";
+      return parentOrigins.has(from) ? from : null;
+    } catch (err) {
+      return null;
+    }
+  }
 
   /* --- engine state -------------------------------------------------- */
 
@@ -352,11 +434,13 @@
       resetState(run);
       return;
     }
-    if (!run.route && engine.state !== "ready") return; // the ready handler pumps
+    // The ready handler pumps (a run the user forced into the browser waits
+    // as the current run instead, saying so).
+    if (!run.route && !run.forced && engine.state !== "ready") return;
     runs.queue.shift();
     runs.current = run;
     run.started = performance.now();
-    if (ui !== null && run.source !== "ui") ui.code.value = run.code;
+    if (ui !== null && run.source !== "ui") setCode(run.code);
     clearOutputs();
     updateButtons();
     if (run.route) {
@@ -396,7 +480,8 @@
     if (engine.interrupt !== null) Atomics.store(engine.interrupt, 0, 0);
     run.localStarted = performance.now();
     run.live = { stdout: "", stderr: "" };
-    engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText });
+    engine.worker.postMessage({ type: "run", id: run.id, code: run.code, dataText: run.dataText,
+                                insights: wantInsights() });
   }
 
   // Whether a run the router handed to this browser may go on to the server
@@ -409,9 +494,15 @@
   // The request body for the router: the data text goes in as it is (it is
   // the JSON the service rendered into the page, or the parent's).
   function routerBody(run) {
-    const reqs = run.server ? ',"requirements":{"preferredEngine":"native"}'
-      : run.oneShot ? "" : `,"requirements":${JSON.stringify(BROWSER_ONLY)}`;
-    return `{"client":"page","code":${JSON.stringify(run.code)},"data":${dataOf(run)}${reqs}}`;
+    let reqs = null;
+    if (run.server) reqs = { preferredEngine: "native" };
+    else if (run.forced === "judge0") reqs = { preferredEngine: "judge0" };
+    else if (!run.oneShot) reqs = Object.assign({}, BROWSER_ONLY);
+    // The engine picker's choice (Native, Judge0) goes first; the router may
+    // still fall back to another engine, and the result says so.
+    if (wantInsights()) reqs = Object.assign(reqs || {}, { insights: true });
+    const req = reqs !== null ? `,"requirements":${JSON.stringify(reqs)}` : "";
+    return `{"client":"page","code":${JSON.stringify(run.code)},"data":${dataOf(run)}${req}}`;
   }
 
   function dataOf(run) {
@@ -440,7 +531,7 @@
         cache: "no-store",
         signal: run.abort.signal,
       });
-      answer = await resp.json();
+      answer = parseExact(await resp.text());
     } catch (err) {
       failure = err && err.name === "AbortError" ? "" : String(err && err.message || err);
       if (!run.stopping && answer === null && resp !== null) {
@@ -473,6 +564,12 @@
     }
     if (resp.ok && answer.status === "handoff" && answer.engine === "browser") {
       run.routing = answer.metadata || null;
+      if (run.forced && run.forced !== "browser" && !run.server) {
+        const because = run.routing && run.routing.selectedBecause
+          ? ` (${run.routing.selectedBecause})` : "";
+        run.notes.push(`${ENGINE_NAMES[run.forced]} was chosen, but the router handed this run ` +
+                       `to the browser${because}.`);
+      }
       if (run.server) {
         const because = run.routing && run.routing.selectedBecause
           ? ` (${run.routing.selectedBecause})` : "";
@@ -562,8 +659,10 @@
         showState();
       }
       const sbx = state.server;
+      const insights = wantInsights() ? ',"insights":true' : "";
       const done = await sandboxRequest(run, "POST", `${SANDBOX_URL}/${sbx.id}/execute`,
-                                        `{"code":${JSON.stringify(run.code)},"data":${dataOf(run)}}`);
+                                        `{"code":${JSON.stringify(run.code)},"data":${dataOf(run)}` +
+                                        `${insights}}`);
       if (runs.current !== run) return;
       if (run.stopping) {
         stoppedOnServer(run, sbx.id);
@@ -622,7 +721,7 @@
         method, body, cache: "no-store", signal: run.abort.signal,
         headers: { "Content-Type": "application/json" },
       });
-      return { status: resp.status, answer: await resp.json(), failure: "" };
+      return { status: resp.status, answer: parseExact(await resp.text()), failure: "" };
     } catch (err) {
       if (err && err.name === "AbortError") return { status: 0, answer: null, failure: "stopped" };
       return { status: resp ? resp.status : 0, answer: null,
@@ -870,6 +969,7 @@
       notifyParent(Object.assign({}, result, { type: "result", id: null, source: "autorun" }));
     }
     renderResult(run, result);
+    if (ui !== null) addHistory(run, result);
     updateButtons();
   }
 
@@ -1007,17 +1107,29 @@
 
   /* --- parent frame protocol ----------------------------------------- */
 
+  // Posts an unsolicited message to the parent's own origin (see
+  // parentOrigin), or holds it until that origin is known.
   function notifyParent(msg) {
     if (!framed) return;
-    // The browser delivers only to the origin the parent really has; the
-    // others are dropped silently, so the list leaks nothing to anyone.
-    for (const origin of parentOrigins) {
-      try {
-        window.parent.postMessage(msg, origin);
-      } catch (err) {
-        // an origin the browser cannot parse: skip it
+    if (parentOrigin === null) {
+      if (msg.type === "progress") {
+        const i = heldForParent.findIndex((m) => m.type === "progress");
+        if (i >= 0) heldForParent.splice(i, 1);
       }
+      if (heldForParent.length < HELD_FOR_PARENT_MAX) heldForParent.push(msg);
+      return;
     }
+    try {
+      window.parent.postMessage(msg, parentOrigin);
+    } catch (err) {
+      console.warn("pysandbox: could not post to the parent frame:", err);
+    }
+  }
+
+  function learnParentOrigin(origin) {
+    if (origin === parentOrigin) return;
+    parentOrigin = origin;
+    for (const msg of heldForParent.splice(0)) notifyParent(msg);
   }
 
   function replyToParent(run, msg) {
@@ -1030,6 +1142,7 @@
 
   function onParentMessage(event) {
     if (!framed || event.source !== window.parent || !parentOrigins.has(event.origin)) return;
+    learnParentOrigin(event.origin);
     const msg = event.data;
     if (msg === null || typeof msg !== "object") return;
     if (msg.type === "stop") {
@@ -1063,7 +1176,7 @@
           problem = `'data' cannot be sent as JSON: ${err.message}`;
         }
       } else {
-        run.dataText = pageDataText;
+        run.dataText = pageData.text;
       }
     }
     if (problem !== "") {
@@ -1098,6 +1211,7 @@
 
   function showProgress() {
     if (ui === null) return;
+    showEngineHealth();
     clearInterval(creepTimer);
     creepTimer = 0;
     ui.retry.hidden = engine.state !== "failed";
@@ -1172,6 +1286,10 @@
     ui.resultHtml.hidden = true;
     ui.charts.replaceChildren();
     ui.chartsBox.hidden = true;
+    ui.report.replaceChildren();
+    ui.report.hidden = true;
+    ui.resultBox.hidden = false;
+    if (editor !== null) editor.markErrorLine(null);
     ui.timing.textContent = "";
     ui.engine.textContent = "";
     ui.engine.title = "";
@@ -1204,11 +1322,25 @@
   }
 
   // Where a result came from, for the engine label: "browser", "native",
-  // "judge0", with the fallback noted; "" when no engine ran it.
-  function engineText(result) {
+  // "judge0", with a fallback noted (the router's metadata.fallbackUsed and
+  // the engines its metadata.attempts tried first), and an engine the
+  // picker chose that did not run it; "" when no engine ran it.
+  function engineText(run, result) {
     if (typeof result.engine !== "string" || result.engine === "") return "";
     const md = result.metadata && typeof result.metadata === "object" ? result.metadata : {};
-    return md.fallbackUsed === true ? `${result.engine} (after a fallback)` : result.engine;
+    const routing = run.routing && typeof run.routing === "object" ? run.routing : {};
+    const fellBack = md.fallbackUsed === true ? md : routing.fallbackUsed === true ? routing : null;
+    if (fellBack !== null) {
+      const tried = (Array.isArray(fellBack.attempts) ? fellBack.attempts : [])
+        .map((a) => (a && typeof a.engine === "string" ? a.engine : ""))
+        .filter((e, i, all) => e !== "" && e !== result.engine && all.indexOf(e) === i);
+      return tried.length > 0 ? `${result.engine} (fallback after ${tried.join(", ")} failed)`
+        : `${result.engine} (after a fallback)`;
+    }
+    if (run.forced && run.forced !== result.engine) {
+      return `${result.engine} (${ENGINE_NAMES[run.forced] || run.forced} was chosen)`;
+    }
+    return result.engine;
   }
 
   let lastRender = null; // kept for a result that arrives before the body exists
@@ -1235,7 +1367,12 @@
       ui.error.textContent = tb !== "" ? tb : `${err.type}: ${err.message}`;
     }
     renderValue(result.result);
+    renderReport(run, result);
     renderCharts(result.charts);
+    // The traceback's line, marked in the editor while it shows this code.
+    if (editor !== null && err && Number.isInteger(err.line) && currentCode() === run.code) {
+      editor.markErrorLine(err.line);
+    }
 
     const notices = [];
     if (run.routeNote) notices.push(run.routeNote);
@@ -1263,10 +1400,13 @@
     }
 
     const label = STATUS_TEXT[result.status] || String(result.status);
-    const where = engineText(result);
+    const where = engineText(run, result);
     const server = where !== "" && result.engine !== "browser";
     const text = err && err.line ? `${label} (line ${err.line})` : label;
-    const shownText = server ? `${text} on the server (${where})` : text;
+    // "(native)"; a longer label has its own parentheses: "(native; Judge0
+    // was chosen)".
+    const serverLabel = where.replace(/ \((.*)\)$/, "; $1");
+    const shownText = server ? `${text} on the server (${serverLabel})` : text;
     if (engine.state === "loading") {
       // The status line belongs to the engine until it is ready (showProgress
       // takes it back then); "ready" here would say Python is loaded.
@@ -1288,68 +1428,429 @@
 
   function cellText(v) {
     if (v === null || v === undefined) return "";
-    if (typeof v === "object") return JSON.stringify(v);
+    if (typeof v === "object") return jsonText(v);
     return String(v);
+  }
+
+  const emptyCell = (v) => v === null || v === undefined || v === "";
+
+  // Order of two non-empty cells: numbers (and BigInts) by value before
+  // text, text in the reader's collation.
+  function compareCells(a, b) {
+    const numeric = (v) => typeof v === "number" || typeof v === "bigint";
+    if (numeric(a) && numeric(b)) return a < b ? -1 : a > b ? 1 : 0;
+    if (numeric(a) !== numeric(b)) return numeric(a) ? -1 : 1;
+    return cellText(a).localeCompare(cellText(b), undefined, { numeric: true });
+  }
+
+  // A DataFrame result (web/harness.py _pandas_to_jsonable: columns, index,
+  // records, shape) as a table whose column headers sort it: a button in each
+  // header (click, Enter or Space), ascending then descending, aria-sort on
+  // the header.  Drawn from the records, not from value.html: pandas' HTML
+  // carries the user's strings, and no sanitiser is as safe as not parsing it.
+  function renderFrame(value) {
+    const shape = Array.isArray(value.shape) ? value.shape : [value.records.length,
+                                                              value.columns.length];
+    ui.result.textContent = `DataFrame: ${shape[0]} rows × ${shape[1]} columns` +
+      (value.records.length > MAX_TABLE_ROWS ? ` (first ${MAX_TABLE_ROWS} shown)` : "");
+    // Row labels are drawn only when they say something (describe()'s
+    // count/mean/..., a date index), not for the default 0, 1, 2, ...
+    const index = Array.isArray(value.index) && value.index.length === value.records.length &&
+      value.index.some((label, i) => String(label) !== String(i)) ? value.index : null;
+    const rows = value.records.slice(0, MAX_TABLE_ROWS).map((rec, i) => ({
+      label: index ? index[i] : null,
+      cells: value.columns.map((c) => (rec !== null && typeof rec === "object" ? rec[c] : null)),
+    }));
+    const table = document.createElement("table");
+    table.className = "sortable";
+    const head = table.createTHead().insertRow();
+    if (index) {
+      const corner = document.createElement("th");
+      corner.className = "corner";
+      head.appendChild(corner);
+    }
+    const body = table.createTBody();
+    const headers = value.columns.map((c, col) => {
+      const th = document.createElement("th");
+      th.scope = "col";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sort";
+      button.textContent = String(c);
+      button.addEventListener("click", () => sortBy(col));
+      th.appendChild(button);
+      head.appendChild(th);
+      return th;
+    });
+    let sorted = { col: -1, dir: 0 };
+    function sortBy(col) {
+      const dir = sorted.col === col && sorted.dir === 1 ? -1 : 1;
+      sorted = { col, dir };
+      // Empty cells last in either direction.
+      rows.sort((x, y) => {
+        const a = x.cells[col];
+        const b = y.cells[col];
+        if (emptyCell(a) || emptyCell(b)) return emptyCell(a) - emptyCell(b);
+        return compareCells(a, b) * dir;
+      });
+      headers.forEach((th, i) => {
+        if (i === col) th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+        else th.removeAttribute("aria-sort");
+      });
+      drawRows();
+    }
+    function drawRows() {
+      body.replaceChildren();
+      for (const row of rows) {
+        const tr = body.insertRow();
+        if (index) {
+          const th = document.createElement("th");
+          th.scope = "row";
+          th.textContent = cellText(row.label);
+          tr.appendChild(th);
+        }
+        for (const cell of row.cells) tr.insertCell().textContent = cellText(cell);
+      }
+    }
+    drawRows();
+    const caption = table.createCaption();
+    caption.className = "visually-hidden";
+    caption.textContent = "Result table; the column headers sort it";
+    ui.resultHtml.appendChild(table);
+    ui.resultHtml.hidden = false;
   }
 
   function renderValue(value) {
     if (value === null || value === undefined) return;
     if (typeof value === "object" && !Array.isArray(value) && value.__type__ === "DataFrame" &&
         Array.isArray(value.columns) && Array.isArray(value.records)) {
-      // Drawn from the records, not from value.html: pandas' HTML carries
-      // the user's strings, and no sanitiser is as safe as not parsing it.
-      const shape = Array.isArray(value.shape) ? value.shape : [value.records.length,
-                                                                value.columns.length];
-      ui.result.textContent = `DataFrame: ${shape[0]} rows × ${shape[1]} columns` +
-        (value.records.length > MAX_TABLE_ROWS ? ` (first ${MAX_TABLE_ROWS} shown)` : "");
-      // Row labels are drawn only when they say something (describe()'s
-      // count/mean/..., a date index), not for the default 0, 1, 2, ...
-      const index = Array.isArray(value.index) && value.index.length === value.records.length &&
-        value.index.some((label, i) => String(label) !== String(i)) ? value.index : null;
-      const table = document.createElement("table");
-      const head = table.createTHead().insertRow();
-      if (index) head.appendChild(document.createElement("th"));
-      for (const c of value.columns) {
-        const th = document.createElement("th");
-        th.textContent = String(c);
-        head.appendChild(th);
-      }
-      const body = table.createTBody();
-      value.records.slice(0, MAX_TABLE_ROWS).forEach((rec, row) => {
-        const tr = body.insertRow();
-        if (index) {
-          const th = document.createElement("th");
-          th.scope = "row";
-          th.textContent = cellText(index[row]);
-          tr.appendChild(th);
-        }
-        for (const c of value.columns) {
-          tr.insertCell().textContent =
-            rec !== null && typeof rec === "object" ? cellText(rec[c]) : "";
-        }
-      });
-      ui.resultHtml.appendChild(table);
-      ui.resultHtml.hidden = false;
+      renderFrame(value);
       return;
     }
-    ui.result.textContent = JSON.stringify(value, null, 2);
+    // BigInts (integers beyond 2^53) with all their digits.
+    ui.result.textContent = jsonText(value, 2);
   }
 
+  const PNG_BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+  // A result's charts: report.js draws them (interactive Chart.js when an
+  // entry carries chart data, the PNG otherwise, each with its own download
+  // button); without it, the PNGs with a download link.
   function renderCharts(charts) {
-    if (!Array.isArray(charts)) return;
-    for (const c of charts) {
-      if (!c || c.format !== "png" || typeof c.data !== "string" ||
-          !/^[A-Za-z0-9+/]*={0,2}$/.test(c.data)) {
-        continue;
+    if (!Array.isArray(charts) || charts.length === 0) return;
+    const report = window.pysbReport;
+    if (report && typeof report.renderCharts === "function") {
+      ui.chartsBox.hidden = false;
+      const target = ui.charts;
+      Promise.resolve(report.renderCharts(target, charts)).then((figures) => {
+        // The image's own size, as the PNG fallback below gives it.
+        for (const img of target.querySelectorAll("img")) {
+          const entry = charts.find((c) => c && typeof c.data === "string" &&
+                                    img.src === `data:image/png;base64,${c.data}`);
+          if (entry && Number(entry.width) > 0) img.width = Number(entry.width);
+          if (entry && Number(entry.height) > 0) img.height = Number(entry.height);
+        }
+        if (!Array.isArray(figures) || figures.length === 0) {
+          if (target === ui.charts && target.childElementCount === 0) ui.chartsBox.hidden = true;
+        }
+      }).catch((err) => {
+        console.warn("pysandbox: charts could not be drawn:", err);
+        if (target === ui.charts) drawPngCharts(charts);
+      });
+      return;
+    }
+    drawPngCharts(charts);
+  }
+
+  function drawPngCharts(charts) {
+    ui.charts.replaceChildren();
+    charts.forEach((c, i) => {
+      if (!c || c.format !== "png" || typeof c.data !== "string" || !PNG_BASE64.test(c.data)) {
+        return;
       }
+      const figure = document.createElement("figure");
+      figure.className = "png-chart";
       const img = document.createElement("img");
-      img.alt = "chart";
+      img.alt = `Chart ${i + 1}`;
       if (Number(c.width) > 0) img.width = Number(c.width);
       if (Number(c.height) > 0) img.height = Number(c.height);
       img.src = `data:image/png;base64,${c.data}`;
-      ui.charts.appendChild(img);
+      const link = document.createElement("a");
+      link.href = img.src;
+      link.download = `chart-${i + 1}.png`;
+      link.className = "download";
+      link.textContent = `Download chart ${i + 1} (PNG)`;
+      figure.append(img, link);
+      ui.charts.appendChild(figure);
       ui.chartsBox.hidden = false;
+    });
+  }
+
+  // The report (findings, charts from the result JSON, a data preview, the
+  // raw JSON in a closed section; report.js) of a batch-analyze page, and
+  // of a run that asked for findings about the data.  On a batch-analyze
+  // page the raw Result pane is hidden (the report has the JSON, one click
+  // away); elsewhere it stays, under the findings.
+  function renderReport(run, result) {
+    const report = window.pysbReport;
+    if (!(isAnalysisPage || (wantInsights() && Array.isArray(result.insights))) || !report ||
+        typeof report.isReport !== "function" || !report.isReport(result)) {
+      return;
     }
+    ui.report.hidden = false;
+    ui.resultBox.hidden = isAnalysisPage;
+    Promise.resolve(report.renderReport(ui.report, result, { dataText: run.dataText }))
+      .catch((err) => {
+        console.warn("pysandbox: the report could not be drawn:", err);
+        ui.report.hidden = true;
+        ui.resultBox.hidden = false;
+      });
+  }
+
+  /* --- the panel: editor, engine picker, data, history --------------- */
+
+  let editor = null; // the CodeMirror editor (web/panel/editor.js), or null
+
+  function currentCode() {
+    return ui.code.value;
+  }
+
+  function setCode(text) {
+    if (ui === null) return;
+    ui.code.value = text;
+    if (editor !== null) editor.setCode(text);
+  }
+
+  function mountEditor() {
+    const panel = window.pysbPanel;
+    if (!panel || typeof panel.createEditor !== "function") return;
+    try {
+      editor = panel.createEditor({
+        host: ui.codeEditor,
+        textarea: ui.code,
+        onRun: () => ui.run.click(),
+        label: "Code (Python)",
+      });
+      ui.editorHelp.hidden = false;
+      ui.codeLabel.addEventListener("click", () => editor.focus());
+      document.documentElement.dataset.editor = "codemirror";
+    } catch (err) {
+      console.warn("pysandbox: the code editor could not start; using the plain text box:", err);
+      editor = null;
+      ui.codeEditor.hidden = true;
+    }
+  }
+
+  // The engine the picker asks for: auto | browser | native | judge0.
+  const ENGINE_CHOICE_KEY = "pysandbox.engine";
+
+  function engineChoice() {
+    if (ui === null) return "auto";
+    const checked = ui.enginePicker.querySelector("input[name=engine-choice]:checked");
+    return checked && checked.value in ENGINE_NAMES ? checked.value : "auto";
+  }
+
+  // Availability of each engine, from the router's health answer (GET):
+  // engines.{browser,native,judge0}.{available, reason, limits}.
+  let engineHealth = null;
+
+  async function loadEngineHealth() {
+    try {
+      const resp = await fetch(`${ROUTER_URL}?window=24h`, { cache: "no-store" });
+      const answer = await resp.json();
+      if (!resp.ok || !answer || typeof answer.engines !== "object") {
+        throw new Error(`HTTP ${resp.status}`);
+      }
+      engineHealth = answer.engines;
+    } catch (err) {
+      engineHealth = { error: String(err && err.message || err) };
+    }
+    showEngineHealth();
+  }
+
+  function showEngineHealth() {
+    if (ui === null) return;
+    const routerOff = !routerSetting();
+    for (const name of ["browser", "native", "judge0"]) {
+      const why = document.getElementById(`engine-${name}-why`);
+      const radio = ui.enginePicker.querySelector(`input[value="${name}"]`);
+      let text;
+      let available;
+      const h = engineHealth && engineHealth[name] && typeof engineHealth[name] === "object"
+        ? engineHealth[name] : null;
+      if (name === "browser") {
+        available = engine.state !== "failed";
+        text = engine.state === "failed" ? "not available: Python could not be loaded here"
+          : engine.state === "loading" ? "available (Python is loading)" : "available";
+      } else if (routerOff) {
+        available = false;
+        text = "not used: this page was opened with ?pysb-router=off";
+      } else if (h === null) {
+        available = engineHealth === null;
+        text = engineHealth === null ? "checking…"
+          : `unknown: the router did not answer (${engineHealth.error || "no answer"})`;
+      } else {
+        available = h.available === true;
+        text = available ? "available"
+          : `not available: ${typeof h.reason === "string" && h.reason ? h.reason : "no reason given"}`;
+      }
+      why.textContent = text;
+      radio.closest("label").dataset.available = String(available);
+    }
+    const limit = engineHealth && engineHealth.browser && engineHealth.browser.limits
+      ? Number(engineHealth.browser.limits.maxDataMb) : NaN;
+    if (Number.isFinite(limit) && limit > 0) dataLimitMb = limit;
+  }
+
+  /* Data from a file or pasted text (web/panel/data.js): the JSON text the
+   * runs hand to Python, as a posted body's "data" would be.  Limit: the
+   * router's engines.browser.limits.maxDataMb. */
+  let dataLimitMb = DEFAULT_DATA_LIMIT_MB;
+
+  function showDataError(text) {
+    ui.dataError.textContent = text;
+    ui.dataError.hidden = text === "";
+  }
+
+  async function loadData(read) {
+    const panel = window.pysbPanel;
+    showDataError("");
+    try {
+      const loaded = await read(panel, { maxBytes: Math.floor(dataLimitMb * 1048576) });
+      pageData.text = loaded.dataText;
+      pageData.loaded = loaded;
+      showData();
+      document.documentElement.dataset.dataLoaded = loaded.kind;
+    } catch (err) {
+      const known = panel && panel.isDataError(err);
+      showDataError(known ? err.message : `The data could not be read: ${err && err.message || err}`);
+      if (!known) console.warn("pysandbox: data loading failed:", err);
+    }
+  }
+
+  function showData() {
+    const loaded = pageData.loaded;
+    ui.dataReset.hidden = loaded === null;
+    if (loaded === null) {
+      ui.dataInfo.textContent = describeData(pageDataText);
+      ui.dataPreview.hidden = true;
+      ui.dataPreview.replaceChildren();
+      return;
+    }
+    const size = loaded.bytes < 1024 ? `${loaded.bytes} bytes`
+      : loaded.bytes < 1048576 ? `${(loaded.bytes / 1024).toFixed(1)} kB`
+        : `${(loaded.bytes / 1048576).toFixed(1)} MB`;
+    const rows = loaded.rowCount === null ? "" : `${loaded.rowCount} row${loaded.rowCount === 1 ? "" : "s"}, `;
+    ui.dataInfo.textContent = `data: ${loaded.name} (${loaded.note}): ${rows}${size} of JSON`;
+    const preview = ui.dataPreview;
+    preview.replaceChildren();
+    if (!loaded.table) {
+      const p = document.createElement("p");
+      p.className = "muted";
+      p.textContent = loaded.summary || "Passed to Python as it is.";
+      preview.appendChild(p);
+      preview.hidden = false;
+      return;
+    }
+    const wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", "Data preview");
+    const table = document.createElement("table");
+    const caption = table.createCaption();
+    const shown = Math.min(loaded.rows.length, loaded.rowCount);
+    caption.textContent = `First ${shown} of ${loaded.rowCount} rows; ` +
+      `${loaded.columns.length} column${loaded.columns.length === 1 ? "" : "s"}`;
+    const head = table.createTHead().insertRow();
+    for (const col of loaded.columns) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      const name = document.createElement("span");
+      name.textContent = col.name;
+      const type = document.createElement("span");
+      type.className = "col-type";
+      type.textContent = col.type;
+      th.append(name, document.createElement("br"), type);
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const row of loaded.rows) {
+      const tr = body.insertRow();
+      for (const cell of row) {
+        const td = tr.insertCell();
+        if (cell === null) td.className = "null";
+        td.textContent = cell === null ? "null" : cell;
+      }
+    }
+    wrap.appendChild(table);
+    preview.appendChild(wrap);
+    preview.hidden = false;
+  }
+
+  /* The run history of this tab (sessionStorage): code, engine, status,
+   * duration; a click (or Enter) on an entry puts its code back. */
+  function readHistory() {
+    try {
+      const list = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((h) => h && typeof h.code === "string") : [];
+    } catch (err) {
+      return [];
+    }
+  }
+
+  function addHistory(run, result) {
+    if (run.source === "parent" || typeof run.code !== "string") return;
+    const entry = {
+      code: run.code.slice(0, HISTORY_CODE_MAX),
+      engine: typeof result.engine === "string" ? result.engine : "",
+      status: String(result.status || ""),
+      ms: Math.round(run.ms || 0),
+      at: Date.now(),
+    };
+    const list = readHistory();
+    list.unshift(entry);
+    list.length = Math.min(list.length, HISTORY_MAX);
+    try {
+      sessionStorage.setItem(HISTORY_KEY, JSON.stringify(list));
+    } catch (err) {
+      // storage full or disabled: the list below still shows this page's runs
+    }
+    showHistory(list);
+  }
+
+  function showHistory(list = readHistory()) {
+    if (ui === null) return;
+    ui.historyEmpty.hidden = list.length > 0;
+    ui.history.replaceChildren();
+    list.forEach((h) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "history-entry";
+      button.dataset.status = h.status;
+      const firstLine = h.code.split("\n").find((l) => /\S/.test(l)) || "(empty)";
+      const code = document.createElement("code");
+      code.textContent = firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+      const meta = document.createElement("span");
+      meta.className = "history-meta";
+      const time = new Date(h.at).toLocaleTimeString();
+      meta.textContent = `${STATUS_TEXT[h.status] || h.status}` +
+        `${h.engine ? ` · ${h.engine}` : ""} · ${h.ms} ms · ${time}`;
+      // The name is the visible text after "Restore the code of:" (for
+      // screen readers; the visible text stays part of the name).
+      const verb = document.createElement("span");
+      verb.className = "visually-hidden";
+      verb.textContent = "Restore the code of: ";
+      button.append(verb, code, meta);
+      button.addEventListener("click", () => {
+        setCode(h.code);
+        if (editor !== null) editor.focus();
+        else ui.code.focus();
+      });
+      li.appendChild(button);
+      ui.history.appendChild(li);
+    });
   }
 
   /* --- wiring -------------------------------------------------------- */
@@ -1362,6 +1863,49 @@
     if (n < 1024) return `data: ${n} characters of JSON`;
     if (n < 1024 * 1024) return `data: ${(n / 1024).toFixed(1)} kB of JSON`;
     return `data: ${(n / 1048576).toFixed(1)} MB of JSON`;
+  }
+
+  function wirePanel() {
+    ui.insights.checked = pageWantsInsights;
+    if (pageWantsInsights) {
+      ui.insights.disabled = true; // this page asks for findings on every run
+    }
+    try {
+      const saved = sessionStorage.getItem(ENGINE_CHOICE_KEY);
+      const radio = saved && saved in ENGINE_NAMES
+        ? ui.enginePicker.querySelector(`input[value="${saved}"]`) : null;
+      if (radio !== null) radio.checked = true;
+    } catch (err) {
+      // storage disabled: Auto
+    }
+    ui.enginePicker.addEventListener("change", () => {
+      try {
+        sessionStorage.setItem(ENGINE_CHOICE_KEY, engineChoice());
+      } catch (err) {
+        // storage disabled: the choice holds for this page only
+      }
+    });
+    if (!window.pysbPanel) {
+      // The panel bundle did not load: posted (or a parent's) data only.
+      ui.dataControls.hidden = true;
+      return;
+    }
+    ui.dataFile.addEventListener("change", () => {
+      const file = ui.dataFile.files && ui.dataFile.files[0];
+      if (file) loadData((panel, opts) => panel.readDataFile(file, opts));
+    });
+    ui.dataUse.addEventListener("click", () => {
+      const text = ui.dataPaste.value;
+      loadData(async (panel, opts) => panel.readDataText(text, opts));
+    });
+    ui.dataReset.addEventListener("click", () => {
+      pageData.text = pageDataText;
+      pageData.loaded = null;
+      ui.dataFile.value = "";
+      showDataError("");
+      delete document.documentElement.dataset.dataLoaded;
+      showData();
+    });
   }
 
   function onDomReady() {
@@ -1389,17 +1933,50 @@
       errorBox: $("error-box"),
       error: $("error"),
       result: $("result"),
+      resultBox: $("result-box"),
       resultHtml: $("result-html"),
+      report: $("report"),
+      codeLabel: $("code-label"),
+      codeEditor: $("code-editor"),
+      editorHelp: $("editor-help"),
+      enginePicker: $("engine-picker"),
+      insights: $("insights"),
+      dataFile: $("data-file"),
+      dataPaste: $("data-paste"),
+      dataUse: $("data-use"),
+      dataReset: $("data-reset"),
+      dataControls: $("data-controls"),
+      dataError: $("data-error"),
+      dataPreview: $("data-preview"),
+      history: $("history"),
+      historyEmpty: $("history-empty"),
       charts: $("charts"),
       chartsBox: $("charts-box"),
     };
     ui.code.value = String(input.code || "");
     ui.dataInfo.textContent = describeData(pageDataText);
+    mountEditor();
+    wirePanel();
     ui.run.addEventListener("click", () => {
       if (!canRun()) return;
       mark("pysb-run-start", { runId: runs.nextId });
-      submitRun({ source: "ui", code: ui.code.value, dataText: pageDataText,
-                  route: routerSetting() });
+      const run = { source: "ui", code: currentCode(), dataText: pageData.text,
+                    route: routerSetting() };
+      const choice = engineChoice();
+      if (choice === "browser") {
+        // Straight to this page's worker, without the router.
+        Object.assign(run, { route: false, forced: "browser" });
+      } else if (choice === "native" && routerSetting()) {
+        // This page's sandbox on the native engine (state kept between
+        // Runs); when none can be made, a one-shot run through the router
+        // with requirements.preferredEngine "native".
+        Object.assign(run, { route: true, server: true, forced: "native" });
+      } else if (choice === "judge0" && routerSetting()) {
+        // Through the router with requirements.preferredEngine "judge0"
+        // (fallback allowed, and said); Judge0 keeps no state.
+        Object.assign(run, { route: true, oneShot: true, forced: "judge0" });
+      }
+      submitRun(run);
     });
     ui.runServer.addEventListener("click", () => {
       const offer = runs.offer;
@@ -1418,7 +1995,7 @@
       showNotice("");
       startEngine();
     });
-    ui.code.addEventListener("keydown", (event) => {
+    ui.code.addEventListener("keydown", (event) => { // the plain text box's Ctrl-Enter
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         ui.run.click();
@@ -1427,6 +2004,9 @@
     showProgress();
     updateButtons();
     showState();
+    showHistory();
+    if (routerSetting()) loadEngineHealth();
+    else showEngineHealth();
     if (lastRender !== null) renderResult(lastRender.run, lastRender.result);
     if (runs.current !== null) setStatus("Running…", "busy");
   }

@@ -3,9 +3,11 @@
  *
  * Messages in (from sandbox.js):
  *   {type:"init", config, interruptBuffer?}   once, right after the worker starts
- *   {type:"run", id, code, dataText}          one at a time (the page queues, and
+ *   {type:"run", id, code, dataText, insights?}
+ *                                             one at a time (the page queues, and
  *                                             sets the interrupt buffer to 0 first);
- *                                             runs share one session (globals)
+ *                                             runs share one session (globals);
+ *                                             insights: true adds result.insights
  *   {type:"reset", id}                        between runs: a fresh session
  * Messages out:
  *   {type:"progress", stage, percent, ms}     while loading
@@ -14,7 +16,8 @@
  *   {type:"load-error", stage, message}       loading failed; the page offers a retry
  *   {type:"output", id, chunks}               live output of run id while it runs:
  *                                             chunks = [["stdout"|"stderr", text], ...]
- *   {type:"result", id, result, fatal?}       result = harness dict + engine + metadata
+ *   {type:"result", id, result, fatal?}       result = harness dict + engine + metadata;
+ *                                             integers beyond 2^53 as BigInt
  *   {type:"reset", id}                        the session was replaced
  *
  * A classic worker, not a module one: importScripts() of the UMD pyodide.js
@@ -504,9 +507,13 @@ async function runOne(msg) {
     // at once, and the proxy it returns resolves to the JSON text.  Code that
     // does not await runs in that task without yielding, as run_json would.
     liveStart(id);
-    const text = await harness.run_json_async(msg.code, msg.dataText, true, false, session);
+    // insights (findings about the data, result.insights) is the harness's
+    // last keyword; the page asks for it (batch-analyze pages, the panel's
+    // "Findings about the data" box).
+    const text = await harness.run_json_async.callKwargs(
+      msg.code, msg.dataText, true, false, session, { insights: msg.insights === true });
     liveEnd();
-    result = JSON.parse(text);
+    result = parseExact(text);
     result.metadata = metadata(started, packagesMs, packages);
   } catch (err) {
     // run_json_async catches everything the user's code raises, and answers
@@ -528,6 +535,26 @@ async function runOne(msg) {
   liveEnd(); // when run_json_async threw
   result.engine = "browser";
   post({ type: "result", id, result, fatal });
+}
+
+// The harness's JSON with integers beyond 2^53 kept exact: Python's int has
+// no size limit, and JSON.parse would round 2**64 + 1 to 2**64.  An integer
+// literal (only digits: Python writes every float with "." or an exponent)
+// whose value is not a safe integer becomes a BigInt read from its source
+// text (JSON.parse source text access); structured clone carries BigInts to
+// the page and on to a parent frame.  The reviver runs only when the text
+// has a run of 16 digits, so ordinary results parse at full speed.  The same
+// rule as sandbox.js's parseExact; see docs/design/frontend-pyodide.md.
+function exactReviver(key, value, context) {
+  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) &&
+      context && typeof context.source === "string" && /^-?\d+$/.test(context.source)) {
+    return BigInt(context.source);
+  }
+  return value;
+}
+
+function parseExact(text) {
+  return /\d{16}/.test(text) ? JSON.parse(text, exactReviver) : JSON.parse(text);
 }
 
 function metadata(started, packagesMs, packages) {
