@@ -154,7 +154,7 @@ class ProgramModeTests(unittest.TestCase):
         sub = json.loads(raw)
         self.assertEqual(sub["exit_code"], 1, sub)
         stderr = base64.b64decode(sub["stderr"]).decode()
-        self.assertIn('File "<sandbox>", line 3, in <module>', stderr)
+        self.assertIn('File "script.py", line 3, in <module>', stderr)
         self.assertIn("ValueError: no", stderr)
 
 
