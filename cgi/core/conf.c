@@ -81,21 +81,25 @@ static bool origin_valid(const char *o, size_t n)
     return i == n;
 }
 
+/* The next space-separated word of *p (advanced past it) with its length
+ * in *n, or NULL at the end. */
+static const char *next_word(const char **p, size_t *n)
+{
+    const char *s = *p + strspn(*p, " ");
+    if (*s == '\0')
+        return NULL;
+    *n = strcspn(s, " ");
+    *p = s + *n;
+    return s;
+}
+
 /* PYSANDBOX_FRAME_ANCESTORS: space-separated list of 'self', 'none' or origins. */
 static bool frame_ancestors_valid(const char *v, char *msg, size_t msglen)
 {
-    size_t count = 0;
+    size_t count = 0, n;
     bool none = false;
-    const char *p = v;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - start);
+    const char *p = v, *start;
+    while ((start = next_word(&p, &n)) != NULL) {
         count++;
         if (n == 6 && strncmp(start, "'none'", 6) == 0) {
             none = true;
@@ -128,17 +132,9 @@ static bool cors_origins_valid(const char *v, char *msg, size_t msglen)
 {
     if (strcmp(v, "*") == 0 || strcmp(v, "none") == 0)
         return true;
-    size_t count = 0;
-    const char *p = v;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - start);
+    size_t count = 0, n;
+    const char *p = v, *start;
+    while ((start = next_word(&p, &n)) != NULL) {
         if (!origin_valid(start, n)) {
             snprintf(msg, msglen,
                      "PYSANDBOX_JUDGE0_CORS_ORIGINS: '%.*s' is not an origin like "
@@ -427,19 +423,17 @@ void conf_free(conf *c)
     memset(c, 0, sizeof *c);
 }
 
+bool conf_list_has(const char *list, const char *word)
+{
+    size_t wlen = strlen(word), n;
+    const char *p = list ? list : "", *start;
+    while ((start = next_word(&p, &n)) != NULL)
+        if (n == wlen && strncmp(start, word, n) == 0)
+            return true;
+    return false;
+}
+
 bool conf_origin_allowed(const conf *c, const char *origin)
 {
-    size_t olen = strlen(origin);
-    const char *p = c->frame_ancestors;
-    while (*p != '\0') {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - start);
-        if (n == olen && n > 0 && strncmp(start, origin, n) == 0 && start[0] != '\'')
-            return true;
-    }
-    return false;
+    return origin[0] != '\'' && conf_list_has(c->frame_ancestors, origin);
 }

@@ -108,6 +108,9 @@ void conf_free(conf *c);
  */
 bool conf_origin_allowed(const conf *c, const char *origin);
 
+/* True when word is one of list's space-separated words (NULL list: none). */
+bool conf_list_has(const char *list, const char *word);
+
 /* Parses a decimal size with optional K/M/G suffix (powers of 1024) into
  * *out. Returns false on junk or overflow. */
 bool conf_parse_size(const char *s, size_t *out);

@@ -162,17 +162,7 @@ static const char *allowed_origin(const conf *c, const http_req *req)
         return NULL;
     if (strcmp(list, "*") == 0)
         return "*";
-    size_t olen = strlen(origin);
-    for (const char *p = list; *p != '\0';) {
-        while (*p == ' ')
-            p++;
-        const char *start = p;
-        while (*p != '\0' && *p != ' ')
-            p++;
-        if ((size_t)(p - start) == olen && olen > 0 && strncmp(start, origin, olen) == 0)
-            return origin;
-    }
-    return NULL;
+    return conf_list_has(list, origin) ? origin : NULL;
 }
 
 /* Header values below are fixed texts or checked input: only memory can
