@@ -306,12 +306,13 @@ static void fail(exe_answer *a, app_err err, const char *message, const char *de
 static APP_MUST_CHECK app_err judge0_limits(const conf *c, const reqs *r, native_job *job, char *msg,
                              size_t msglen)
 {
-    app_err err = native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
+    app_err err = native_limits(c, r, job, msg, msglen);
     if (err != APP_OK && err != APP_EREFUSED)
         return err;
     job->wall_ms = r->max_time_s > 0 ? (unsigned)ceil(r->max_time_s * 1000)
                    : XP_DEFAULT_WALL_MS < c->judge0_max_wall_ms ? XP_DEFAULT_WALL_MS
                                                                 : c->judge0_max_wall_ms;
+    job->cpu_ms = r->max_cpu_s > 0 ? (unsigned)ceil(r->max_cpu_s * 1000) : 0;
     job->memory_mb = r->max_memory_mb > 0 ? (unsigned)ceil(r->max_memory_mb)
                                           : c->judge0_max_memory_mb;
     return APP_OK;
@@ -320,7 +321,7 @@ static APP_MUST_CHECK app_err judge0_limits(const conf *c, const reqs *r, native
 static APP_MUST_CHECK app_err native_job_limits(const conf *c, const reqs *r, native_job *job, char *msg,
                                  size_t msglen)
 {
-    return native_limits(c, r, &job->wall_ms, &job->memory_mb, msg, msglen);
+    return native_limits(c, r, job, msg, msglen);
 }
 
 /* The server engines: how each reads a request's limits and runs a job.

@@ -424,6 +424,8 @@ app_err jeng_run(const conf *c, const native_job *job, int cancel_fd, sbuf *out,
         lim.wall_s =
             job->wall_ms / 1000.0 < JENG_MIN_WALL_S ? JENG_MIN_WALL_S : job->wall_ms / 1000.0;
         lim.cpu_s = lim.wall_s > JENG_MAX_CPU_S ? JENG_MAX_CPU_S : lim.wall_s;
+        if (job->cpu_ms > 0 && job->cpu_ms / 1000.0 < lim.cpu_s) /* maxCpuTime */
+            lim.cpu_s = job->cpu_ms / 1000.0;
     }
     if (job->memory_mb > 0)
         lim.memory_kb = job->memory_mb * 1024u < JENG_MIN_MEMORY_KB ? JENG_MIN_MEMORY_KB

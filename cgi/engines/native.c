@@ -9,34 +9,43 @@
 #include "xclient.h"
 #include "xproto.h"
 
-app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
-                      char *msg, size_t msglen)
+/* A limit in seconds as whole milliseconds, checked against the
+ * engine's minimum and this server's maximum; name is the request field. */
+static APP_MUST_CHECK app_err seconds_limit(const char *name, double s, unsigned max_ms,
+                                            unsigned *ms_out, char *msg, size_t msglen)
+{
+    double ms = ceil(s * 1000.0);
+    if (ms > max_ms) {
+        snprintf(msg, msglen, "%s %.3g s is more than this server's native engine allows (%.3g s)",
+                 name, s, max_ms / 1000.0);
+        return APP_EREFUSED;
+    }
+    if (ms < XP_MIN_WALL_MS) {
+        snprintf(msg, msglen, "%s must be at least %.1f s", name, XP_MIN_WALL_MS / 1000.0);
+        return APP_EFIELD;
+    }
+    *ms_out = (unsigned)ms;
+    return APP_OK;
+}
+
+app_err native_limits(const conf *c, const reqs *r, native_job *job, char *msg, size_t msglen)
 {
     if (r->network_access) {
         snprintf(msg, msglen, "the native engine has no network access (networkAccess: true)");
         return APP_EREFUSED;
     }
-    unsigned def_wall = XP_DEFAULT_WALL_MS < c->max_wall_ms ? XP_DEFAULT_WALL_MS : c->max_wall_ms;
-    unsigned def_mem =
+    job->wall_ms = XP_DEFAULT_WALL_MS < c->max_wall_ms ? XP_DEFAULT_WALL_MS : c->max_wall_ms;
+    job->cpu_ms = 0;
+    job->memory_mb =
         XP_DEFAULT_MEMORY_MB < c->max_memory_mb ? XP_DEFAULT_MEMORY_MB : c->max_memory_mb;
-    *wall_ms = def_wall;
-    *memory_mb = def_mem;
-    if (r->max_time_s > 0) {
-        double ms = ceil(r->max_time_s * 1000.0);
-        if (ms > c->max_wall_ms) {
-            snprintf(msg, msglen,
-                     "maxExecutionTime %.3g s is more than this server's native engine allows "
-                     "(%.3g s)",
-                     r->max_time_s, c->max_wall_ms / 1000.0);
-            return APP_EREFUSED;
-        }
-        if (ms < XP_MIN_WALL_MS) {
-            snprintf(msg, msglen, "maxExecutionTime must be at least %.1f s",
-                     XP_MIN_WALL_MS / 1000.0);
-            return APP_EFIELD;
-        }
-        *wall_ms = (unsigned)ms;
-    }
+    app_err err = APP_OK;
+    if (r->max_time_s > 0)
+        err = seconds_limit("maxExecutionTime", r->max_time_s, c->max_wall_ms, &job->wall_ms, msg,
+                            msglen);
+    if (err == APP_OK && r->max_cpu_s > 0)
+        err = seconds_limit("maxCpuTime", r->max_cpu_s, c->max_wall_ms, &job->cpu_ms, msg, msglen);
+    if (err != APP_OK)
+        return err;
     if (r->max_memory_mb > 0) {
         double mb = ceil(r->max_memory_mb);
         if (mb > c->max_memory_mb) {
@@ -50,7 +59,7 @@ app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned 
             snprintf(msg, msglen, "maxMemoryUsage must be at least %u MB", XP_MIN_MEMORY_MB);
             return APP_EFIELD;
         }
-        *memory_mb = (unsigned)mb;
+        job->memory_mb = (unsigned)mb;
     }
     return APP_OK;
 }
@@ -67,6 +76,7 @@ app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *ou
     xp_req_hdr h;
     xp_req_init(&h, XP_OP_JOB);
     h.wall_ms = job->wall_ms;
+    h.cpu_ms = job->cpu_ms;
     h.memory_mb = job->memory_mb;
     h.code_len = (uint32_t)job->code_len;
     h.data_len = job->data_len;

@@ -29,6 +29,7 @@ typedef struct native_job {
     const char *data; /* JSON text; in program mode, the program's stdin (any bytes) */
     size_t data_len;
     unsigned wall_ms;
+    unsigned cpu_ms; /* CPU time of the whole jail; 0: none beyond wall_ms */
     unsigned memory_mb;
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
     bool trace;       /* step tracing (XP_FLAG_TRACE): the answer gains steps */
@@ -48,14 +49,16 @@ typedef struct native_sandbox_spec {
 } native_sandbox_spec;
 
 /*
- * Derives the wall-time and memory limits of a job from r and the server's
- * maxima in c: defaults when not given, the requested values otherwise.
- * Returns APP_EREFUSED with a sentence when r asks for more than this
- * server allows (or for network access, which the jail never has), or
- * APP_EFIELD for values below the minimum.
+ * Derives the wall-time, CPU-time and memory limits of a job (job->wall_ms,
+ * cpu_ms, memory_mb; nothing else is touched) from r and the server's
+ * maxima in c: defaults when not given (no CPU-time limit beyond the wall
+ * time), the requested values otherwise.  Returns APP_EREFUSED with a
+ * sentence when r asks for more than this server allows (or for network
+ * access, which the jail never has), or APP_EFIELD for values below the
+ * minimum.
  */
-APP_MUST_CHECK app_err native_limits(const conf *c, const reqs *r, unsigned *wall_ms, unsigned *memory_mb,
-                      char *msg, size_t msglen);
+APP_MUST_CHECK app_err native_limits(const conf *c, const reqs *r, native_job *job, char *msg,
+                                     size_t msglen);
 
 /*
  * Runs the job; cancel_fd (or -1) is watched for the HTTP client going

@@ -161,6 +161,8 @@ app_err reqs_decode(const char *doc, size_t len, reqs *r, char *msg, size_t msgl
             err = positive(doc, "maxExecutionTime", v, false, &r->max_time_s, msg, msglen);
         } else if (js_string_equals(doc, k, "maxMemoryUsage")) {
             err = positive(doc, "maxMemoryUsage", v, false, &r->max_memory_mb, msg, msglen);
+        } else if (js_string_equals(doc, k, "maxCpuTime")) {
+            err = positive(doc, "maxCpuTime", v, false, &r->max_cpu_s, msg, msglen);
         } else if (js_string_equals(doc, k, "dataSize")) {
             err = positive(doc, "dataSize", v, true, &r->data_size_mb, msg, msglen);
         } else if (js_string_equals(doc, k, "securityLevel")) {

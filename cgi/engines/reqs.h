@@ -31,7 +31,8 @@ typedef enum reqs_level { LEVEL_UNSET, LEVEL_LOW, LEVEL_MEDIUM, LEVEL_HIGH } req
 typedef enum reqs_format { FORMAT_JSON, FORMAT_TEXT, FORMAT_HTML } reqs_format;
 
 typedef struct reqs {
-    double max_time_s;  /* 0: not given */
+    double max_time_s;    /* wall time (maxExecutionTime); 0: not given */
+    double max_cpu_s;     /* CPU time of the whole run (maxCpuTime); 0: not given */
     double max_memory_mb; /* 0: not given */
     double data_size_mb;  /* -1: not given */
     bool cpu_intensive, network_access, file_system_access, concurrent;

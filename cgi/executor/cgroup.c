@@ -50,6 +50,7 @@ typedef struct cg_slot {
     unsigned nfiles;
     uint64_t memory_set; /* 0: never written */
     unsigned tasks_set;
+    uint64_t cpu_before_ns; /* v2: the CPU counter at job start (it cannot be reset) */
 } cg_slot;
 
 static bool write_text(const char *path, const char *text)
@@ -496,6 +497,7 @@ app_err cg_limit_slot(cg *c, unsigned slot, uint64_t memory_bytes, unsigned max_
         if (ok && !same_memory)
             slot_write(c, 0, slot, "memory.oom.group", "1");
         c->oom_before[slot] = slot_read_key(c, 0, slot, "memory.events", "oom_kill");
+        sl->cpu_before_ns = slot_read_key(c, 0, slot, "cpu.stat", "usage_usec") * 1000u;
     }
     if (ok) {
         sl->memory_set = memory_bytes;
@@ -529,21 +531,38 @@ int cg_procs_fds(cg *c, unsigned slot, int *fds, int max, char *err, size_t errl
     return count;
 }
 
+bool cg_measures_cpu(const cg *c)
+{
+    return c->mode == CG_V2 || (c->mode == CG_V1 && c->base[V1_CPUACCT][0] != '\0');
+}
+
+uint64_t cg_cpu_ns(cg *c, unsigned slot)
+{
+    if (slot >= c->nslots)
+        return 0;
+    if (c->mode == CG_V1)
+        return c->base[V1_CPUACCT][0] != '\0' ? slot_read_u64(c, V1_CPUACCT, slot, "cpuacct.usage")
+                                              : 0;
+    if (c->mode == CG_V2) {
+        uint64_t now = slot_read_key(c, 0, slot, "cpu.stat", "usage_usec") * 1000u;
+        return now > c->slot[slot].cpu_before_ns ? now - c->slot[slot].cpu_before_ns : 0;
+    }
+    return 0;
+}
+
 void cg_read_usage(cg *c, unsigned slot, cg_usage *u)
 {
     memset(u, 0, sizeof *u);
     if (slot >= c->nslots)
         return;
+    u->cpu_ns = cg_cpu_ns(c, slot);
     if (c->mode == CG_V1) {
-        if (c->base[V1_CPUACCT][0] != '\0')
-            u->cpu_ns = slot_read_u64(c, V1_CPUACCT, slot, "cpuacct.usage");
         if (c->base[V1_MEMORY][0] != '\0') {
             u->peak_bytes = slot_read_u64(c, V1_MEMORY, slot, "memory.max_usage_in_bytes");
             u->oom_killed = slot_read_key(c, V1_MEMORY, slot, "memory.oom_control", "oom_kill") >
                             c->oom_before[slot];
         }
     } else if (c->mode == CG_V2) {
-        u->cpu_ns = slot_read_key(c, 0, slot, "cpu.stat", "usage_usec") * 1000u;
         u->peak_bytes = slot_read_u64(c, 0, slot, "memory.peak");
         u->oom_killed = slot_read_key(c, 0, slot, "memory.events", "oom_kill") > c->oom_before[slot];
     }

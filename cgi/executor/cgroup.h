@@ -27,7 +27,8 @@ typedef struct cg cg;
 
 /* What one job consumed, as far as the cgroup knows. */
 typedef struct cg_usage {
-    uint64_t cpu_ns;      /* CPU time of every task in the slot; 0 if unknown */
+    uint64_t cpu_ns;      /* CPU time of every task in the slot since the job started;
+                           * 0 if unknown */
     uint64_t peak_bytes;  /* peak memory charged to the slot; 0 if unknown */
     bool oom_killed;      /* the memory limit killed a task */
 } cg_usage;
@@ -68,6 +69,13 @@ int cg_procs_fds(cg *c, unsigned slot, int *fds, int max, char *err, size_t errl
  * caller reads 8 bytes to re-arm it; it stays owned by c.
  */
 int cg_oom_fd(const cg *c, unsigned slot);
+
+/* Whether the slot groups count CPU time (cg_cpu_ns() is meaningful). */
+bool cg_measures_cpu(const cg *c);
+
+/* CPU time of every task in the slot since cg_limit_slot(); 0 if unknown.
+ * One read of one control file: cheap enough to watch a CPU limit with. */
+uint64_t cg_cpu_ns(cg *c, unsigned slot);
 
 /* Reads what the slot used since cg_limit_slot(). */
 void cg_read_usage(cg *c, unsigned slot, cg_usage *u);

@@ -23,6 +23,10 @@
  * are charged there too, while the job's own limit is RLIMIT_DATA. */
 #define EX_JAIL_MEMORY_SLACK_MB 64u
 
+/* Shortest wait between two looks at a jail's CPU time: a job may pass its
+ * CPU-time limit by at most this much on each CPU before it is stopped. */
+#define CHILD_CPU_CHECK_MIN_MS 10u
+
 /* Marks a slot reserved while the zygote is creating its child. */
 static child slot_reserved;
 
@@ -482,6 +486,7 @@ static void child_answer(executor *ex, child *ch, bool reaped, int status, const
         .exit_signal = reaped && WIFSIGNALED(status) ? WTERMSIG(status) : 0,
         .oom_killed = use.oom_killed,
         .wall_limit_ms = ch->job.wall_ms,
+        .cpu_limit_ms = ch->job.cpu_ms,
         .memory_limit_mb = ch->job.memory_mb,
         .nofile = ch->job.nofile,
         .nproc = ch->job.nproc,
@@ -604,6 +609,18 @@ void child_on_output(executor *ex, child *ch, bool is_stderr)
 
 /* --- jobs and their limits --------------------------------------------------------- */
 
+/* The earliest moment the jail could pass its CPU-time limit, having used
+ * used_ns: with every CPU busy from now on.  A look costs one read of one
+ * control file, and a jail that mostly waits is looked at a few times. */
+static void child_schedule_cpu_check(const executor *ex, child *ch, uint64_t used_ns)
+{
+    uint64_t limit_ns = (uint64_t)ch->job.cpu_ms * 1000000u;
+    uint64_t wait_ms = used_ns < limit_ns ? (limit_ns - used_ns) / 1000000u / ex->ncpus : 0;
+    if (wait_ms < CHILD_CPU_CHECK_MIN_MS)
+        wait_ms = CHILD_CPU_CHECK_MIN_MS;
+    ch->cpu_check_ms = ex_now_ms() + wait_ms;
+}
+
 void child_start_job(executor *ex, client *cl, child *ch)
 {
     child_idle_remove(ex, ch);
@@ -624,6 +641,9 @@ void child_start_job(executor *ex, client *cl, child *ch)
     ch->client = cl;
     ch->started_ms = ex_now_ms_f();
     ch->deadline_ms = ex_now_ms() + cl->hdr.wall_ms;
+    ch->cpu_check_ms = UINT64_MAX;
+    if (cl->hdr.cpu_ms > 0 && ex->cg != NULL && cg_measures_cpu(ex->cg))
+        child_schedule_cpu_check(ex, ch, 0);
     ch->woff = 0;
     ch->db_queries = 0;
     ch->chan_broken = false;
@@ -646,6 +666,8 @@ uint64_t child_next_deadline(const executor *ex)
         const child *ch = child_in_slot(ex, i);
         if (child_is_live_job(ch) && ch->deadline_ms < next)
             next = ch->deadline_ms;
+        if (child_is_live_job(ch) && ch->cpu_check_ms < next)
+            next = ch->cpu_check_ms;
     }
     return next;
 }
@@ -656,6 +678,13 @@ void child_kill_overdue(executor *ex, uint64_t now)
         child *ch = child_in_slot(ex, i);
         if (child_is_live_job(ch) && ch->deadline_ms <= now)
             child_kill(ch, RES_TIMEOUT);
+        if (child_is_live_job(ch) && ch->cpu_check_ms <= now) {
+            uint64_t used_ns = cg_cpu_ns(ex->cg, ch->slot);
+            if (used_ns >= (uint64_t)ch->job.cpu_ms * 1000000u)
+                child_kill(ch, RES_CPU_TIMEOUT);
+            else
+                child_schedule_cpu_check(ex, ch, used_ns);
+        }
     }
 }
 

@@ -48,6 +48,7 @@ struct child {
     bool killed;
     bool precopied;        /* asked to copy the pre-copy plan (ZY_SPAWN_PRECOPY) */
     uint64_t deadline_ms;
+    uint64_t cpu_check_ms; /* next look at the jail's CPU time; UINT64_MAX: not watched */
     double started_ms;     /* ex_now_ms_f() when the job was handed over */
     struct child *next;    /* idle list */
     sandbox *sbx;          /* the sandbox it holds; NULL: a pool child */

@@ -752,9 +752,9 @@ static APP_MUST_CHECK app_err ep_executions_post(svc *s, const http_req *req, ht
     if (err == APP_OK)
         err = sandbox_field(b, &er, &sandbox, msg, msglen);
     /* Limits the engine would refuse are refused now, not when the run starts. */
-    unsigned wall_ms, memory_mb;
+    native_job limits = {0};
     if (err == APP_OK)
-        err = native_limits(s->conf, &r, &wall_ms, &memory_mb, msg, msglen);
+        err = native_limits(s->conf, &r, &limits, msg, msglen);
     if (err == APP_OK && req_span != NULL && (req_text = strndup(req_span, req_len)) == NULL)
         err = APP_ENOMEM;
     if (err == APP_OK && (db = svc_db(s, msg, msglen)) == NULL)

@@ -103,6 +103,12 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         snprintf(message, sizeof message,
                  "the program ran longer than the %.1f s wall-time limit and was stopped",
                  p->wall_limit_ms / 1000.0);
+    } else if (p->verdict == RES_CPU_TIMEOUT) {
+        status = "timeout";
+        etype = "TimeoutError";
+        snprintf(message, sizeof message,
+                 "the program used more than its %.1f s of CPU time and was stopped",
+                 p->cpu_limit_ms / 1000.0);
     } else if (p->verdict == RES_STDOUT_LIMIT || p->verdict == RES_STDERR_LIMIT) {
         status = "output_limit";
         etype = "OutputLimitExceeded";
@@ -138,8 +144,9 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
     } else if (!p->exited && p->exit_signal == SIGXCPU) {
         status = "timeout";
         etype = "TimeoutError";
-        snprintf(message, sizeof message, "the program used more CPU time than its %u s limit",
-                 (p->wall_limit_ms + 999) / 1000);
+        snprintf(message, sizeof message,
+                 "a process of the program used more CPU time than its %u s limit",
+                 xp_job_rlimit_cpu_s(p->wall_limit_ms, p->cpu_limit_ms));
     } else if (!p->exited) {
         status = "killed";
         etype = p->exit_signal == SIGSYS   ? "SeccompViolation"
@@ -218,13 +225,19 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
                               ? exec_ms
                               : p->wall_ms);
     if (err == APP_OK)
+        err =
+            sbuf_printf(out, ",\"engine\":\"native\",\"metadata\":{\"limits\":{\"wallTimeMs\":%u,",
+                        p->wall_limit_ms);
+    if (err == APP_OK && p->cpu_limit_ms > 0)
+        err = sbuf_printf(out, "\"cpuTimeMs\":%u,", p->cpu_limit_ms);
+    if (err == APP_OK)
         err = sbuf_printf(
             out,
-            ",\"engine\":\"native\",\"metadata\":{\"limits\":{\"wallTimeMs\":%u,\"memoryMb\":%u,"
-            "\"openFiles\":%u,\"processes\":%u,\"stdoutBytes\":%zu,\"stderrBytes\":%zu},"
+            "\"memoryMb\":%u,\"openFiles\":%u,\"processes\":%u,\"stdoutBytes\":%zu,"
+            "\"stderrBytes\":%zu},"
             "\"resources\":{\"wallMs\":%.3f,\"queueMs\":%.3f,\"cpuMs\":%.3f,\"peakMemoryKb\":",
-            p->wall_limit_ms, p->memory_limit_mb, p->nofile, p->nproc, p->stream_cap, p->stream_cap,
-            p->wall_ms, p->queue_ms, p->cpu_ms);
+            p->memory_limit_mb, p->nofile, p->nproc, p->stream_cap, p->stream_cap, p->wall_ms,
+            p->queue_ms, p->cpu_ms);
     if (err == APP_OK)
         err = p->peak_memory_bytes > 0
                   ? sbuf_printf(out, "%llu", (unsigned long long)(p->peak_memory_bytes / 1024))

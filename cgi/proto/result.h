@@ -35,6 +35,7 @@
 typedef enum res_verdict {
     RES_EXITED = 0,     /* the child ended on its own */
     RES_TIMEOUT,        /* the wall-time limit expired: the jail was killed */
+    RES_CPU_TIMEOUT,    /* the jail used more CPU time than its limit: killed */
     RES_STDOUT_LIMIT,   /* stdout passed its cap: killed */
     RES_STDERR_LIMIT,   /* stderr passed its cap: killed */
     RES_RESULT_LIMIT,   /* the result passed its cap: killed */
@@ -57,6 +58,7 @@ typedef struct res_parts {
     bool oom_killed;        /* the memory cgroup killed a task */
     /* limits the job ran under */
     unsigned wall_limit_ms, memory_limit_mb, nofile, nproc;
+    unsigned cpu_limit_ms;      /* the jail's CPU-time limit; 0: none beyond the wall time */
     size_t stream_cap;
     /* measurements */
     double wall_ms, queue_ms, cpu_ms;

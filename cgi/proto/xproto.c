@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-_Static_assert(sizeof(xp_req_hdr) == 48 + 8 + XP_SANDBOX_ID_LEN + XP_SANDBOX_USER_LEN,
+_Static_assert(sizeof(xp_req_hdr) == 56 + 8 + XP_SANDBOX_ID_LEN + XP_SANDBOX_USER_LEN,
                "xp_req_hdr is a wire format");
 _Static_assert(sizeof(xp_resp_hdr) == 16, "xp_resp_hdr is a wire format");
 
@@ -19,6 +19,12 @@ void xp_req_init(xp_req_hdr *h, uint32_t op)
     h->memory_mb = XP_DEFAULT_MEMORY_MB;
     h->nofile = XP_DEFAULT_NOFILE;
     h->nproc = XP_DEFAULT_NPROC;
+}
+
+uint32_t xp_job_rlimit_cpu_s(uint32_t wall_ms, uint32_t cpu_ms)
+{
+    uint32_t ms = cpu_ms > 0 ? cpu_ms : wall_ms;
+    return ms / 1000 + (ms % 1000 != 0);
 }
 
 uint64_t xp_client_key(const char *identity)
@@ -34,7 +40,7 @@ uint64_t xp_client_key(const char *identity)
 app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_memory_mb, char *msg,
                      size_t msglen)
 {
-    if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_DB ||
+    if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_DB || h->reserved != 0 ||
         (h->flags & ~(XP_FLAG_PROGRAM | XP_FLAG_STREAM | XP_FLAG_TRACE | XP_FLAG_INSIGHTS)) != 0) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
@@ -72,6 +78,11 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
     }
     if (h->wall_ms < XP_MIN_WALL_MS || h->wall_ms > max_wall_ms) {
         snprintf(msg, msglen, "wall-time limit must be %u..%u ms", XP_MIN_WALL_MS, max_wall_ms);
+        return APP_EFIELD;
+    }
+    if (h->cpu_ms != 0 && (h->cpu_ms < XP_MIN_WALL_MS || h->cpu_ms > max_wall_ms)) {
+        snprintf(msg, msglen, "CPU-time limit must be 0 (none) or %u..%u ms", XP_MIN_WALL_MS,
+                 max_wall_ms);
         return APP_EFIELD;
     }
     if (h->memory_mb < XP_MIN_MEMORY_MB || h->memory_mb > max_memory_mb) {

@@ -120,11 +120,14 @@ typedef struct xp_req_hdr {
     uint32_t magic;     /* XP_MAGIC_REQ */
     uint32_t op;        /* enum xp_op */
     uint32_t wall_ms;   /* wall-clock limit */
+    uint32_t cpu_ms;    /* CPU-time limit of the whole jail (every process and thread);
+                         * 0: none beyond the wall-clock limit */
     uint32_t memory_mb; /* memory limit */
     uint32_t nofile;    /* open files */
     uint32_t nproc;     /* processes and threads */
     uint32_t flags;     /* XP_FLAG_* */
     uint32_t code_len;
+    uint32_t reserved;  /* 0 (keeps data_len aligned without hidden padding) */
     uint64_t data_len;
     uint64_t client;    /* xp_client_key() of the job's HTTP client; 0: none (the
                          * service's own work); always 0 towards a jailed child */
@@ -142,6 +145,15 @@ typedef struct xp_resp_hdr {
     uint32_t json_len; /* bytes that follow: JSON, or an output chunk */
     uint32_t kind;     /* enum xp_frame */
 } xp_resp_hdr;
+
+/*
+ * RLIMIT_CPU (soft, seconds) of a job's processes: the kernel's own
+ * backstop, per process and in whole seconds, never below the limit it
+ * backs.  The executor enforces cpu_ms for the jail as a whole from the
+ * cgroup's CPU counter, earlier and exactly; without cgroups this is the
+ * only CPU limit.
+ */
+uint32_t xp_job_rlimit_cpu_s(uint32_t wall_ms, uint32_t cpu_ms);
 
 /* Fills a job header with the default limits. */
 void xp_req_init(xp_req_hdr *h, uint32_t op);

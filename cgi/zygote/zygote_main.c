@@ -486,8 +486,9 @@ static void child_run(void)
             _exit(123);
         if (first) {
             jail_job job = {
-                /* A sandbox's CPU budget is its lifetime; a job's, its wall time. */
-                .cpu_s = sandbox ? h.life_s : (h.wall_ms + 999) / 1000,
+                /* A sandbox's CPU budget is its lifetime; a job's, its CPU
+                 * limit, or its wall time when it has none. */
+                .cpu_s = sandbox ? h.life_s : xp_job_rlimit_cpu_s(h.wall_ms, h.cpu_ms),
                 .nofile = h.nofile,
                 .nproc = spec.max_nproc > 0 ? h.nproc : 0, /* per-slot uid only; else pids cgroup */
                 .data = baseline_data + ((size_t)h.memory_mb << 20),

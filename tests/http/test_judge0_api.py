@@ -263,11 +263,20 @@ class SubmissionTests(unittest.TestCase):
 
     def test_time_limits(self):
         started = time.time()
-        sub = run("while True:\n    pass", cpu_time_limit=1)
+        sub = run("while True:\n    pass", cpu_time_limit=1, cpu_extra_time=0.5)
         self.assertLess(time.time() - started, 10)
         self.assertEqual(sub["status"], {"id": 5, "description": "Time Limit Exceeded"})
         self.assertEqual(sub["message"], "Time limit exceeded")
         self.assertEqual(sub["cpu_time_limit"], "1.0")
+        # Stopped once it used cpu_time_limit + cpu_extra_time of CPU; time is CPU time.
+        self.assertGreaterEqual(float(sub["time"]), 1.5)
+        self.assertLess(float(sub["wall_time"]), 10)
+        # Sleeping uses no CPU: past cpu + extra, within the wall limit, it is Accepted.
+        sub = run("import time\ntime.sleep(2)\nprint('ok')", cpu_time_limit=1,
+                  cpu_extra_time=0.5, wall_time_limit=5)
+        self.assertEqual((sub["status"]["id"], sub["stdout"]), (3, "ok\n"), sub["message"])
+        self.assertLess(float(sub["time"]), 1)
+        self.assertGreaterEqual(float(sub["wall_time"]), 2)
         sub = run("import time\ntime.sleep(5)\nprint('late')", cpu_time_limit=0,
                   wall_time_limit=1)
         self.assertEqual((sub["status"]["id"], sub["stdout"]), (5, None))
@@ -277,6 +286,25 @@ class SubmissionTests(unittest.TestCase):
         sub = run("import time\ntime.sleep(0.5)\nprint('ok')", cpu_time_limit=0.2,
                   cpu_extra_time=0.5, wall_time_limit=3)
         self.assertEqual((sub["status"]["id"], sub["stdout"]), (3, "ok\n"))
+
+    def test_cpu_time_verdicts_do_not_depend_on_load(self):
+        # Eight programs that each need 0.5 s of CPU, sent at once, more than
+        # this machine has cores for: each still uses 0.5 s of CPU, so each is
+        # Accepted under cpu_time_limit 1, however long it waited for a core.
+        burn = ("import time\nstart = time.process_time()\n"
+                "while time.process_time() - start < 0.5:\n    pass\nprint('done')")
+        tokens = []
+        for _ in range(8):
+            status, _, sub = create({"source_code": burn, "language_id": 71, "cpu_time_limit": 1,
+                                     "cpu_extra_time": 0.5, "wall_time_limit": 30}, "wait=false")
+            self.assertEqual(status, 201, sub)
+            tokens.append(sub["token"])
+        for token in tokens:
+            sub, _ = wait_done(token, seconds=120)
+            self.assertEqual((sub["status"]["id"], sub["stdout"]), (3, "done\n"),
+                             (sub["message"], sub["time"], sub["wall_time"]))
+            self.assertGreaterEqual(float(sub["time"]), 0.5)
+            self.assertLess(float(sub["time"]), 1)
 
     def test_memory_and_output_limits(self):
         sub = run("x = bytearray(300 * 1024 * 1024)\nprint(len(x))", memory_limit=65536)

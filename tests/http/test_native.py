@@ -266,6 +266,32 @@ class LimitTests(unittest.TestCase):
         self.assertEqual(r["error"]["type"], "TimeoutError")
         self.assertEqual(r["metadata"]["limits"]["wallTimeMs"], 1000)
 
+    def test_cpu_time_limit_counts_cpu_not_waiting(self):
+        # maxCpuTime bounds the CPU time of the whole jail, apart from the wall time.
+        _, r = run("while True: pass",
+                   requirements={"maxCpuTime": 0.5, "maxExecutionTime": 20})
+        self.assertEqual(r["status"], "timeout", r["error"])
+        self.assertIn("0.5 s of CPU time", r["error"]["message"])
+        self.assertEqual(r["metadata"]["limits"]["cpuTimeMs"], 500)
+        used = r["metadata"]["resources"]["cpuMs"]
+        self.assertGreaterEqual(used, 500)
+        self.assertLess(r["metadata"]["resources"]["wallMs"], 20000)
+        # Threads add up: two burning threads pass the limit together.
+        _, r = run("import threading, time\n"
+                   "def burn():\n    while True: pass\n"
+                   "for _ in range(2):\n    threading.Thread(target=burn, daemon=True).start()\n"
+                   "time.sleep(60)", requirements={"maxCpuTime": 0.5, "maxExecutionTime": 20})
+        self.assertEqual(r["status"], "timeout", r["error"])
+        self.assertIn("CPU time", r["error"]["message"])
+        # Waiting uses no CPU: a sleep longer than the CPU limit finishes.
+        _, r = run("import time\ntime.sleep(1)\nprint('awake')",
+                   requirements={"maxCpuTime": 0.5, "maxExecutionTime": 10})
+        self.assertEqual((r["status"], r["output"]), ("ok", "awake\n"), r["error"])
+        self.assertLess(r["metadata"]["resources"]["cpuMs"], 500)
+        # Without maxCpuTime there is no CPU limit but the wall time.
+        _, r = run("print(1)")
+        self.assertNotIn("cpuTimeMs", r["metadata"]["limits"])
+
     def test_memory_limit(self):
         _, r = run("x = bytearray(200 * 1024 * 1024)", requirements={"maxMemoryUsage": 64})
         self.assertEqual(r["status"], "memory_limit", r)
@@ -285,9 +311,14 @@ class LimitTests(unittest.TestCase):
         self.assertIn("allows", json.loads(body)["error"]["message"])
         status, _, body = svc.post_json(EXECUTE, {"code": "1", "requirements": {"networkAccess": True}})
         self.assertEqual(status, 422)
+        status, _, body = svc.post_json(EXECUTE, {"code": "1", "requirements": {"maxCpuTime": 3600}})
+        self.assertEqual(status, 422)
+        self.assertIn("maxCpuTime 3.6e+03 s is more than", json.loads(body)["error"]["message"])
 
     def test_bad_requirements_are_named(self):
         for req, text in [({"maxExecutionTime": "5"}, "must be a number"),
+                          ({"maxCpuTime": "1"}, "must be a number"),
+                          ({"maxCpuTime": 0.01}, "maxCpuTime must be at least 0.1 s"),
                           ({"maxMemoryUsage": -1}, "positive"),
                           ({"turbo": True}, "unknown field requirements.turbo"),
                           ({"securityLevel": "max"}, "low, medium, high"),

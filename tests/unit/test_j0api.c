@@ -249,7 +249,7 @@ static void requests_validate_like_judge0(void **state)
     j0req_free(&r);
 }
 
-static void limits_map_to_one_wall_clock_kill(void **state)
+static void limits_map_to_wall_and_cpu_time(void **state)
 {
     (void)state;
     conf c = test_conf();
@@ -257,24 +257,30 @@ static void limits_map_to_one_wall_clock_kill(void **state)
     j0tab_limits_get(&c, &l);
     j0req r;
     j0req_init(&r, &l);
-    unsigned wall, mem;
-    j0req_job_limits(&c, &r, &wall, &mem); /* defaults: 5 + 1 < 10 */
-    assert_int_equal(wall, 6000);
-    assert_int_equal(mem, 125); /* 128000 KB */
-    r.cpu_time_limit = 0;       /* no CPU limit: the wall limit */
-    j0req_job_limits(&c, &r, &wall, &mem);
+    unsigned wall, cpu, mem;
+    j0req_job_limits(&c, &r, &wall, &cpu, &mem); /* defaults: wall 10, CPU 5 + 1 */
     assert_int_equal(wall, 10000);
+    assert_int_equal(cpu, 6000);
+    assert_int_equal(mem, 125); /* 128000 KB */
+    r.cpu_time_limit = 0;       /* no CPU limit: the wall limit alone */
+    j0req_job_limits(&c, &r, &wall, &cpu, &mem);
+    assert_int_equal(wall, 10000);
+    assert_int_equal(cpu, 0);
     r.cpu_time_limit = 0.01;
     r.cpu_extra_time = 0;
+    r.wall_time_limit = 0.02;
     r.memory_limit = 2048; /* below the engine's minimum */
-    j0req_job_limits(&c, &r, &wall, &mem);
+    j0req_job_limits(&c, &r, &wall, &cpu, &mem);
     assert_int_equal(wall, XP_MIN_WALL_MS);
+    assert_int_equal(cpu, XP_MIN_WALL_MS);
     assert_int_equal(mem, XP_MIN_MEMORY_MB);
     r.cpu_time_limit = 30;
+    r.cpu_extra_time = 5;
     r.wall_time_limit = 30;
     r.memory_limit = 524288;
-    j0req_job_limits(&c, &r, &wall, &mem);
+    j0req_job_limits(&c, &r, &wall, &cpu, &mem); /* kept within the server's maximum */
     assert_int_equal(wall, 30000);
+    assert_int_equal(cpu, 30000);
     assert_int_equal(mem, 512);
     j0req_free(&r);
 }
@@ -299,11 +305,13 @@ static void map(const char *result, const char *expected, bool redirect, double 
     j0req_free(&r);
 }
 
-#define RES(status, out, err, extra, exit)                                                         \
+/* An engine answer with the given limits object and CPU milliseconds. */
+#define RES_TIMED(status, out, err, extra, exit, limits, cpu)                                      \
     "{\"success\":false,\"status\":\"" status "\",\"output\":\"" out "\",\"stderr\":\"" err        \
     "\",\"error\":" extra ",\"result\":null,\"charts\":[],\"executionTime\":1,"                    \
-    "\"engine\":\"native\",\"metadata\":{\"limits\":{},\"resources\":{\"wallMs\":12.5,"            \
-    "\"queueMs\":0,\"cpuMs\":4.2,\"peakMemoryKb\":2048},\"exit\":" exit "}}"
+    "\"engine\":\"native\",\"metadata\":{\"limits\":" limits ",\"resources\":{\"wallMs\":12.5,"    \
+    "\"queueMs\":0,\"cpuMs\":" cpu ",\"peakMemoryKb\":2048},\"exit\":" exit "}}"
+#define RES(status, out, err, extra, exit) RES_TIMED(status, out, err, extra, exit, "{}", "4.2")
 
 static void results_map_to_judge0_statuses(void **state)
 {
@@ -342,12 +350,19 @@ static void results_map_to_judge0_statuses(void **state)
     assert_string_equal(sbuf_str(&o.err), "Traceback...\n");
     j0res_free(&o);
 
-    map(RES("timeout", "", "", "{\"type\":\"TimeoutError\",\"message\":\"x\"}",
-            "{\"signal\":\"SIGKILL\"}"),
+    /* Stopped having used its CPU-time limit: the CPU limit. */
+    map(RES_TIMED("timeout", "", "", "{\"type\":\"TimeoutError\",\"message\":\"x\"}",
+                  "{\"signal\":\"SIGKILL\"}", "{\"cpuTimeMs\":6000}", "6004.5"),
         NULL, false, 5, &o);
     assert_int_equal(o.status_id, J0_ST_TLE);
     assert_true(o.has_exit_signal && o.exit_signal == 9 && o.exit_code == 0);
-    assert_string_equal(o.message, "Time limit exceeded"); /* 5 + 1 < 10: the CPU limit */
+    assert_string_equal(o.message, "Time limit exceeded");
+    j0res_free(&o);
+    /* Stopped below it (it slept): the wall clock, whatever the CPU limit. */
+    map(RES_TIMED("timeout", "", "", "null", "{\"signal\":\"SIGKILL\"}", "{\"cpuTimeMs\":6000}",
+                  "30.1"),
+        NULL, false, 5, &o);
+    assert_string_equal(o.message, "Time limit exceeded (wall clock)");
     j0res_free(&o);
     map(RES("timeout", "", "", "null", "{\"signal\":\"SIGKILL\"}"), NULL, false, 0, &o);
     assert_string_equal(o.message, "Time limit exceeded (wall clock)");
@@ -427,7 +442,7 @@ int main(void)
         cmocka_unit_test(fields_parse_like_judge0),
         cmocka_unit_test(tokens_are_uuid_v4),
         cmocka_unit_test(requests_validate_like_judge0),
-        cmocka_unit_test(limits_map_to_one_wall_clock_kill),
+        cmocka_unit_test(limits_map_to_wall_and_cpu_time),
         cmocka_unit_test(results_map_to_judge0_statuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,23 @@ static void memory_outranks_a_timeout(void **state)
     s = compose(&p);
     assert_contains(s, "\"status\":\"timeout\"");
     assert_contains(s, "3.0 s wall-time limit");
+    assert_not_contains(s, "cpuTimeMs");
+    free(s);
+    /* The jail's CPU-time limit: its own message, and the limit in metadata. */
+    p.verdict = RES_CPU_TIMEOUT;
+    p.cpu_limit_ms = 1500;
+    s = compose(&p);
+    assert_contains(s, "\"status\":\"timeout\"");
+    assert_contains(s, "\"type\":\"TimeoutError\"");
+    assert_contains(s, "more than its 1.5 s of CPU time");
+    assert_contains(s, "\"limits\":{\"wallTimeMs\":3000,\"cpuTimeMs\":1500,\"memoryMb\":128,");
+    free(s);
+    /* A process's RLIMIT_CPU (SIGXCPU) names the per-process limit. */
+    p.verdict = RES_EXITED;
+    p.exit_signal = SIGXCPU;
+    s = compose(&p);
+    assert_contains(s, "\"status\":\"timeout\"");
+    assert_contains(s, "a process of the program used more CPU time than its 2 s limit");
     free(s);
 }
 

@@ -572,25 +572,26 @@ app_err j0req_store_json(const j0req *r, sbuf *out)
     return err;
 }
 
-/* The engine limits for r: the wall-clock kill is the smaller of
- * wall_time_limit and cpu_time_limit + cpu_extra_time (our engine has one
- * time limit; RLIMIT_CPU follows it), memory is memory_limit rounded up to
- * MB, both kept within the engine's minimum and the server's maximum. */
-void j0req_job_limits(const conf *c, const j0req *r, unsigned *wall_ms, unsigned *memory_mb)
+/* A time limit in seconds as engine milliseconds, within its range. */
+static unsigned engine_ms(const conf *c, double seconds)
 {
-    double kill = r->wall_time_limit;
-    if (r->cpu_time_limit > 0 && r->cpu_time_limit + r->cpu_extra_time < kill)
-        kill = r->cpu_time_limit + r->cpu_extra_time;
-    double ms = ceil(kill * 1000.0);
+    double ms = ceil(seconds * 1000.0);
     if (ms < XP_MIN_WALL_MS)
         ms = XP_MIN_WALL_MS;
     if (ms > c->max_wall_ms)
         ms = c->max_wall_ms;
+    return (unsigned)ms;
+}
+
+void j0req_job_limits(const conf *c, const j0req *r, unsigned *wall_ms, unsigned *cpu_ms,
+                      unsigned *memory_mb)
+{
+    *wall_ms = engine_ms(c, r->wall_time_limit);
+    *cpu_ms = r->cpu_time_limit > 0 ? engine_ms(c, r->cpu_time_limit + r->cpu_extra_time) : 0;
     double mb = ceil((double)r->memory_limit / 1024.0);
     if (mb < XP_MIN_MEMORY_MB)
         mb = XP_MIN_MEMORY_MB;
     if (mb > c->max_memory_mb)
         mb = c->max_memory_mb;
-    *wall_ms = (unsigned)ms;
     *memory_mb = (unsigned)mb;
 }

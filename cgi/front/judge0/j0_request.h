@@ -79,11 +79,12 @@ APP_MUST_CHECK app_err j0req_decode_stored(const char *doc, js_span root, bool b
  */
 APP_MUST_CHECK app_err j0req_store_json(const j0req *r, sbuf *out);
 
-/* The engine limits for r: the wall-clock kill is the smaller of
- * wall_time_limit and cpu_time_limit + cpu_extra_time (our engine has one
- * time limit; RLIMIT_CPU follows it), memory is memory_limit rounded up to
- * MB, both kept within the engine's minimum and the server's maximum. */
-void j0req_job_limits(const conf *c, const j0req *r, unsigned *wall_ms, unsigned *memory_mb);
+/* The engine limits for r, as Judge0 means them: the wall-clock kill at
+ * wall_time_limit; the whole jail's CPU time bounded by cpu_time_limit +
+ * cpu_extra_time (none when cpu_time_limit is 0); memory_limit rounded up
+ * to MB.  Each kept within the engine's minimum and the server's maximum. */
+void j0req_job_limits(const conf *c, const j0req *r, unsigned *wall_ms, unsigned *cpu_ms,
+                      unsigned *memory_mb);
 
 /* Finds a member of an object span (the last one wins, as in Rails); false
  * when obj is not an object or has no such member.  Member names without

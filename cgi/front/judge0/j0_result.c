@@ -189,6 +189,11 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
         short_string(doc, exit_obj, "signal", sig_name, sizeof sig_name);
         sig = sig_name[0] ? signal_number(sig_name) : 0;
     }
+    double cpu_limit_ms = 0; /* the engine's CPU-time limit of the jail; 0: none */
+    js_span lim;
+    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "limits", &lim) &&
+        (!number_member(doc, lim, "cpuTimeMs", &cpu_limit_ms) || cpu_limit_ms < 0))
+        cpu_limit_ms = 0;
     if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "resources", &res)) {
         double cpu = 0, wall = 0;
         o->has_times =
@@ -215,10 +220,11 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
         o->has_exit_code = o->has_exit_signal = true;
         o->exit_code = 0;
         o->exit_signal = sig ? sig : SIGKILL;
-        /* Which limit the one wall-clock kill stood for (j0req_job_limits). */
-        bool cpu =
-            r->cpu_time_limit > 0 && (o->time_s > r->cpu_time_limit ||
-                                      r->cpu_time_limit + r->cpu_extra_time < r->wall_time_limit);
+        /* Which limit stopped it: the engine stops a jail for CPU time only
+         * once it has used its CPU-time limit (cpu_time_limit +
+         * cpu_extra_time, j0req_job_limits), and a process's RLIMIT_CPU
+         * only later; otherwise it was the wall clock. */
+        bool cpu = cpu_limit_ms > 0 && o->has_times && o->time_s * 1000.0 >= cpu_limit_ms;
         snprintf(o->message, sizeof o->message, "Time limit exceeded%s",
                  cpu ? "" : " (wall clock)");
     } else if (strcmp(status, "output_limit") == 0) {

@@ -125,7 +125,7 @@ void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, in
         .program = true,
         .client = client,
     };
-    j0req_job_limits(c, r, &job.wall_ms, &job.memory_mb);
+    j0req_job_limits(c, r, &job.wall_ms, &job.cpu_ms, &job.memory_mb);
     sbuf res, stored;
     sbuf_init(&res, XP_MAX_RESPONSE);
     sbuf_init(&stored, HIST_MAX_TEXT);
