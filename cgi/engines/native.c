@@ -81,7 +81,8 @@ app_err native_run(const conf *c, const native_job *job, int cancel_fd, sbuf *ou
     h.code_len = (uint32_t)job->code_len;
     h.data_len = job->data_len;
     h.flags = (job->program ? XP_FLAG_PROGRAM : 0) | (job->trace ? XP_FLAG_TRACE : 0) |
-              (job->insights ? XP_FLAG_INSIGHTS : 0);
+              (job->insights ? XP_FLAG_INSIGHTS : 0) |
+              (job->program && job->merge_stderr ? XP_FLAG_MERGE_STDERR : 0);
     h.client = job->client;
     if (job->sandbox != NULL)
         memcpy(h.sandbox, job->sandbox, sizeof h.sandbox);

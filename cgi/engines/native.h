@@ -32,6 +32,7 @@ typedef struct native_job {
     unsigned cpu_ms; /* CPU time of the whole jail; 0: none beyond wall_ms */
     unsigned memory_mb;
     bool program;     /* run as a plain program (Judge0 semantics), see harness.run */
+    bool merge_stderr; /* program only: stderr into stdout's stream, in write order */
     bool trace;       /* step tracing (XP_FLAG_TRACE): the answer gains steps */
     bool insights;    /* findings about the data (XP_FLAG_INSIGHTS): the answer gains insights */
     uint64_t client;  /* xp_client_key() of the caller, or 0: not counted against a client */

@@ -501,6 +501,7 @@ static void child_answer(executor *ex, child *ch, bool reaped, int status, const
         .sandbox_state_lost = reaped,
         .traced = (cl->hdr.flags & XP_FLAG_TRACE) != 0,
         .insights = (cl->hdr.flags & XP_FLAG_INSIGHTS) != 0,
+        .raw_streams = (cl->hdr.flags & XP_FLAG_PROGRAM) != 0,
     };
     sbuf out;
     sbuf_init(&out, XP_MAX_RESPONSE);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "hview.h"
 #include "jsonw.h"
+#include "utf8.h"
 #include "xproto.h"
 #include "zygote.h"
 
@@ -60,6 +62,29 @@ typedef enum res_keep {
 #define RES_CUT_STREAM_BYTES (64u * 1024)
 
 static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep keep);
+
+/* A program's stream that is not UTF-8, byte for byte: "rawOutput":{...}, */
+static APP_MUST_CHECK app_err put_raw_streams(sbuf *out, const char *o, size_t o_len, const char *e,
+                                              size_t e_len)
+{
+    const char *names[2] = {"stdout", "stderr"};
+    const char *bytes[2] = {o ? o : "", e ? e : ""};
+    size_t lens[2] = {o_len, e_len};
+    bool raw[2] = {!utf8_valid(bytes[0], lens[0], NULL), !utf8_valid(bytes[1], lens[1], NULL)};
+    if (!raw[0] && !raw[1])
+        return APP_OK;
+    app_err err = sbuf_puts(out, "\"rawOutput\":{");
+    for (int i = 0; i < 2 && err == APP_OK; i++) {
+        if (!raw[i])
+            continue;
+        err = sbuf_printf(out, "%s\"%s\":\"", i == 1 && raw[0] ? "," : "", names[i]);
+        if (err == APP_OK)
+            err = b64_encode(bytes[i], lens[i], B64_ONE_LINE, out);
+        if (err == APP_OK)
+            err = sbuf_putc(out, '"');
+    }
+    return err == APP_OK ? sbuf_puts(out, "},") : err;
+}
 
 app_err res_compose(const res_parts *p, sbuf *out)
 {
@@ -255,6 +280,8 @@ static APP_MUST_CHECK app_err compose(const res_parts *p, sbuf *out, res_keep ke
         err =
             sbuf_printf(out, "\"sandbox\":{\"sandbox_id\":\"%.*s\",\"state_lost\":%s},",
                         XP_SANDBOX_ID_LEN, p->sandbox_id, p->sandbox_state_lost ? "true" : "false");
+    if (err == APP_OK && p->raw_streams)
+        err = put_raw_streams(out, p->out, out_len, p->err, err_len);
     if (err == APP_OK)
         err = sbuf_puts(out, "\"exit\":");
     if (err == APP_OK && v.valid && v.has_exit_code && p->exited && p->verdict == RES_EXITED)

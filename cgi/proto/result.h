@@ -16,7 +16,10 @@
  * helpers), steps and steps_truncated only when the job was traced
  * (XP_FLAG_TRACE), both filtered by hv_put_debug_info / hv_put_steps;
  * insights only when the job asked for them (XP_FLAG_INSIGHTS), filtered by
- * hv_put_insights.
+ * hv_put_insights.  output and stderr are JSON text, in which bytes that are
+ * not UTF-8 read U+FFFD; for a program's run (raw_streams) the exact bytes
+ * of such a stream also go in metadata.rawOutput {stdout?, stderr?} as
+ * one-line base64, for the Judge0-compatible API.
  *
  * with status one of ok | error | timeout | memory_limit | output_limit |
  * killed.
@@ -68,6 +71,8 @@ typedef struct res_parts {
     bool sandbox_state_lost;    /* the sandbox's interpreter ended with this execution */
     bool traced;                /* the job asked for step tracing: the answer carries steps */
     bool insights;              /* the job asked for findings: the answer carries insights */
+    bool raw_streams;           /* a program's run (XP_FLAG_PROGRAM): a stream that is not
+                                 * UTF-8 also goes in metadata.rawOutput, as base64 */
 } res_parts;
 
 /*

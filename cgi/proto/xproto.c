@@ -41,7 +41,9 @@ app_err xp_req_check(const xp_req_hdr *h, uint32_t max_wall_ms, uint32_t max_mem
                      size_t msglen)
 {
     if (h->magic != XP_MAGIC_REQ || h->op < XP_OP_JOB || h->op > XP_OP_DB || h->reserved != 0 ||
-        (h->flags & ~(XP_FLAG_PROGRAM | XP_FLAG_STREAM | XP_FLAG_TRACE | XP_FLAG_INSIGHTS)) != 0) {
+        (h->flags & ~(XP_FLAG_PROGRAM | XP_FLAG_STREAM | XP_FLAG_TRACE | XP_FLAG_INSIGHTS |
+                      XP_FLAG_MERGE_STDERR)) != 0 ||
+        ((h->flags & XP_FLAG_MERGE_STDERR) != 0 && (h->flags & XP_FLAG_PROGRAM) == 0)) {
         snprintf(msg, msglen, "malformed executor request header");
         return APP_EUPSTREAM;
     }

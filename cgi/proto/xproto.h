@@ -43,6 +43,9 @@
                             * streamed job's XP_FRAME_STEP frames */
 #define XP_FLAG_INSIGHTS 32u /* the answer gains "insights": the harness's findings about the
                               * job's data (harness.run's insights) */
+#define XP_FLAG_MERGE_STDERR 64u /* with XP_FLAG_PROGRAM only: the program's stderr is its
+                                  * stdout's pipe, so both are one stream in the order
+                                  * written (Judge0's redirect_stderr_to_stdout) */
 
 /* The kinds of response frame (xp_resp_hdr.kind).  A job asked with
  * XP_FLAG_STREAM gets any number of output frames (json_len raw bytes of

@@ -506,6 +506,10 @@ static void child_run(void)
                 lseek(in, 0, SEEK_SET) != 0 || dup2(in, 0) != 0)
                 _exit(127);
             close(in);
+            /* redirect_stderr_to_stdout: one pipe, so the supervisor reads
+             * both in the order they were written (stdio is unbuffered). */
+            if ((h.flags & XP_FLAG_MERGE_STDERR) != 0 && dup2(1, 2) != 2)
+                _exit(127);
         }
         PyObject *code_obj = PyUnicode_DecodeUTF8(code, h.code_len, "strict"); /* new ref */
         /* A sandbox's data is rebound only when sent; its first run binds []. */

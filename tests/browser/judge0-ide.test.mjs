@@ -70,6 +70,13 @@ test("the IDE's calls work from another origin", async () => {
     assert.match(err.stdout, /^before\n/);
     assert.match(err.stdout, /File "script\.py", line 3/);
     assert.match(err.stdout, /KeyError: 'missing'/);
+    // stderr lands between the stdout lines where it was written (one stream, as isolate's).
+    const mixed = await page.evaluate(ideRun, {
+      api, stdin: "",
+      source: "import sys\nprint('one')\nprint('warn', file=sys.stderr)\nprint('two')\n" });
+    assert.equal(mixed.status.id, 3, JSON.stringify(mixed));
+    assert.equal(mixed.stdout, "one\nwarn\ntwo\n");
+    assert.equal(mixed.stderr, null);
     assert.deepEqual(page.pageErrors || [], []);
   } finally {
     await svc.stop();

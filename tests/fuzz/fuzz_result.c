@@ -17,13 +17,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 4)
         return 0;
     res_parts p = {
-        .verdict = (res_verdict)(data[0] % (RES_OOM + 1)),
+        .verdict = (res_verdict)(data[0] % (RES_ENDED + 1)),
         .exited = (data[1] & 1) != 0,
         .exit_code = data[2],
         .exit_signal = data[2] % 65,
         .oom_killed = (data[1] & 2) != 0,
         .traced = (data[1] & 8) != 0, /* the child's steps are copied (hv_put_steps) */
         .insights = (data[1] & 16) != 0, /* its findings are copied (hv_put_insights) */
+        .raw_streams = (data[1] & 32) != 0, /* a program's bytes in metadata.rawOutput */
+        .cpu_limit_ms = (data[1] & 64) != 0 ? 1500 : 0,
         .wall_limit_ms = 3000,
         .memory_limit_mb = 128,
         .stream_cap = 1 << 20,
@@ -33,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.child_len = p.child_json ? split : 0;
     p.out = (const char *)data + 4 + split;
     p.out_len = rest - split;
+    p.err = p.out + p.out_len / 2; /* stderr: the second half of the same bytes */
+    p.err_len = p.out_len - p.out_len / 2;
     sbuf out;
     sbuf_init(&out, 64u << 20);
     if (res_compose(&p, &out) != APP_OK)

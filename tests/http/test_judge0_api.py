@@ -317,10 +317,19 @@ class SubmissionTests(unittest.TestCase):
         self.assertIn("Output limit exceeded", sub["message"])
 
     def test_redirect_stderr_to_stdout(self):
-        sub = run("import sys\nprint('out')\nprint('err', file=sys.stderr)",
+        # One stream, in the order written, as isolate's one file gives it.
+        sub = run("import sys\nprint('out 1')\nprint('err', file=sys.stderr)\n"
+                  "sys.stdout.write('out 2\\n')\nraise KeyError('k')",
                   redirect_stderr_to_stdout=True)
-        self.assertEqual((sub["stdout"], sub["stderr"]), ("out\nerr\n", None))
+        self.assertEqual(sub["stdout"].splitlines()[:4],
+                         ["out 1", "err", "out 2", "Traceback (most recent call last):"])
+        self.assertTrue(sub["stdout"].endswith("KeyError: 'k'\n"), sub["stdout"])
+        self.assertIsNone(sub["stderr"])
+        self.assertEqual(sub["status"]["id"], 11)
         self.assertTrue(sub["redirect_stderr_to_stdout"])
+        # Without it the two stay apart.
+        sub = run("import sys\nprint('out')\nprint('err', file=sys.stderr)")
+        self.assertEqual((sub["stdout"], sub["stderr"]), ("out\n", "err\n"))
 
     def test_fields_filter(self):
         status, _, sub = create({"source_code": "print(1)", "language_id": 71},
@@ -405,13 +414,32 @@ class SubmissionTests(unittest.TestCase):
         status, _, enc = create({"source_code": b64(f"print({text!r})"), "language_id": 71},
                                 "base64_encoded=true&wait=true")
         self.assertEqual(unb64(enc["stdout"]).decode(), text + "\n")
-        # Bytes that are not UTF-8 reach the API as U+FFFD (the engine's
-        # result is JSON text), in both encodings.
-        src = "import sys\nsys.stdout.buffer.write(b'a\\xfeb\\n')"
-        self.assertEqual(run(src)["stdout"], "a\ufffdb\n")
+        # Bytes that are not UTF-8 are kept exactly: base64 gives them back
+        # byte for byte, and without base64 Judge0's own answer asks for it.
+        raw_out = bytes([97, 0xfe, 98, 0, 0x80, 0xc3, 10]) + "✓".encode()[:2]
+        raw_err = bytes([0xff, 0xfe, 10])
+        src = (f"import sys\nsys.stdout.buffer.write({raw_out!r})\nsys.stdout.flush()\n"
+               f"sys.stderr.buffer.write({raw_err!r})")
         status, _, enc = create({"source_code": b64(src), "language_id": 71},
+                                "base64_encoded=true&wait=true&fields=*")
+        self.assertEqual(status, 201, enc)
+        self.assertEqual((unb64(enc["stdout"]), unb64(enc["stderr"])), (raw_out, raw_err))
+        token = enc["token"]
+        status, _, again = call("GET", f"/judge0/submissions/{token}?base64_encoded=true")
+        self.assertEqual((status, unb64(again["stdout"]), unb64(again["stderr"])),
+                         (200, raw_out, raw_err))
+        status, _, plain = call("GET", f"/judge0/submissions/{token}")
+        self.assertEqual(status, 400)
+        self.assertIn("cannot be converted to UTF-8, use base64_encoded=true", plain["error"])
+        status, _, plain = create({"source_code": src, "language_id": 71})
+        self.assertEqual(status, 201)
+        self.assertEqual(set(plain), {"token", "error"})
+        self.assertIn("cannot be converted to UTF-8", plain["error"])
+        # Merged into stdout, they stay exact and in the order written.
+        status, _, enc = create({"source_code": b64(src), "language_id": 71,
+                                 "redirect_stderr_to_stdout": True},
                                 "base64_encoded=true&wait=true")
-        self.assertEqual(unb64(enc["stdout"]), "a\ufffdb\n".encode())
+        self.assertEqual((unb64(enc["stdout"]), enc["stderr"]), (raw_out + raw_err, None))
 
     def test_binary_stdin(self):
         data = bytes([0, 255, 10, 128, 65])

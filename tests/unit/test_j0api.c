@@ -434,6 +434,38 @@ static void results_map_to_judge0_statuses(void **state)
     j0res_free(&o);
 }
 
+static void streams_keep_their_bytes(void **state)
+{
+    (void)state;
+    j0res_outcome o;
+    /* The engine's exact bytes (rawOutput) win over its U+FFFD text. */
+    const char *answer =
+        "{\"success\":true,\"status\":\"ok\",\"output\":\"a\\ufffd\",\"stderr\":\"e\\ufffd\","
+        "\"error\":null,\"result\":null,\"charts\":[],\"executionTime\":1,\"engine\":\"native\","
+        "\"metadata\":{\"limits\":{},\"resources\":{\"wallMs\":1,\"queueMs\":0,\"cpuMs\":1,"
+        "\"peakMemoryKb\":1},\"rawOutput\":{\"stdout\":\"Yf8=\"},\"exit\":{\"code\":0}}}";
+    map(answer, NULL, false, 5, &o);
+    assert_int_equal(o.status_id, J0_ST_ACCEPTED);
+    assert_int_equal(o.out.len, 2);
+    assert_memory_equal(o.out.data, "a\xff", 2);
+    assert_string_equal(sbuf_str(&o.err), "e\xef\xbf\xbd"); /* stderr was UTF-8 after all */
+    /* Stored: UTF-8 as text, other bytes as base64 beside a null. */
+    sbuf json;
+    sbuf_init(&json, 4096);
+    assert_int_equal(j0res_json(&o, &json), APP_OK);
+    assert_contains(sbuf_str(&json), "\"stdout\":null,\"stdout_base64\":\"Yf8=\",\"stderr\":\"e");
+    sbuf_free(&json);
+    j0res_free(&o);
+    /* Base64 that is not canonical is a broken engine, not output. */
+    char bad[1024];
+    snprintf(bad, sizeof bad, "%s", answer);
+    char *at = strstr(bad, "Yf8=");
+    at[3] = '!';
+    map(bad, NULL, false, 5, &o);
+    assert_int_equal(o.status_id, J0_ST_INTERNAL);
+    j0res_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +476,7 @@ int main(void)
         cmocka_unit_test(requests_validate_like_judge0),
         cmocka_unit_test(limits_map_to_wall_and_cpu_time),
         cmocka_unit_test(results_map_to_judge0_statuses),
+        cmocka_unit_test(streams_keep_their_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -344,6 +344,34 @@ static void any_output_bytes_become_valid_json(void **state)
     free(s);
 }
 
+static void a_programs_bytes_are_kept_exactly(void **state)
+{
+    (void)state;
+    const char bytes[] = "a\xff\xfe\x00z\xe2\x82";
+    res_parts p = parts(ok_child);
+    p.out = bytes;
+    p.out_len = sizeof bytes - 1;
+    p.err = "fine \xe2\x9c\x93";
+    p.err_len = 8;
+    char *s = compose(&p); /* not a program: text only */
+    assert_not_contains(s, "rawOutput");
+    free(s);
+    p.raw_streams = true;
+    s = compose(&p);
+    assert_contains(s, "\"rawOutput\":{\"stdout\":\"Yf/+AHrigg==\"},"); /* stderr is UTF-8 */
+    free(s);
+    p.err = "\x80";
+    p.err_len = 1;
+    s = compose(&p);
+    assert_contains(s, "\"rawOutput\":{\"stdout\":\"Yf/+AHrigg==\",\"stderr\":\"gA==\"},");
+    free(s);
+    p.out = "ok\n";
+    p.out_len = 3;
+    s = compose(&p);
+    assert_contains(s, "\"rawOutput\":{\"stderr\":\"gA==\"},");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +385,7 @@ int main(void)
         cmocka_unit_test(summaries_keep_status_time_and_output_size),
         cmocka_unit_test(malformed_child_json_is_an_engine_error),
         cmocka_unit_test(any_output_bytes_become_valid_json),
+        cmocka_unit_test(a_programs_bytes_are_kept_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "b64.h"
 #include "http.h"
 #include "j0_request.h"
+#include "j0_result.h"
 #include "jscan.h"
 #include "jsonw.h"
 #include "judge0.h"
@@ -38,16 +39,27 @@ static APP_MUST_CHECK app_err put_bytes(sbuf *out, const char *p, size_t n, bool
     return err;
 }
 
-/* Appends a string member of the stored result as a field value. */
+/* Appends a string member of the stored result as a field value: its
+ * bytes from name J0RES_BASE64_SUFFIX when it was stored so (j0res_json). */
 static APP_MUST_CHECK app_err put_result_text(sbuf *out, const char *doc, js_span result,
                                               const char *name, bool b64)
 {
+    char raw_name[64];
+    snprintf(raw_name, sizeof raw_name, "%s" J0RES_BASE64_SUFFIX, name);
     js_span v;
-    if (!j0req_member(doc, result, name, &v) || v.type != JS_STRING)
+    bool raw = j0req_member(doc, result, raw_name, &v) && v.type == JS_STRING;
+    if (!raw && (!j0req_member(doc, result, name, &v) || v.type != JS_STRING))
         return sbuf_puts(out, "null");
     sbuf b;
     sbuf_init(&b, HTTP_MAX_RESPONSE);
     app_err err = js_string_decode(doc, v, &b, NULL);
+    if (err == APP_OK && raw) {
+        sbuf bytes;
+        sbuf_init(&bytes, HTTP_MAX_RESPONSE);
+        err = b64_decode(b.data ? b.data : "", b.len, B64_STRICT, &bytes);
+        sbuf_free(&b);
+        b = bytes;
+    }
     if (err == APP_OK)
         err = put_bytes(out, b.data ? b.data : "", b.len, true, b64);
     sbuf_free(&b);

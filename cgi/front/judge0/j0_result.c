@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "jscan.h"
 #include "jsonw.h"
+#include "utf8.h"
+#include "xproto.h"
 
 static bool rstrip_char(char c)
 {
@@ -178,6 +181,29 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
             return APP_OK;
         }
     }
+    /* A stream that is not UTF-8 comes byte for byte in metadata.rawOutput
+     * (output and stderr above read U+FFFD there). */
+    js_span raw;
+    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "rawOutput", &raw)) {
+        const char *raw_names[2] = {"stdout", "stderr"};
+        for (int i = 0; i < 2; i++) {
+            if (!j0req_member(doc, raw, raw_names[i], &v) || v.type != JS_STRING)
+                continue;
+            sbuf text;
+            sbuf_init(&text, XP_MAX_RESPONSE);
+            sbuf_reset(dst[i]);
+            app_err err = js_string_decode(doc, v, &text, NULL);
+            if (err == APP_OK)
+                err = b64_decode(text.data ? text.data : "", text.len, B64_STRICT, dst[i]);
+            sbuf_free(&text);
+            if (err == APP_ENOMEM)
+                return err;
+            if (err != APP_OK) {
+                j0res_internal(o, "the native engine sent malformed raw output", "");
+                return APP_OK;
+            }
+        }
+    }
     bool has_code = false;
     int code = 0, sig = 0;
     double d;
@@ -208,7 +234,9 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
 
     if (sig == 0 && strcmp(etype, "KeyboardInterrupt") == 0)
         sig = SIGINT;                    /* what an uncaught KeyboardInterrupt ends CPython with */
-    if (r->redirect && o->err.len > 0) { /* stdout then stderr: see the design doc */
+    /* redirect_stderr_to_stdout: the jail wrote both to one pipe, so stderr
+     * is empty here; anything there still follows stdout. */
+    if (r->redirect && o->err.len > 0) {
         if (sbuf_append(&o->out, o->err.data, o->err.len) == APP_ENOMEM)
             return APP_ENOMEM;
         sbuf_reset(&o->err);
@@ -284,17 +312,35 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
     return APP_OK;
 }
 
+/* A stream as a stored member: "name":"text" (null when empty) when it is
+ * UTF-8, else "name":null,"name_base64":"..." so its bytes are kept. */
+static APP_MUST_CHECK app_err put_stream(sbuf *out, const char *name, const sbuf *bytes)
+{
+    const char *p = bytes->data ? bytes->data : "";
+    bool text = utf8_valid(p, bytes->len, NULL);
+    app_err err = sbuf_printf(out, "\"%s\":", name);
+    if (err == APP_OK)
+        err = bytes->len == 0 ? sbuf_puts(out, "null")
+              : text          ? jsonw_string(out, p, bytes->len)
+                              : sbuf_printf(out, "null,\"%s" J0RES_BASE64_SUFFIX "\":\"", name);
+    if (err == APP_OK && bytes->len > 0 && !text)
+        err = b64_encode(p, bytes->len, B64_ONE_LINE, out);
+    if (err == APP_OK && bytes->len > 0 && !text)
+        err = sbuf_putc(out, '"');
+    return err;
+}
+
 /* Appends the stored result object: the Judge0 fields a run sets. */
 app_err j0res_json(const j0res_outcome *o, sbuf *out)
 {
     char t[32], w[32];
-    app_err err = sbuf_puts(out, "{\"stdout\":");
+    app_err err = sbuf_putc(out, '{');
     if (err == APP_OK)
-        err = o->out.len > 0 ? jsonw_string(out, o->out.data, o->out.len) : sbuf_puts(out, "null");
+        err = put_stream(out, "stdout", &o->out);
     if (err == APP_OK)
-        err = sbuf_puts(out, ",\"stderr\":");
+        err = sbuf_putc(out, ',');
     if (err == APP_OK)
-        err = o->err.len > 0 ? jsonw_string(out, o->err.data, o->err.len) : sbuf_puts(out, "null");
+        err = put_stream(out, "stderr", &o->err);
     if (err == APP_OK)
         err = sbuf_puts(out, ",\"message\":");
     if (err == APP_OK)

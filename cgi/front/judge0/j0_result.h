@@ -51,9 +51,14 @@ void j0res_internal(j0res_outcome *o, const char *what, const char *detail);
  */
 APP_MUST_CHECK app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o);
 
+/* A stored stream that is not UTF-8: "stdout" is null and
+ * "stdout" J0RES_BASE64_SUFFIX holds its bytes in one-line base64. */
+#define J0RES_BASE64_SUFFIX "_base64"
+
 /* Appends the stored result object: the Judge0 fields a run sets (stdout,
- * stderr, message, exit_code, exit_signal, time, wall_time, memory).
- * APP_OK, or out's append error. */
+ * stderr, message, exit_code, exit_signal, time, wall_time, memory), the
+ * streams byte for byte (J0RES_BASE64_SUFFIX).  APP_OK, or out's append
+ * error. */
 APP_MUST_CHECK app_err j0res_json(const j0res_outcome *o, sbuf *out);
 
 /* Judge0's Accepted test: expected and actual equal after Judge0's

@@ -123,6 +123,7 @@ void j0run_execute(const conf *c, hist *h, const char *token, const j0req *r, in
         .data = r->input.data ? r->input.data : "",
         .data_len = r->input.len,
         .program = true,
+        .merge_stderr = r->redirect,
         .client = client,
     };
     j0req_job_limits(c, r, &job.wall_ms, &job.cpu_ms, &job.memory_mb);
