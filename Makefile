@@ -114,9 +114,19 @@ build: $(B)/pysandbox-fcgi $(B)/pysandbox-executor $(B)/pysandbox-zygote $(B)/py
 deps:
 	@tools/install-deps
 
-pyodide: $(PYODIDE_DIR)/.complete
+pyodide: $(PYODIDE_DIR)/.complete $(PYODIDE_DIR)/.snapshot
 $(PYODIDE_DIR)/.complete: Makefile tools/fetch-pyodide
 	tools/fetch-pyodide $(PYODIDE_VERSION) $(PYODIDE_SHA256) $(PYODIDE_DIR)
+
+# The browser engine's memory snapshot, made at build time by the real
+# worker in Debian's headless Chromium (tools/make-snapshot.mjs), so that a
+# first visit restores Python instead of starting it.  Its file name holds
+# the harness's hash and the worker's snapshot layout, so it is remade (and
+# renamed) when either changes.
+$(PYODIDE_DIR)/.snapshot: $(PYODIDE_DIR)/.complete web/harness.py web/worker.js tools/make-snapshot.mjs \
+                          tests/browser/node_modules/.package-lock.json
+	node tools/make-snapshot.mjs $(PYODIDE_DIR) web/harness.py web/worker.js
+	touch $@
 
 node-deps: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json

@@ -3,17 +3,22 @@
 // test: it prints figures and (with --write) records them in
 // docs/PERFORMANCE.md; it fails only if the page does not work at all.
 //
-//   tools/bench-browser [--cold N] [--warm N] [--runs N] [--write] [--no-snapshot]
+//   tools/bench-browser [--cold N] [--warm N] [--runs N] [--settle MS] [--write]
+//                       [--no-snapshot | --local-snapshot]
 //
 // Figures (each the median, min and max over its runs):
 //   cold   navigation -> first print(1) result, new browser profile per run
+//          (the build-time memory snapshot restores; --local-snapshot measures
+//          a first visit without it, which starts Python and saves its own)
 //   warm   the same with one profile kept across runs (HTTP cache, V8 code
 //          cache, and the memory snapshot in the Cache API all warm); the
 //          browser is relaunched for every run, as on a return visit
 //   run    Run click -> output of print(1) on a ready page
 // See docs/PERFORMANCE.md ("Browser engine") for how each one is taken.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import {
+  mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -21,7 +26,7 @@ import {
 } from "../tests/browser/lib.mjs";
 
 function parseArgs(argv) {
-  const opts = { cold: 5, warm: 5, runs: 30, write: false, snapshot: true };
+  const opts = { cold: 5, warm: 5, runs: 30, write: false, snapshot: "on", settle: 2000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -33,10 +38,16 @@ function parseArgs(argv) {
     else if (a === "--warm") opts.warm = num();
     else if (a === "--runs") opts.runs = num();
     else if (a === "--write") opts.write = true;
-    else if (a === "--no-snapshot") opts.snapshot = false;
+    else if (a === "--no-snapshot") opts.snapshot = "off";
+    else if (a === "--local-snapshot") opts.snapshot = "local";
+    else if (a === "--settle") {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error("--settle needs milliseconds (0 or more)");
+      opts.settle = v;
+    }
     else if (a === "-h" || a === "--help") {
-      console.log("usage: tools/bench-browser [--cold N] [--warm N] [--runs N] [--write] " +
-                  "[--no-snapshot]");
+      console.log("usage: tools/bench-browser [--cold N] [--warm N] [--runs N] [--settle MS] " +
+                  "[--write] [--no-snapshot | --local-snapshot]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -80,8 +91,16 @@ async function runPrint1(page) {
 // firstResult = ready + the run's own duration, i.e. what a page that runs
 // on load (batch-analyze's autorun) shows, without the harness's think time
 // between "ready" and the click.
-async function visit(context, url) {
+async function visit(context, url, settle) {
   const page = context.pages()[0] || await context.newPage();
+  // A freshly launched Chromium spends its first seconds on its own start-up
+  // (its WebUI pages, profile and caches) on the same two cores; a return
+  // visit happens in a browser that is already running.  Measure the page,
+  // not the browser's launch.
+  if (settle > 0) {
+    await page.goto("about:blank");
+    await page.waitForTimeout(settle);
+  }
   await page.goto(url, { waitUntil: "commit" });
   await page.waitForFunction(() => {
     const s = document.getElementById("status");
@@ -167,7 +186,8 @@ async function main() {
   const loadStart = os.loadavg().map((x) => x.toFixed(2)).join(" / ");
   const loadEnd = () => os.loadavg().map((x) => x.toFixed(2)).join(" / ");
   const svc = await startService();
-  const url = `${svc.url}${SANDBOX_PATH}${opts.snapshot ? "" : "?pysb-snapshot=off"}`;
+  const url = `${svc.url}${SANDBOX_PATH}` +
+    (opts.snapshot === "on" ? "" : `?pysb-snapshot=${opts.snapshot}`);
   const dirs = [];
   const tmpProfile = () => {
     const d = mkdtempSync(path.join(os.tmpdir(), "pysb-bench-profile-"));
@@ -191,7 +211,7 @@ async function main() {
       const dir = tmpProfile();
       const ctx = await launchProfile(dir);
       try {
-        const v = await visit(ctx, url);
+        const v = await visit(ctx, url, opts.settle);
         cold.push(v);
         console.log(`cold ${i + 1}: ready ${fmt(v.ready)}, first result ${fmt(v.firstResult)} ` +
                     `(snapshot ${v.snapshot})`);
@@ -204,15 +224,15 @@ async function main() {
     const warmDir = tmpProfile();
     {
       const ctx = await launchProfile(warmDir);
-      const v = await visit(ctx, url);
-      if (opts.snapshot) await waitSnapshotSaved(v.page);
+      const v = await visit(ctx, url, opts.settle);
+      if (opts.snapshot !== "off") await waitSnapshotSaved(v.page);
       await ctx.close();
     }
     const warm = [];
     for (let i = 0; i < opts.warm; i++) {
       const ctx = await launchProfile(warmDir);
       try {
-        const v = await visit(ctx, url);
+        const v = await visit(ctx, url, opts.settle);
         warm.push(v);
         console.log(`warm ${i + 1}: ready ${fmt(v.ready)}, first result ${fmt(v.firstResult)} ` +
                     `(snapshot ${v.snapshot})`);
@@ -225,7 +245,7 @@ async function main() {
     {
       const ctx = await launchProfile(warmDir);
       try {
-        const v = await visit(ctx, url);
+        const v = await visit(ctx, url, opts.settle);
         for (let i = 0; i < 3; i++) await runPrint1(v.page); // JIT warm-up, not counted
         for (let i = 0; i < opts.runs; i++) runs.push(await runPrint1(v.page));
       } finally {
@@ -253,7 +273,9 @@ async function main() {
       const table = rows.map(([name, s, f]) =>
         `| ${name} | ${f(s.median)} | ${f(s.min)} | ${f(s.max)} | ${s.n} |`).join("\n");
       const cmd = `tools/bench-browser --cold ${opts.cold} --warm ${opts.warm} ` +
-                  `--runs ${opts.runs} --write${opts.snapshot ? "" : " --no-snapshot"}`;
+                  `--runs ${opts.runs} --settle ${opts.settle} --write` +
+                  (opts.snapshot === "on" ? "" : ` --${opts.snapshot === "off" ? "no" : "local"}-snapshot`);
+      const snapGz = servedSnapshotGzipBytes();
       const section = `Measured ${date} with \`${cmd}\` (\`make bench-browser\` runs it with its default counts)
 on ${machine(browserVersion)}; load average ${loadStart} before the run, ${loadEnd()} after
 (the machine is shared: other work running at the same time inflates the cold figures most).
@@ -261,8 +283,14 @@ Yardstick for the machine's speed at the time: \`loadPyodide()\` in Node, no bro
 ${fmt(reference.median)} (median of ${reference.n}; about 1.3 s when this machine is quiet).
 Pyodide ${readPyodideVersion()} served by a real instance (nginx + pysandbox-fcgi via
 \`tools/service\`) on loopback, so network time is near zero: on a real link add the
-download (about 5.5 MB gzip on a cold visit, nothing on a warm one).
-Memory snapshot: ${opts.snapshot ? "on (default)" : "off (`?pysb-snapshot=off`)"}.
+download (about 5.5 MB gzip on a cold visit${opts.snapshot === "on" && snapGz
+  ? `, plus ${(snapGz / 1e6).toFixed(1)} MB for the memory snapshot made at build time` : ""},
+nothing on a warm one).
+Memory snapshot: ${{ on: "on (default: the build-time one on a first visit, then the browser's copy)",
+                     local: "only the one the browser saves itself (`?pysb-snapshot=local`)",
+                     off: "off (`?pysb-snapshot=off`)" }[opts.snapshot]}.
+Each visit starts ${opts.settle} ms after the browser was launched (\`--settle\`), on about:blank,
+so Chromium's own start-up work is not counted as the page's.
 
 | figure | median | min | max | runs |
 |---|---:|---:|---:|---:|
@@ -278,7 +306,8 @@ How each figure is taken (times come from the page's own user-timing marks in
   (\`pysb-run-start\` at the click to \`pysb-run-end\` after the output is in the DOM);
   this is what a page that runs on load (batch-analyze's autorun) shows, without
   Playwright's own delay between seeing "ready" and clicking.
-- **cold**: a new Chromium profile per run (empty HTTP cache, code cache and Cache API);
+- **cold**: a new Chromium profile per run (empty HTTP cache, code cache and Cache API;
+  the memory snapshot made at build time is downloaded and restored);
   one throw-away browser start first, because the very first Chromium start on a
   machine is about 2 s slower for reasons outside the page.
 - **warm**: one profile primed by a first visit (which also saves the memory snapshot),
@@ -292,6 +321,17 @@ How each figure is taken (times come from the page's own user-timing marks in
   } finally {
     await svc.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+// Bytes of the gzip copy of the build-time snapshot (tools/make-snapshot.mjs), or 0.
+function servedSnapshotGzipBytes() {
+  const dir = path.join(ROOT, "pyodide/dist", readPyodideVersion());
+  try {
+    const name = readdirSync(dir).find((f) => /^pysandbox-snapshot-.*\.bin\.gz$/.test(f));
+    return name ? statSync(path.join(dir, name)).size : 0;
+  } catch (err) {
+    return 0;
   }
 }
 

@@ -220,9 +220,15 @@
     if (self.crossOriginIsolated && typeof SharedArrayBuffer === "function") {
       engine.interrupt = new Uint8Array(new SharedArrayBuffer(1));
     }
+    const snapshot = snapshotSetting();
+    const workerConfig = Object.assign({}, config, {
+      snapshot: snapshot !== "off", servedSnapshot: snapshot !== "off" && snapshot !== "local" });
     let worker;
     try {
-      worker = new Worker(config.workerUrl);
+      // The configuration rides in the name, so the worker starts loading
+      // without waiting for this thread to deliver a message (worker.js).
+      worker = new Worker(config.workerUrl,
+                          { name: JSON.stringify({ pysbConfig: workerConfig }) });
     } catch (err) {
       failEngine(`The Python worker could not be started: ${err.message}`);
       return;
@@ -241,7 +247,7 @@
     };
     worker.postMessage({
       type: "init",
-      config: Object.assign({}, config, { snapshot: snapshotSetting() }),
+      config: workerConfig,
       interruptBuffer: engine.interrupt ? engine.interrupt.buffer : null,
     });
     const timeout = Number(config.loadTimeoutMs) > 0 ? Number(config.loadTimeoutMs) : 60000;
@@ -257,11 +263,13 @@
 
   // ?pysb-snapshot=off loads without the memory snapshot (for measuring and
   // for ruling it out when debugging); the default is on.
+  // ?pysb-snapshot=local skips the snapshot made at build time (only the
+  // one this browser saved is used), for measuring and testing that path.
   function snapshotSetting() {
     try {
-      return new URLSearchParams(location.search).get("pysb-snapshot") !== "off";
+      return new URLSearchParams(location.search).get("pysb-snapshot") || "on";
     } catch (err) {
-      return true;
+      return "on";
     }
   }
 

@@ -1,8 +1,17 @@
 /* worker.js - the browser engine: one Pyodide runtime, kept warm, in a
  * classic Web Worker started by sandbox.js.
  *
+ * Start-up: the page names the worker with its configuration
+ * (new Worker(url, {name: JSON.stringify({pysbConfig})})), so loading starts
+ * as soon as this script runs.  A message would reach the worker only once
+ * the page's main thread has handled the worker's "script evaluated" notice,
+ * and that thread is busy parsing the page's own scripts at that moment.
+ *
  * Messages in (from sandbox.js):
- *   {type:"init", config, interruptBuffer?}   once, right after the worker starts
+ *   {type:"init", config, interruptBuffer?}   once, right after the worker starts;
+ *                                             starts loading when the name held no
+ *                                             configuration, else only hands over
+ *                                             the interrupt buffer
  *   {type:"run", id, code, dataText, insights?}
  *                                             one at a time (the page queues, and
  *                                             sets the interrupt buffer to 0 first);
@@ -34,10 +43,17 @@ const HARNESS_MODULE = "pysandbox_harness";
 
 // Memory snapshots: a copy of the wasm heap taken right after Python has
 // started and imported the harness.  Restoring one skips the interpreter's
-// start-up, which is most of a warm load.  Kept in the Cache API, keyed by
-// Pyodide version and SNAPSHOT_LAYOUT, with the harness's sha256 stored
-// beside it, so a new Pyodide or harness never restores a stale heap
-// (Pyodide itself also checks its build id).
+// start-up, which is most of a load.  Two sources, tried in this order:
+// - the one this browser saved in the Cache API, keyed by Pyodide version
+//   and SNAPSHOT_LAYOUT, with the harness's sha256 stored beside it;
+// - the one made at build time (tools/make-snapshot.mjs, by this worker in
+//   headless Chromium) and served beside Pyodide under a name holding the
+//   harness's sha256, SNAPSHOT_LAYOUT and the kind of browser that made it,
+//   so a first visit restores too; it is then saved in the Cache API.
+// Without either, Python starts normally and this browser saves its own.
+// A new Pyodide or harness never restores a stale heap (Pyodide itself also
+// checks its build id), and a snapshot that fails is dropped, costing only
+// speed.
 const SNAPSHOT_CACHE = "pysandbox-snapshots";
 // Part of the key: bump it whenever this file changes what the heap holds
 // at snapshot time (load options, installHarness), so old snapshots are
@@ -90,15 +106,34 @@ function progress(stage, percent) {
   post({ type: "progress", stage, percent, ms: Math.round(performance.now() - t0) });
 }
 
+function startLoading(cfg) {
+  config = cfg;
+  init().catch((err) => {
+    post({ type: "load-error", stage: loadStage, message: describe(err) });
+  });
+}
+
+// The configuration the page put in the worker's name, or null.
+function configFromName() {
+  try {
+    const named = JSON.parse(self.name || "null");
+    return named !== null && typeof named === "object" &&
+      named.pysbConfig !== null && typeof named.pysbConfig === "object" ? named.pysbConfig : null;
+  } catch (err) {
+    return null;
+  }
+}
+
 self.onmessage = (event) => {
   const msg = event.data;
   if (msg === null || typeof msg !== "object") return;
-  if (msg.type === "init" && config === null) {
-    config = msg.config;
-    if (msg.interruptBuffer) interrupt = new Uint8Array(msg.interruptBuffer);
-    init().catch((err) => {
-      post({ type: "load-error", stage: loadStage, message: describe(err) });
-    });
+  if (msg.type === "init") {
+    if (msg.interruptBuffer && interrupt === null) {
+      interrupt = new Uint8Array(msg.interruptBuffer);
+      // Loading may have finished before this message arrived.
+      if (loadInfo !== null) pyodide.setInterruptBuffer(interrupt);
+    }
+    if (config === null) startLoading(msg.config);
   } else if (msg.type === "run") {
     runOne(msg);
   } else if (msg.type === "reset") {
@@ -128,6 +163,25 @@ async function sha256Hex(text) {
 
 function snapshotsUsable() {
   return config.snapshot !== false && typeof caches !== "undefined";
+}
+
+// The build-time snapshot's URL for the harness whose sha256 is given.
+// Pyodide records at start-up whether the JavaScript runtime can switch
+// stacks (JSPI), and a heap made where it could breaks time.sleep where it
+// cannot (and the reverse): the name says which kind of browser made it
+// (tools/make-snapshot.mjs), and this one asks only for its own kind.
+function servedSnapshotUrl(harnessHash) {
+  const jspi = typeof WebAssembly.Suspending === "function" ? 1 : 0;
+  return new URL(`pysandbox-snapshot-${harnessHash.slice(0, 16)}-${SNAPSHOT_LAYOUT}-jspi${jspi}.bin`,
+                 absolute(config.pyodideUrl)).href;
+}
+
+// The build-time snapshot's bytes; rejects when none is served for this
+// harness (an older build, or a deployment without Node at build time).
+async function servedSnapshotBytes(harnessHash) {
+  const resp = await fetch(servedSnapshotUrl(await harnessHash));
+  if (!resp.ok) throw new Error(`no snapshot is served for this harness (HTTP ${resp.status})`);
+  return new Uint8Array(await resp.arrayBuffer());
 }
 
 // One entry per Pyodide version and layout; the harness it was made with is
@@ -244,12 +298,20 @@ async function init() {
   loadStage = "python";
   progress("python", 25);
 
-  let restored = false;
+  // Sources to restore from, in order (see SNAPSHOT_CACHE above): each is
+  // a function giving the bytes, tried until one restores.
+  const sources = [];
   const cached = await entry;
   if (key !== null) mark("lookup");
-  if (cached !== null) {
+  if (cached !== null) sources.push({ name: "restored", bytes: () => snapshotBytes(cached, harnessHash) });
+  if (config.snapshot !== false && config.servedSnapshot !== false) {
+    sources.push({ name: "served", bytes: () => servedSnapshotBytes(harnessHash) });
+  }
+  let restored = null; /* the source that restored, or null */
+  let servedBytes = null; /* the build-time snapshot, to save in the Cache API */
+  for (const source of sources) {
     try {
-      const bytes = snapshotBytes(cached, harnessHash);
+      const bytes = source.bytes();
       bytes.catch(() => {}); // loadPyodide awaits it; this only silences a second report
       pyodide = await self.loadPyodide(loadOptions({ _loadSnapshot: bytes }));
       mark("python");
@@ -268,15 +330,17 @@ async function init() {
       // that restored without error but does not work is caught here.
       const probe = JSON.parse(harness.run_json("print(6 * 7)", "[]"));
       if (probe.output !== "42\n") throw new Error("the restored runtime failed its probe run");
-      restored = true;
+      restored = source.name;
+      if (source.name === "served") servedBytes = await bytes;
+      break;
     } catch (err) {
-      console.warn("pysandbox: not using the memory snapshot:", err);
-      await dropSnapshot(key);
+      console.warn(`pysandbox: not using the memory snapshot (${source.name}):`, err);
+      if (source.name === "restored") await dropSnapshot(key);
       pyodide = null;
       harness = null;
     }
   }
-  if (!restored) {
+  if (restored === null) {
     const makeSnapshot = key !== null;
     pyodide = await self.loadPyodide(loadOptions(makeSnapshot ? { _makeSnapshot: true } : {}));
     mark("python");
@@ -328,10 +392,16 @@ async function init() {
     stages,
     pyodideVersion: pyodide.version,
     pythonVersion,
-    snapshot: restored ? "restored" : (key !== null ? "created" : "off"),
+    snapshot: restored !== null ? restored : (key !== null ? "created" : "off"),
   };
   progress("ready", 100);
   post(Object.assign({ type: "ready" }, loadInfo));
+  // The build-time snapshot restored: keep it in the Cache API too, which
+  // later loads read without going through the HTTP cache.  Not awaited.
+  if (servedBytes !== null && key !== null) {
+    const hash = await harnessHash;
+    writeSnapshot(key, servedBytes, hash).then((saved) => post({ type: "snapshot", saved }));
+  }
 }
 
 /* Live output ------------------------------------------------------------ */
@@ -586,4 +656,9 @@ function engineError(type, message) {
               chartsDropped: 0 },
     engine: "browser",
   };
+}
+
+{
+  const named = configFromName();
+  if (named !== null) startLoading(named);
 }
