@@ -177,7 +177,7 @@ function servedSnapshotUrl(harnessHash) {
 }
 
 // The build-time snapshot's bytes; rejects when none is served for this
-// harness (an older build, or a deployment without Node at build time).
+// harness (an older build, or one made without Chromium at build time).
 async function servedSnapshotBytes(harnessHash) {
   const resp = await fetch(servedSnapshotUrl(await harnessHash));
   if (!resp.ok) throw new Error(`no snapshot is served for this harness (HTTP ${resp.status})`);

@@ -1,5 +1,5 @@
 // The memory snapshot (web/worker.js): a first visit restores the one made
-// at build time (tools/make-snapshot.mjs, in Node) and keeps it in the
+// at build time (tools/make-snapshot.mjs, in Chromium) and keeps it in the
 // Cache API; without it (?pysb-snapshot=local) the first load saves the
 // started interpreter there; later loads restore the saved one.  A restored
 // runtime must behave like a freshly started one, and a bad snapshot must
@@ -71,8 +71,9 @@ test("a first visit restores the snapshot made at build time, and keeps it", asy
   try {
     assert.equal(await load(page, "?pysb-snapshot=off&pysb-router=off"), "off");
     const fresh = await runCode(page, PROBE);
-    // A new profile: nothing saved yet, so the build-time snapshot (made in
-    // Node) restores, and the runtime it gives is the same as a fresh one.
+    // A new profile: nothing saved yet, so the build-time snapshot (made by
+    // this worker in headless Chromium) restores, and the runtime it gives is
+    // the same as a fresh one.
     assert.equal(await load(page, "?pysb-router=off"), "served");
     assert.deepEqual(served, [200]);
     const restored = await runCode(page, PROBE);

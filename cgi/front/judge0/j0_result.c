@@ -168,6 +168,8 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
         short_string(doc, error, "type", etype, sizeof etype);
         short_string(doc, error, "message", emsg, sizeof emsg);
     }
+    /* The supervisor's own members (metadata.{rawOutput, exit, limits, resources}). */
+    bool has_meta = j0req_member(doc, root, "metadata", &meta);
     const char *names[2] = {"output", "stderr"};
     sbuf *dst[2] = {&o->out, &o->err};
     for (int i = 0; i < 2; i++) {
@@ -184,7 +186,7 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
     /* A stream that is not UTF-8 comes byte for byte in metadata.rawOutput
      * (output and stderr above read U+FFFD there). */
     js_span raw;
-    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "rawOutput", &raw)) {
+    if (has_meta && j0req_member(doc, meta, "rawOutput", &raw)) {
         const char *raw_names[2] = {"stdout", "stderr"};
         for (int i = 0; i < 2; i++) {
             if (!j0req_member(doc, raw, raw_names[i], &v) || v.type != JS_STRING)
@@ -207,7 +209,7 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
     bool has_code = false;
     int code = 0, sig = 0;
     double d;
-    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "exit", &exit_obj)) {
+    if (has_meta && j0req_member(doc, meta, "exit", &exit_obj)) {
         if (number_member(doc, exit_obj, "code", &d) && d >= -255 && d <= 255) {
             has_code = true;
             code = (int)d;
@@ -217,10 +219,10 @@ app_err j0res_map(const char *doc, size_t len, const j0req *r, j0res_outcome *o)
     }
     double cpu_limit_ms = 0; /* the engine's CPU-time limit of the jail; 0: none */
     js_span lim;
-    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "limits", &lim) &&
+    if (has_meta && j0req_member(doc, meta, "limits", &lim) &&
         (!number_member(doc, lim, "cpuTimeMs", &cpu_limit_ms) || cpu_limit_ms < 0))
         cpu_limit_ms = 0;
-    if (j0req_member(doc, root, "metadata", &meta) && j0req_member(doc, meta, "resources", &res)) {
+    if (has_meta && j0req_member(doc, meta, "resources", &res)) {
         double cpu = 0, wall = 0;
         o->has_times =
             number_member(doc, res, "cpuMs", &cpu) && number_member(doc, res, "wallMs", &wall);
